@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Spectre.Console;
+using TransformerLab.Runtime;
+
+namespace TransformerLab.Cli;
+
+/// <summary>Exit codes and error reporting shared by every verb.</summary>
+public static class Cli
+{
+    public const int Ok = 0, Failed = 1, Usage = 2;
+
+    /// <summary>
+    /// Parses and runs. A parse error (unknown verb or option, bad value) prints the errors and the verb's usage on
+    /// stderr and exits 2; a <see cref="UsageException"/> from a verb exits 2; a failure to load LibTorch exits 1.
+    /// </summary>
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            Console.Error.WriteLine();
+            var path = new List<string>();
+            for (var c = parsed.CommandResult; c?.Parent is System.CommandLine.Parsing.CommandResult parent; c = parent)
+                path.Insert(0, c.Command.Name);
+            root.Parse([.. path, "--help"]).Invoke(new InvocationConfiguration { Output = Console.Error });
+            return Usage;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Usage;
+        }
+        catch (TorchLoadException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return Failed;
+        }
+    }
+
+    /// <summary>A table on stdout with the workspace's look.</summary>
+    public static Table Table(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var c in columns) table.AddColumn(c);
+        return table;
+    }
+}
+
+/// <summary>Bad input from the user: the message names the problem and what to do; exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
