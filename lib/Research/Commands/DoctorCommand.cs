@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using TorchSharp;
+using TransformerLab.Model;
 using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ public static class DoctorCommand
         try { device = TorchRuntime.Device(deviceName); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
 
-        var table = Cli.Table("", "");
+        var table = ResearchCli.Table("", "");
         table.HideHeaders();
         table.AddRow("TorchSharp", TorchRuntime.TorchSharpVersion);
         table.AddRow("LibTorch", torch.__version__);
@@ -34,17 +35,26 @@ public static class DoctorCommand
         var (shape, time) = TinyForwardPass(device);
         table.AddRow($"Forward pass on {device.type.ToString().ToLowerInvariant()}", Markup.Escape($"{shape}, median {time.TotalMilliseconds:F2} ms"));
         AnsiConsole.Write(table);
-        return Cli.Ok;
+        return ResearchCli.Ok;
     }
 
-    /// <summary>A small self-attention forward pass: proves the native kernels run, and how fast.</summary>
+    /// <summary>A forward pass of a small encoder–decoder: proves the native kernels run, and how fast.</summary>
     static (string Shape, TimeSpan Time) TinyForwardPass(Device device)
     {
         TorchRuntime.Seed(0);
         using var scope = torch.NewDisposeScope();
-        var x = torch.randn([8, 4, 64, 32], device: device); // [batch, heads, time, dim]
-        Tensor? y = null;
-        var time = TorchRuntime.TimeWarm(() => { using var _ = torch.no_grad(); y = nn.functional.scaled_dot_product_attention(x, x, x); });
-        return ($"attention [8, 4, 64, 32] -> [{string.Join(", ", y!.shape)}]", time);
+        var config = new TransformerConfig { SourceVocabulary = 32, TargetVocabulary = 32, DModel = 64, Heads = 4, DFF = 256 };
+        using var model = new EncoderDecoder(config);
+        model.to(device).eval();
+        var source = torch.randint(1, 32, [8, 24], device: device);
+        var target = torch.randint(1, 32, [8, 20], device: device);
+        Tensor? logits = null;
+        var time = TorchRuntime.TimeWarm(() =>
+        {
+            using var _ = torch.no_grad();
+            logits?.Dispose();
+            logits = model.forward(source, target);
+        });
+        return ($"encoder–decoder (d_model 64, 2+2 layers): [8, 24] + [8, 20] -> [{string.Join(", ", logits!.shape)}]", time);
     }
 }

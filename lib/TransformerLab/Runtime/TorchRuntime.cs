@@ -26,6 +26,7 @@ public static class TorchRuntime
             if (_loaded) return;
             try
             {
+                PatchNativeCopies();
                 torch.InitializeDeviceType(DeviceType.CPU);
                 _loaded = true;
             }
@@ -33,6 +34,25 @@ public static class TorchRuntime
             {
                 throw new TorchLoadException(Diagnose(e), e);
             }
+        }
+    }
+
+    /// <summary>
+    /// The build patches TorchSharp's natives in our own output folders (Directory.Build.targets). A host built
+    /// elsewhere (another project referencing this library, a notebook kernel) may carry unpatched copies: apply
+    /// the same idempotent fix to them before LibTorch is first loaded. A no-op where it is not needed, and silent
+    /// where the folder is read-only (the load then fails with <see cref="Diagnose"/>'s explanation).
+    /// </summary>
+    static void PatchNativeCopies()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var libstdcxx = SystemLibStdCxx.Find();
+        if (libstdcxx is null) return;
+        var provided = SystemLibStdCxx.DefinedVersions(libstdcxx);
+        foreach (var copy in NativeLibraryCandidates())
+        {
+            try { GlibcxxCompat.ApplyToFile(copy, provided); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeFixException) { }
         }
     }
 

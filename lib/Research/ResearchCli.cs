@@ -1,13 +1,20 @@
 using System.CommandLine;
 using Spectre.Console;
+using TransformerLab.Cli.Commands;
 using TransformerLab.Runtime;
 
 namespace TransformerLab.Cli;
 
 /// <summary>Exit codes and error reporting shared by every verb.</summary>
-public static class Cli
+public static class ResearchCli
 {
     public const int Ok = 0, Failed = 1, Usage = 2;
+
+    /// <summary>The <c>research</c> command with every verb that works today.</summary>
+    public static RootCommand Root() => new("Transformer Lab for .NET: the Transformer from its parts, each idea reproduced by an experiment.")
+    {
+        DoctorCommand.Create(),
+    };
 
     /// <summary>
     /// Parses and runs. A parse error (unknown verb or option, bad value) prints the errors and the verb's usage on

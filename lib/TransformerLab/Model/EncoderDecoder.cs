@@ -1,0 +1,207 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TransformerLab.Attention;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Model;
+
+/// <summary>
+/// The encoder–decoder Transformer of Vaswani et al. (2017), figure 1: an encoder stack over the source, a decoder
+/// stack over the shifted-right target with cross-attention to the encoder, and a linear projection to logits.
+/// Post-LN or Pre-LN (<see cref="NormPlacement"/>); sinusoidal, learned or no positional encoding.
+/// </summary>
+public sealed class EncoderDecoder : nn.Module
+{
+    readonly TokenEmbedding source_embedding, target_embedding;
+    readonly PositionalEncoding source_position, target_position;
+    readonly Dropout source_dropout, target_dropout;
+    readonly ModuleList<EncoderLayer> encoder_layers;
+    readonly ModuleList<DecoderLayer> decoder_layers;
+    readonly LayerNorm? encoder_norm, decoder_norm; // Pre-LN's final normalisation
+    readonly Linear? output_projection;              // absent when tied to the target embedding
+    readonly Parameter? output_bias;
+
+    public TransformerConfig Config { get; }
+
+    public EncoderDecoder(TransformerConfig config) : base(nameof(EncoderDecoder))
+    {
+        Config = config.Validate();
+        var c = config;
+        source_embedding = new TokenEmbedding(c.SourceVocabulary, c.DModel, c.PadId);
+        target_embedding = new TokenEmbedding(c.TargetVocabulary, c.DModel, c.PadId);
+        source_position = PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength);
+        target_position = PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength);
+        source_dropout = nn.Dropout(c.Dropout);
+        target_dropout = nn.Dropout(c.Dropout);
+        encoder_layers = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(_ => new EncoderLayer(c)).ToArray());
+        decoder_layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(_ => new DecoderLayer(c)).ToArray());
+        if (c.Norm == NormPlacement.Pre)
+        {
+            encoder_norm = nn.LayerNorm(c.DModel);
+            decoder_norm = nn.LayerNorm(c.DModel);
+        }
+        if (c.TieTargetEmbeddings) output_bias = nn.Parameter(torch.zeros(c.TargetVocabulary));
+        else output_projection = nn.Linear(c.DModel, c.TargetVocabulary);
+        RegisterComponents();
+        InitialiseWeights();
+    }
+
+    public IReadOnlyList<EncoderLayer> EncoderLayers => [.. encoder_layers];
+    public IReadOnlyList<DecoderLayer> DecoderLayers => [.. decoder_layers];
+
+    /// <summary>Every attention module, tagged with its stack, layer and kind.</summary>
+    public IEnumerable<(string Kind, int Layer, MultiHeadAttention Module)> AttentionModules()
+    {
+        for (int i = 0; i < encoder_layers.Count; i++) yield return ("encoder self", i, encoder_layers[i].SelfAttention);
+        for (int i = 0; i < decoder_layers.Count; i++)
+        {
+            yield return ("decoder self", i, decoder_layers[i].SelfAttention);
+            yield return ("cross", i, decoder_layers[i].CrossAttention);
+        }
+    }
+
+    /// <summary>Encodes the source.</summary>
+    /// <param name="source"><c>[batch, source time]</c> ids, padded with <see cref="TransformerConfig.PadId"/>.</param>
+    /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
+    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source)
+    {
+        using var scope = NewDisposeScope();
+        var mask = Masks.Padding(source, Config.PadId);
+        var x = source_dropout.forward(source_position.forward(source_embedding.forward(source), 0));
+        foreach (var layer in encoder_layers) x = layer.forward(x, mask);
+        if (encoder_norm is not null) x = encoder_norm.forward(x);
+        return (x.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Decodes a whole target at once (teacher forcing), under the causal mask.</summary>
+    /// <param name="targetInput"><c>[batch, target time]</c>: BOS followed by the target, shifted right.</param>
+    /// <param name="memory"><c>[batch, source time, d_model]</c> from <see cref="Encode"/>.</param>
+    /// <param name="sourceMask"><c>[batch, 1, 1, source time]</c> from <see cref="Encode"/>.</param>
+    /// <returns>logits <c>[batch, target time, target vocabulary]</c>.</returns>
+    public Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask)
+    {
+        using var scope = NewDisposeScope();
+        var targetMask = Config.CausalMask ? Masks.Decoder(targetInput, Config.PadId) : Masks.Padding(targetInput, Config.PadId);
+        var y = target_dropout.forward(target_position.forward(target_embedding.forward(targetInput), 0));
+        foreach (var layer in decoder_layers) y = layer.forward(y, memory, targetMask, sourceMask);
+        return Project(y).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Teacher-forced forward pass: <c>[batch, source time]</c>, <c>[batch, target time]</c> → logits <c>[batch, target time, target vocabulary]</c>.</summary>
+    public Tensor forward(Tensor source, Tensor targetInput)
+    {
+        using var scope = NewDisposeScope();
+        var (memory, mask) = Encode(source);
+        return Decode(targetInput, memory, mask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Starts step-by-step decoding over an encoded source; dispose the state when done.</summary>
+    public DecoderState StartDecoding(Tensor memory, Tensor sourceMask) => new(memory, sourceMask, decoder_layers.Count);
+
+    /// <summary>
+    /// One decoding step with the key/value cache: only the new token is embedded and projected; self-attention
+    /// reads the earlier steps' keys and values from the cache, so step t costs O(t) instead of re-running the prefix.
+    /// </summary>
+    /// <param name="tokens"><c>[batch]</c> or <c>[batch, 1]</c>: the token just produced (BOS at the first step).</param>
+    /// <returns>logits <c>[batch, target vocabulary]</c> for the next token.</returns>
+    public Tensor DecodeStep(Tensor tokens, DecoderState state)
+    {
+        using var scope = NewDisposeScope();
+        var step = tokens.dim() == 1 ? tokens.unsqueeze(1) : tokens;
+        var y = target_dropout.forward(target_position.forward(target_embedding.forward(step), state.Position));
+        for (int i = 0; i < decoder_layers.Count; i++)
+            y = decoder_layers[i].forward(y, state.Memory, targetMask: null, state.SourceMask, state.Layers[i]);
+        state.Advance();
+        return Project(y).squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Final norm (Pre-LN) and the projection to logits: <c>[batch, time, d_model]</c> → <c>[batch, time, vocabulary]</c>.</summary>
+    Tensor Project(Tensor y)
+    {
+        if (decoder_norm is not null) y = decoder_norm.forward(y);
+        return output_projection is not null
+            ? output_projection.forward(y)
+            : nn.functional.linear(y, target_embedding.Weight, output_bias);
+    }
+
+    /// <summary>
+    /// Per-layer, per-head attention weights of one teacher-forced forward pass (eval mode, no gradient), for plots.
+    /// Each tensor is <c>[batch, heads, query time, key time]</c>.
+    /// </summary>
+    public AttentionMaps RecordAttention(Tensor source, Tensor targetInput)
+    {
+        var wasTraining = training;
+        eval();
+        var modules = AttentionModules().ToList();
+        try
+        {
+            foreach (var (_, _, m) in modules) m.RecordWeights = true;
+            using (torch.no_grad()) forward(source, targetInput).Dispose();
+            List<Tensor> Of(string kind) => modules.Where(m => m.Kind == kind).Select(m => m.Module.LastWeights!.alias().DetachFromDisposeScope()).ToList();
+            return new AttentionMaps(Of("encoder self"), Of("decoder self"), Of("cross"));
+        }
+        finally
+        {
+            foreach (var (_, _, m) in modules) { m.RecordWeights = false; m.ClearWeights(); }
+            train(wasTraining);
+        }
+    }
+
+    void InitialiseWeights()
+    {
+        // Glorot/Xavier uniform for every matrix, as the Annotated Transformer and PyTorch's nn.Transformer do.
+        using var _ = torch.no_grad();
+        foreach (var (_, p) in named_parameters())
+            if (p.dim() > 1) nn.init.xavier_uniform_(p);
+        foreach (var embedding in new[] { source_embedding, target_embedding })
+            embedding.Weight[Config.PadId].zero_(); // the padding row stays zero
+    }
+}
+
+/// <summary>The state of step-by-step decoding: encoder output, per-layer caches and the next position.</summary>
+public sealed class DecoderState : IDisposable
+{
+    internal DecoderState(Tensor memory, Tensor sourceMask, int layers)
+    {
+        Memory = memory.alias().DetachFromDisposeScope();
+        SourceMask = sourceMask.alias().DetachFromDisposeScope();
+        Layers = Enumerable.Range(0, layers).Select(_ => new LayerCache()).ToArray();
+    }
+
+    /// <summary><c>[batch, source time, d_model]</c></summary>
+    public Tensor Memory { get; private set; }
+    /// <summary><c>[batch, 1, 1, source time]</c></summary>
+    public Tensor SourceMask { get; private set; }
+    public IReadOnlyList<LayerCache> Layers { get; }
+    /// <summary>Position of the next token to be fed.</summary>
+    public long Position { get; private set; }
+
+    internal void Advance() => Position++;
+
+    /// <summary>Keeps batch rows <paramref name="indices"/> (<c>[new batch]</c>) in every cache: beam search reorders and prunes hypotheses.</summary>
+    public void Reorder(Tensor indices)
+    {
+        foreach (var layer in Layers) layer.Reorder(indices);
+        var memory = Memory.index_select(0, indices).DetachFromDisposeScope();
+        var mask = SourceMask.index_select(0, indices).DetachFromDisposeScope();
+        Memory.Dispose();
+        SourceMask.Dispose();
+        (Memory, SourceMask) = (memory, mask);
+    }
+
+    public void Dispose()
+    {
+        foreach (var layer in Layers) layer.Dispose();
+        Memory.Dispose();
+        SourceMask.Dispose();
+    }
+}
+
+/// <summary>Attention weights by layer, each <c>[batch, heads, query time, key time]</c>. Dispose to free them.</summary>
+public sealed record AttentionMaps(IReadOnlyList<Tensor> EncoderSelf, IReadOnlyList<Tensor> DecoderSelf, IReadOnlyList<Tensor> Cross) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var t in EncoderSelf.Concat(DecoderSelf).Concat(Cross)) t.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Model;
+
+/// <summary>Where each sub-layer's normalisation sits relative to its residual connection.</summary>
+public enum NormPlacement
+{
+    /// <summary>LayerNorm(x + Sublayer(x)): the original Transformer. Gradients near the output are large at
+    /// initialisation, so it needs learning-rate warm-up (Xiong et al. 2020).</summary>
+    Post,
+    /// <summary>x + Sublayer(LayerNorm(x)), with a final LayerNorm after the stack: trains without warm-up
+    /// (Xiong et al. 2020).</summary>
+    Pre,
+}
+
+/// <summary>A sub-layer wrapped in its residual connection, dropout and layer normalisation.</summary>
+public sealed class ResidualConnection : nn.Module
+{
+    readonly LayerNorm norm;
+    readonly Dropout dropout;
+
+    public NormPlacement Placement { get; }
+
+    public ResidualConnection(long dModel, double dropout, NormPlacement placement) : base(nameof(ResidualConnection))
+    {
+        norm = nn.LayerNorm(dModel);
+        this.dropout = nn.Dropout(dropout);
+        Placement = placement;
+        RegisterComponents();
+    }
+
+    public LayerNorm Norm => norm;
+
+    /// <param name="x"><c>[batch, time, d_model]</c></param>
+    /// <param name="sublayer">attention or feed-forward, <c>[batch, time, d_model]</c> → same.</param>
+    public Tensor forward(Tensor x, Func<Tensor, Tensor> sublayer)
+    {
+        using var scope = NewDisposeScope();
+        var output = Placement == NormPlacement.Post
+            ? norm.forward(x + dropout.forward(sublayer(x)))
+            : x + dropout.forward(sublayer(norm.forward(x)));
+        return output.MoveToOuterDisposeScope();
+    }
+}

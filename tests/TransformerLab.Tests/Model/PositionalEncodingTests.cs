@@ -1,0 +1,68 @@
+using TorchSharp;
+using TransformerLab.Model;
+using TransformerLab.Runtime;
+using Xunit;
+using static TorchSharp.torch;
+using static TransformerLab.Tests.Model.Reference;
+
+namespace TransformerLab.Tests.Model;
+
+public class PositionalEncodingTests
+{
+    public PositionalEncodingTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void The_table_follows_the_paper_formula()
+    {
+        using var table = SinusoidalPositionalEncoding.Table(50, 8);
+        foreach (var pos in new[] { 0, 1, 7, 49 })
+        for (int i = 0; i < 4; i++)
+        {
+            var angle = pos / Math.Pow(10000, 2.0 * i / 8);
+            Assert.Equal(Math.Sin(angle), table[pos, 2 * i].ToDouble(), 5);
+            Assert.Equal(Math.Cos(angle), table[pos, 2 * i + 1].ToDouble(), 5);
+        }
+    }
+
+    [Fact]
+    public void Any_length_is_available_with_no_fixed_cap()
+    {
+        using var scope = torch.NewDisposeScope();
+        var pe = new SinusoidalPositionalEncoding(16);
+        var x = torch.zeros(1, 3000, 16);
+        var y = pe.forward(x, 0);
+        AssertClose(SinusoidalPositionalEncoding.Table(3000, 16), y[0]);
+        AssertClose(SinusoidalPositionalEncoding.Table(3010, 16)[3000..], pe.forward(torch.zeros(1, 10, 16), 3000)[0]);
+    }
+
+    [Fact]
+    public void Shifting_by_k_is_a_fixed_rotation()
+    {
+        // For each frequency ω: [sin ω(p+k), cos ω(p+k)] = R(ωk) [sin ωp, cos ωp], the same R for every p.
+        const int d = 16, k = 5;
+        using var scope = torch.NewDisposeScope();
+        var table = SinusoidalPositionalEncoding.Table(200, d).to(ScalarType.Float64);
+        var rotation = torch.zeros(d, d, dtype: ScalarType.Float64);
+        for (int i = 0; i < d / 2; i++)
+        {
+            var w = k / Math.Pow(10000, 2.0 * i / d);
+            rotation[2 * i, 2 * i] = Math.Cos(w);
+            rotation[2 * i, 2 * i + 1] = Math.Sin(w);
+            rotation[2 * i + 1, 2 * i] = -Math.Sin(w);
+            rotation[2 * i + 1, 2 * i + 1] = Math.Cos(w);
+        }
+        var shifted = table[..(200 - k)].matmul(rotation.T);
+        AssertClose(table[k..], shifted, atol: 1e-5);
+        AssertClose(torch.eye(d, dtype: ScalarType.Float64), rotation.matmul(rotation.T), atol: 1e-12); // a rotation
+    }
+
+    [Fact]
+    public void Learned_encoding_refuses_positions_beyond_its_table_with_a_clear_message()
+    {
+        using var pe = new LearnedPositionalEncoding(8, maxLength: 10);
+        using var x = torch.zeros(1, 4, 8);
+        var e = Assert.Throws<ArgumentException>(() => pe.forward(x, 8));
+        Assert.Contains("max_length", e.Message);
+        Assert.Contains("sinusoidal", e.Message);
+    }
+}
