@@ -14,6 +14,7 @@ public static class ResearchCli
     public static RootCommand Root() => new("Transformer Lab for .NET: the Transformer from its parts, each idea reproduced by an experiment.")
     {
         DoctorCommand.Create(),
+        NotebooksCommand.Create(),
     };
 
     /// <summary>

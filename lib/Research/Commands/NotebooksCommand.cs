@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Text;
+using Spectre.Console;
+using TransformerLab.Cli.Notebooks;
+using TransformerLab.NativeFix;
+using TransformerLab.Notebooks;
+
+namespace TransformerLab.Cli.Commands;
+
+/// <summary><c>research notebooks</c>: execute the Polyglot notebooks headless; write executed .ipynb and HTML pages.</summary>
+public static class NotebooksCommand
+{
+    public static Command Create()
+    {
+        var notebooks = new Argument<string[]>("notebook") { Description = "Notebooks to run (default: every notebooks/*.ipynb of the workspace).", Arity = ArgumentArity.ZeroOrMore };
+        var mode = new Option<string>("--mode") { Description = "quick: seconds per notebook (CI smoke runs); default: the real experiments.", DefaultValueFactory = _ => "default" };
+        mode.AcceptOnlyFromAmong("quick", "default");
+        var output = new Option<string?>("--out") { Description = "Folder for the executed notebooks and HTML pages (default: artifacts/notebooks)." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds one cell may run before the notebook is stopped.", DefaultValueFactory = _ => 1800 };
+        var command = new Command("notebooks", "Execute the notebooks headless and write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout };
+        command.SetAction(parse => Run(parse.GetValue(notebooks) ?? [], NotebookMode.Parse(parse.GetValue(mode)), parse.GetValue(output), parse.GetValue(timeout)));
+        return command;
+    }
+
+    /// <summary>The workspace root: the nearest folder upwards holding Research.sln.</summary>
+    public static string WorkspaceRoot(string? start = null)
+    {
+        for (var dir = new DirectoryInfo(start ?? Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Research.sln"))) return dir.FullName;
+        throw new UsageException("Not inside the workspace (no Research.sln above this folder): run from the repository, or name the notebooks.");
+    }
+
+    static int Run(string[] names, NotebookSize size, string? outFolder, double timeoutSeconds)
+    {
+        if (timeoutSeconds <= 0) throw new UsageException($"--timeout must be positive (got {timeoutSeconds}).");
+        var paths = names.Length > 0
+            ? names.Select(Path.GetFullPath).ToList()
+            : Directory.GetFiles(Path.Combine(WorkspaceRoot(), "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
+        var missing = paths.Where(p => !File.Exists(p)).ToList();
+        if (missing.Count > 0) throw new UsageException($"No such notebook: {string.Join(", ", missing)}");
+        if (paths.Count == 0) throw new UsageException("No notebooks found in notebooks/.");
+        var folder = Path.GetFullPath(outFolder ?? Path.Combine(names.Length > 0 ? Environment.CurrentDirectory : WorkspaceRoot(), "artifacts", "notebooks"));
+
+        // The runner sends cells' console output into the notebook; progress goes to the real terminal.
+        var terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        var reports = new List<NotebookReport>();
+        terminal.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask("notebooks", maxValue: paths.Count);
+            var runner = new NotebookRunner(new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds)),
+                step => task.Description = Markup.Escape(step));
+            foreach (var path in paths)
+            {
+                reports.Add(runner.RunAsync(path).GetAwaiter().GetResult());
+                task.Increment(1);
+            }
+        });
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"), new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports)));
+
+        var table = ResearchCli.Table("notebook", "cells", "seconds", "status");
+        foreach (var r in reports)
+            table.AddRow(Markup.Escape(r.Name), $"{r.ExecutedCells}/{r.CodeCells}", $"{r.Elapsed.TotalSeconds:F1}",
+                r.Ok ? "[green]ok[/]" : $"[red]{Markup.Escape(r.Error!)}[/]");
+        terminal.Write(table);
+        terminal.MarkupLine($"Mode {size.ToString().ToLowerInvariant()}. Rendered pages: [link]{Markup.Escape(Path.Combine(folder, "index.html"))}[/]");
+        return reports.All(r => r.Ok) ? ResearchCli.Ok : ResearchCli.Failed;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Analysis;
+using Microsoft.DotNet.Interactive.Formatting;
+using Plotly.NET;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Notebooks;
+
+/// <summary>
+/// The one set of formatters for notebook outputs, used by VS Code Polyglot Notebooks and by <c>research notebooks</c>
+/// alike: Plotly.NET charts and DataFrames as HTML, tensors as TorchSharp prints them.
+/// </summary>
+public static partial class NotebookDisplay
+{
+    /// <summary>The plotly.js that Plotly.NET 6 embeds; offline pages inline it, VS Code loads the same version.</summary>
+    public const string PlotlyJsVersion = "2.28.0";
+
+    static int _registered;
+
+    /// <summary>Registers the formatters with Microsoft.DotNet.Interactive.Formatting. Idempotent.</summary>
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 1) return;
+        Formatter.Register<GenericChart>((chart, writer) => writer.Write(ChartHtml(chart)), HtmlFormatter.MimeType);
+        Formatter.Register<DataFrame>((frame, writer) => writer.Write(DataFrameHtml(frame)), HtmlFormatter.MimeType);
+        Formatter.Register<Tensor>((tensor, writer) => writer.Write(TensorText(tensor)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), HtmlFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(Tensor), PlainTextFormatter.MimeType);
+    }
+
+    /// <summary>
+    /// A chart as an HTML fragment. Plotly.NET's <c>toChartHTML</c> calls <c>Plotly.newPlot</c> at once; here the call
+    /// waits for plotly.js: immediate where the page already has it (our offline pages), otherwise after loading it
+    /// (VS Code's notebook view, as Plotly.NET.Interactive does).
+    /// </summary>
+    public static string ChartHtml(GenericChart chart)
+    {
+        var html = GenericChart.toChartHTML(chart);
+        return RenderCall().Replace(html, m =>
+        {
+            var render = m.Groups[1].Value;
+            return $$"""
+                if (window.Plotly) { {{render}}(); } else {
+                    var s = document.createElement('script');
+                    s.src = 'https://cdn.plot.ly/plotly-{{PlotlyJsVersion}}.min.js';
+                    s.onload = {{render}};
+                    document.head.appendChild(s);
+                }
+                </script>
+                """;
+        });
+    }
+
+    [GeneratedRegex(@"(renderPlotly_[0-9a-f]+)\(\);\s*</script>")]
+    private static partial Regex RenderCall();
+
+    /// <summary>The minified plotly.js that Plotly.NET carries as a resource (for self-contained pages).</summary>
+    public static string PlotlyJs()
+    {
+        var assembly = typeof(GenericChart).Assembly;
+        var name = assembly.GetManifestResourceNames().Single(n => n.EndsWith($"plotly-{PlotlyJsVersion}.min.js", StringComparison.Ordinal));
+        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>A DataFrame as an HTML table: the first <paramref name="maxRows"/> rows, and a count of the rest.</summary>
+    public static string DataFrameHtml(DataFrame frame, int maxRows = 100)
+    {
+        var sb = new StringBuilder("<table class=\"dataframe\"><thead><tr>");
+        foreach (var column in frame.Columns) sb.Append("<th>").Append(WebUtility.HtmlEncode(column.Name)).Append("</th>");
+        sb.Append("</tr></thead><tbody>");
+        long shown = Math.Min(frame.Rows.Count, maxRows);
+        for (long r = 0; r < shown; r++)
+        {
+            sb.Append("<tr>");
+            foreach (var column in frame.Columns) sb.Append("<td>").Append(WebUtility.HtmlEncode(Cell(column[r]))).Append("</td>");
+            sb.Append("</tr>");
+        }
+        sb.Append("</tbody></table>");
+        if (frame.Rows.Count > shown) sb.Append($"<p>… {frame.Rows.Count - shown} more rows ({frame.Rows.Count} in all)</p>");
+        return sb.ToString();
+    }
+
+    static string Cell(object? value) => value switch
+    {
+        null => "",
+        double d => d.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+        float f => f.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+        IFormattable x => x.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>A tensor as TorchSharp prints it (numpy style), with its shape, type and device.</summary>
+    public static string TensorText(Tensor tensor) => tensor.str(fltFormat: "g6", style: TorchSharp.TensorStringStyle.Numpy);
+}
