@@ -37,8 +37,11 @@ public sealed class NotebookDocument
         return new NotebookDocument(root, path);
     }
 
-    /// <summary>A cell's source as one string (nbformat allows a string or a list of lines).</summary>
-    public static string Source(JsonObject cell) => cell["source"] switch
+    /// <summary>A cell's source as one string.</summary>
+    public static string Source(JsonObject cell) => Text(cell["source"]);
+
+    /// <summary>Multi-line text as one string: nbformat stores it as a string or as a list of lines.</summary>
+    public static string Text(JsonNode? node) => node switch
     {
         JsonArray lines => string.Concat(lines.Select(l => l!.GetValue<string>())),
         JsonValue v => v.GetValue<string>(),

@@ -57,23 +57,17 @@ public static class NotebookPage
 
     static string Output(JsonObject output)
     {
-        static string Text(JsonNode? node) => node switch
-        {
-            JsonArray lines => string.Concat(lines.Select(l => l!.GetValue<string>())),
-            JsonValue v => v.GetValue<string>(),
-            _ => "",
-        };
         switch (output["output_type"]?.GetValue<string>())
         {
             case "stream":
                 var name = output["name"]?.GetValue<string>();
-                return $"<pre class=\"{name}\">{WebUtility.HtmlEncode(Text(output["text"]))}</pre>";
+                return $"<pre class=\"{name}\">{WebUtility.HtmlEncode(NotebookDocument.Text(output["text"]))}</pre>";
             case "error":
                 return $"<pre class=\"error\">{WebUtility.HtmlEncode(string.Join("\n", (output["traceback"] as JsonArray ?? []).Select(l => l!.GetValue<string>())))}</pre>";
             case "display_data" or "execute_result":
                 var data = output["data"] as JsonObject ?? [];
-                if (data["text/html"] is { } htmlNode) return $"<div class=\"html\">{Text(htmlNode)}</div>";
-                return $"<pre>{WebUtility.HtmlEncode(Text(data["text/plain"]))}</pre>";
+                if (data["text/html"] is { } htmlNode) return $"<div class=\"html\">{NotebookDocument.Text(htmlNode)}</div>";
+                return $"<pre>{WebUtility.HtmlEncode(NotebookDocument.Text(data["text/plain"]))}</pre>";
             default:
                 return "";
         }

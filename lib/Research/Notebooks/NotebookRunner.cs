@@ -82,8 +82,9 @@ public sealed partial class NotebookRunner(RunnerOptions options, Action<string>
                 var outputs = (JsonArray)cell["outputs"]!;
                 cell["execution_count"] = ++executed;
                 globals.Outputs = outputs;
-                Console.SetOut(new CellWriter(outputs, "stdout"));
-                Console.SetError(new CellWriter(outputs, "stderr"));
+                var (cellOut, cellErr) = (new CellWriter(outputs, "stdout"), new CellWriter(outputs, "stderr"));
+                Console.SetOut(cellOut);
+                Console.SetError(cellErr);
                 try
                 {
                     var kernel = doc.KernelOf(cell);
@@ -99,6 +100,11 @@ public sealed partial class NotebookRunner(RunnerOptions options, Action<string>
                     outputs.Add(ErrorOutput(failure, number));
                     error = $"cell {number}: {failure.GetType().Name}: {FirstLine(failure.Message)}";
                     break;
+                }
+                finally
+                {
+                    cellOut.Complete();
+                    cellErr.Complete();
                 }
             }
         }
@@ -206,9 +212,14 @@ public sealed partial class NotebookRunner(RunnerOptions options, Action<string>
 
     static string FirstLine(string s) => s.Split('\n')[0].Trim();
 
-    /// <summary>Sends what a cell writes to the console into its outputs, in order, as nbformat <c>stream</c> outputs.</summary>
+    /// <summary>
+    /// Sends what a cell writes to the console into its outputs, in order, as nbformat <c>stream</c> outputs. Text
+    /// accumulates per output and is split into lines once, by <see cref="Complete"/>, so a chatty cell stays linear.
+    /// </summary>
     sealed class CellWriter(JsonArray outputs, string stream) : TextWriter
     {
+        readonly Dictionary<JsonObject, StringBuilder> _texts = [];
+
         public override Encoding Encoding => Encoding.UTF8;
         public override void Write(char value) => Write(value.ToString());
         public override void Write(string? value)
@@ -216,13 +227,21 @@ public sealed partial class NotebookRunner(RunnerOptions options, Action<string>
             if (string.IsNullOrEmpty(value)) return;
             lock (outputs)
             {
-                if (outputs.Count > 0 && outputs[^1] is JsonObject last && last["output_type"]?.GetValue<string>() == "stream" && last["name"]?.GetValue<string>() == stream)
+                if (outputs.Count == 0 || outputs[^1] is not JsonObject last || !_texts.TryGetValue(last, out var text))
                 {
-                    var text = string.Concat(((JsonArray)last["text"]!).Select(l => l!.GetValue<string>())) + value;
-                    last["text"] = NotebookDocument.Lines(text);
+                    last = new JsonObject { ["output_type"] = "stream", ["name"] = stream, ["text"] = new JsonArray() };
+                    outputs.Add(last);
+                    _texts[last] = text = new StringBuilder();
                 }
-                else outputs.Add(new JsonObject { ["output_type"] = "stream", ["name"] = stream, ["text"] = NotebookDocument.Lines(value) });
+                text.Append(value);
             }
+        }
+
+        /// <summary>Writes the accumulated text of each stream output as nbformat lines.</summary>
+        public void Complete()
+        {
+            lock (outputs)
+                foreach (var (output, text) in _texts) output["text"] = NotebookDocument.Lines(text.ToString());
         }
     }
 }
