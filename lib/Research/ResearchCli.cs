@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using TransformerLab.Cli.Commands;
 using TransformerLab.Runtime;
+using TransformerLab.Training;
 
 namespace TransformerLab.Cli;
 
@@ -9,12 +10,19 @@ namespace TransformerLab.Cli;
 public static class ResearchCli
 {
     public const int Ok = 0, Failed = 1, Usage = 2;
+    /// <summary>A training run that diverged: a recorded result, not a crash (see its summary.json).</summary>
+    public const int Diverged = 3;
+    /// <summary>Stopped by Ctrl+C after saving a checkpoint; continue with --resume (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 
     /// <summary>The <c>research</c> command with every verb that works today.</summary>
     public static RootCommand Root() => new("Transformer Lab for .NET: the Transformer from its parts, each idea reproduced by an experiment.")
     {
         DoctorCommand.Create(),
         NotebooksCommand.Create(),
+        TrainCommand.Create(),
+        EvalCommand.Create(),
+        DataCommand.Create(),
     };
 
     /// <summary>
@@ -42,6 +50,16 @@ public static class ResearchCli
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return Usage;
+        }
+        catch (SettingsException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Usage;
+        }
+        catch (CheckpointException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
         }
         catch (TorchLoadException e)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Spectre.Console;
+using TransformerLab.Runtime;
 using TransformerLab.Cli.Notebooks;
 using TransformerLab.NativeFix;
 using TransformerLab.Notebooks;
@@ -23,12 +24,8 @@ public static class NotebooksCommand
     }
 
     /// <summary>The workspace root: the nearest folder upwards holding Research.sln.</summary>
-    public static string WorkspaceRoot(string? start = null)
-    {
-        for (var dir = new DirectoryInfo(start ?? Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Research.sln"))) return dir.FullName;
-        throw new UsageException("Not inside the workspace (no Research.sln above this folder): run from the repository, or name the notebooks.");
-    }
+    public static string WorkspaceRoot(string? start = null) => Workspace.FindRoot(start)
+        ?? throw new UsageException("Not inside the workspace (no Research.sln above this folder): run from the repository, or name the notebooks.");
 
     static int Run(string[] names, NotebookSize size, string? outFolder, double timeoutSeconds)
     {

@@ -57,11 +57,14 @@ public sealed class SinusoidalPositionalEncoding : PositionalEncoding
         return table.MoveToOuterDisposeScope();
     }
 
+    /// <summary>How many positions the kept table holds (it grows only when a longer sequence arrives).</summary>
+    public long TablePositions => _table?.shape[0] ?? 0;
+
     /// <summary>Positions <paramref name="offset"/> … offset+length−1: <c>[length, d_model]</c>.</summary>
     public Tensor Positions(long offset, long length, Device device)
     {
         var needed = offset + length;
-        if (_table is null || _table.shape[0] < needed || _table.device != device)
+        if (_table is null || _table.shape[0] < needed || !SameDevice(_table.device, device))
         {
             var size = Math.Max(needed, 2 * (_table?.shape[0] ?? 64));
             _table?.Dispose();
@@ -69,6 +72,9 @@ public sealed class SinusoidalPositionalEncoding : PositionalEncoding
         }
         return _table.narrow(0, offset, length);
     }
+
+    // Device is a reference type without value equality: compare what it names, or the table is rebuilt (and doubled) every call.
+    static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
 
     /// <param name="x"><c>[batch, time, d_model]</c></param>
     /// <param name="offset">position of <paramref name="x"/>'s first step (incremental decoding).</param>

@@ -6,7 +6,7 @@ namespace TransformerLab.Tests.Foundation;
 /// <summary>The <c>research</c> command's exit codes: 0 on success, 2 for a usage error, with a message on stderr.</summary>
 public class CliTests
 {
-    static (int Exit, string Out, string Err) Run(params string[] args)
+    internal static (int Exit, string Out, string Err) Run(params string[] args)
     {
         var (stdout, stderr) = (Console.Out, Console.Error);
         using var o = new StringWriter();

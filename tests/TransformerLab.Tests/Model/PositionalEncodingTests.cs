@@ -36,6 +36,19 @@ public class PositionalEncodingTests
     }
 
     [Fact]
+    public void The_table_is_built_once_and_not_rebuilt_on_every_call()
+    {
+        // A regression: comparing Device objects by reference rebuilt — and doubled — the table on every forward,
+        // so training ran out of 24 GiB within a minute.
+        using var scope = torch.NewDisposeScope();
+        var pe = new SinusoidalPositionalEncoding(16);
+        for (int i = 0; i < 20; i++) pe.forward(torch.zeros(2, 5 + i % 3, 16), 0);
+        Assert.Equal(128, pe.TablePositions);
+        pe.forward(torch.zeros(1, 200, 16), 0);
+        Assert.Equal(256, pe.TablePositions);
+    }
+
+    [Fact]
     public void Shifting_by_k_is_a_fixed_rotation()
     {
         // For each frequency ω: [sin ω(p+k), cos ω(p+k)] = R(ωk) [sin ωp, cos ωp], the same R for every p.

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Spectre.Console;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Evaluation;
+using TransformerLab.Metrics;
+using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
+using TransformerLab.Training;
+
+namespace TransformerLab.Cli.Commands;
+
+/// <summary><c>research eval</c>: decode a split with a checkpoint, print the metrics, write the predictions.</summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt file written by `research train` (best.ckpt or last.ckpt).", Required = true };
+        var split = new Option<string>("--split") { Description = "dev or test.", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("dev", "test");
+        var beam = new Option<int>("--beam") { Description = "Beam size; 1 = greedy.", DefaultValueFactory = _ => 1 };
+        var alpha = new Option<double>("--length-penalty") { Description = "Beam search length penalty α (0 = rank by log-probability).", DefaultValueFactory = _ => 0 };
+        var output = new Option<string?>("--out") { Description = "Predictions file (.tsv; metrics go beside it as .json). Default: beside the checkpoint." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var batch = new Option<int>("--batch-size") { Description = "Sources decoded together.", DefaultValueFactory = _ => 256 };
+        var command = new Command("eval", "Evaluate a checkpoint on dev or test: WER/PER for G2P, exact match and token accuracy for every task, corpus BLEU.")
+            { checkpoint, split, beam, alpha, output, device, batch };
+        command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(split)!, parse.GetValue(beam), parse.GetValue(alpha),
+            parse.GetValue(output), parse.GetValue(device)!, parse.GetValue(batch)));
+        return command;
+    }
+
+    static int Run(string checkpointPath, string split, int beam, double alpha, string? output, string deviceName, int batchSize)
+    {
+        if (beam < 1) throw new UsageException($"--beam must be at least 1 (got {beam}).");
+        if (alpha < 0) throw new UsageException($"--length-penalty must be ≥ 0 (got {alpha}).");
+        if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1 (got {batchSize}).");
+        TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.Device device;
+        try { device = TorchRuntime.Device(deviceName); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+
+        var checkpoint = Checkpoint.Load(checkpointPath);
+        var settings = checkpoint.Settings;
+        var data = settings.LoadData(NotebooksCommand.WorkspaceRoot());
+        if (!data.SourceVocabulary.Symbols.SequenceEqual(checkpoint.SourceVocabulary.Symbols) || !data.TargetVocabulary.Symbols.SequenceEqual(checkpoint.TargetVocabulary.Symbols))
+            throw new CheckpointException($"The {settings.Task} data now loaded has other vocabularies than {checkpointPath} was trained with; the data changed since.");
+        using var model = checkpoint.RestoreModel(device);
+        var items = EvaluationItem.Group(data.Split(split));
+        var strategy = DecodeStrategy.Beam(beam, alpha);
+
+        var clock = Stopwatch.StartNew();
+        var (metrics, predictions) = Evaluator.Decode(model, items, checkpoint.SourceVocabulary, checkpoint.TargetVocabulary, strategy, device, batchSize);
+        clock.Stop();
+        var bleu = Bleu.Corpus(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
+
+        bool g2p = settings.Task == TaskKind.G2p;
+        var table = ResearchCli.Table("metric", "value");
+        table.AddRow("checkpoint", Markup.Escape($"{checkpointPath} (step {checkpoint.Progress.Step})"));
+        table.AddRow("split", $"{split}: {metrics.Items:N0} items");
+        table.AddRow("decoding", Markup.Escape(strategy.ToString()!));
+        table.AddRow(g2p ? "WER (word error rate)" : "sequence error", $"{metrics.SequenceErrorRate:P2}");
+        table.AddRow(g2p ? "PER (phoneme error rate)" : "symbol error", $"{metrics.SymbolErrorRate:P2}");
+        table.AddRow("exact match", $"{metrics.ExactMatch:P2}");
+        table.AddRow("token accuracy", $"{metrics.TokenAccuracy:P2}");
+        table.AddRow("corpus BLEU", $"{100 * bleu:F2}");
+        table.AddRow("time", $"{clock.Elapsed.TotalSeconds:F1} s ({metrics.Items / clock.Elapsed.TotalSeconds:N0} items/s)");
+        AnsiConsole.Write(table);
+
+        var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
+            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{(beam == 1 && alpha == 0 ? "greedy" : $"beam{beam}" + (alpha > 0 ? $"-lp{alpha}" : ""))}.tsv"));
+        Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
+        var text = new StringBuilder("source\tprediction\treferences\tcorrect\tlog_probability\n");
+        foreach (var p in predictions)
+            text.Append($"{string.Join(" ", p.Source)}\t{string.Join(" ", p.Output)}\t{string.Join(" | ", p.References.Select(r => string.Join(" ", r)))}\t{(p.Correct ? 1 : 0)}\t{p.LogProbability:F4}\n");
+        AtomicFile.WriteAllBytes(tsv, Encoding.UTF8.GetBytes(text.ToString()));
+        var json = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            checkpoint = Path.GetFullPath(checkpointPath), step = checkpoint.Progress.Step, split, decoding = strategy.ToString(), beam, length_penalty = alpha,
+            items = metrics.Items, sequence_error = metrics.SequenceErrorRate, symbol_error = metrics.SymbolErrorRate,
+            exact_match = metrics.ExactMatch, token_accuracy = metrics.TokenAccuracy, bleu, seconds = clock.Elapsed.TotalSeconds,
+        }, new JsonSerializerOptions { WriteIndented = true });
+        AtomicFile.WriteAllBytes(Path.ChangeExtension(tsv, ".json"), json);
+        Console.WriteLine($"Predictions: {tsv}");
+        return ResearchCli.Ok;
+    }
+}

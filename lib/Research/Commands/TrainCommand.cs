@@ -1,0 +1,127 @@
+using System.CommandLine;
+using Spectre.Console;
+using System.Globalization;
+using TransformerLab.Runtime;
+using TransformerLab.Training;
+
+namespace TransformerLab.Cli.Commands;
+
+/// <summary><c>research train</c>: one training run into a run folder, resumable.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var task = new Option<TaskKind>("--task") { Description = "g2p (CMUdict grapheme-to-phoneme), copy, reverse or sort.", DefaultValueFactory = _ => TaskKind.G2p };
+        var config = new Option<string?>("--config") { Description = "A JSON object of settings ({\"d_model\": 256, ...}), applied before --set." };
+        var set = new Option<string[]>("--set") { Description = "key=value, repeatable; `research train --list` shows every key.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string?>("--out") { Description = "Run folder (default runs/<task>/<time>-seed<seed>)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last.ckpt." };
+        var device = new Option<string?>("--device") { Description = "cpu (default), cuda or cuda:N; same as --set device=…" };
+        var list = new Option<bool>("--list") { Description = "List every setting with its type and the task's default, and exit." };
+        var command = new Command("train", "Train an encoder–decoder Transformer on a task; writes checkpoints, steps.csv, dev.csv, TensorBoard events and summary.json.")
+            { task, config, set, output, resume, device, list };
+        command.SetAction(parse => Run(parse.GetValue(task), parse.GetValue(config), parse.GetValue(set) ?? [], parse.GetValue(output),
+            parse.GetValue(resume), parse.GetValue(device), parse.GetValue(list)));
+        return command;
+    }
+
+    /// <summary>The task's defaults, then the config file, then each --set.</summary>
+    public static TrainingSettings Resolve(TaskKind task, string? configFile, IEnumerable<string> sets, string? device)
+    {
+        var assignments = new List<KeyValuePair<string, string>>();
+        if (configFile is not null) assignments.AddRange(Settings.FromJsonFile(configFile));
+        assignments.AddRange(sets.Select(Settings.Assignment));
+        if (device is not null) assignments.Add(new("device", device));
+        var settings = Settings.With(TrainingSettings.For(task), assignments);
+        if (settings.Task != task) throw new SettingsException($"The settings say task={settings.Task.ToString().ToLowerInvariant()} but --task is {task.ToString().ToLowerInvariant()}; use one.");
+        return settings.Validate();
+    }
+
+    static int Run(TaskKind task, string? configFile, string[] sets, string? outFolder, bool resume, string? device, bool list)
+    {
+        var settings = Resolve(task, configFile, sets, device);
+        if (list)
+        {
+            var table = ResearchCli.Table("key", "type", $"value ({task.ToString().ToLowerInvariant()})");
+            foreach (var (key, type, value) in Settings.Describe(settings)) table.AddRow(key, Markup.Escape(type), Markup.Escape(value));
+            AnsiConsole.Write(table);
+            return ResearchCli.Ok;
+        }
+        if (resume && outFolder is null) throw new UsageException("--resume needs --out: the run folder to continue.");
+        var root = NotebooksCommand.WorkspaceRoot();
+        var folder = Path.GetFullPath(outFolder ?? Path.Combine(root, "runs", task.ToString().ToLowerInvariant(),
+            $"{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-seed{settings.Seed}"));
+        if (!resume && (File.Exists(Path.Combine(folder, "last.ckpt")) || File.Exists(Path.Combine(folder, "summary.json"))))
+            throw new UsageException($"{folder} already holds a run. Pass --resume to continue it, or choose another --out (nothing was changed).");
+        try { TorchRuntime.Device(settings.Device); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+
+        Console.WriteLine($"Loading {task.ToString().ToLowerInvariant()} data…");
+        var data = settings.LoadData(root);
+        Console.WriteLine($"{data.Train.Count:N0} train / {data.Dev.Count:N0} dev / {data.Test.Count:N0} test examples; vocabularies {data.SourceVocabulary.Count} → {data.TargetVocabulary.Count}.");
+        Console.WriteLine($"Run folder: {folder}{(resume ? " (resuming)" : "")}");
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancel.IsCancellationRequested) return; // a second Ctrl+C kills the process
+            e.Cancel = true;
+            cancel.Cancel();
+            Console.Error.WriteLine(Environment.NewLine + "Stopping after this step and saving a checkpoint (Ctrl+C again to kill)…");
+        };
+        Console.CancelKeyPress += onCancel;
+        var progress = new ProgressLine();
+        var trainer = new Trainer(settings, data, folder, new TrainerHooks
+        {
+            OnLog = progress.Step,
+            OnEvaluation = r => progress.Line(
+                $"dev @ {r.Step}: loss {r.Loss:F4}, token acc {r.TokenAccuracy:P2}, sequence error {r.SequenceError:P2}, symbol error {r.SymbolError:P2}{(r.Best ? "  (best)" : "")}"),
+        });
+        TrainingSummary summary;
+        try { summary = trainer.Run(resume, cancel.Token); }
+        finally { Console.CancelKeyPress -= onCancel; progress.End(); }
+
+        Console.WriteLine($"{summary.Status.ToString().ToLowerInvariant()} after {summary.Steps} steps, {TimeSpan.FromSeconds(summary.TrainingSeconds):hh\\:mm\\:ss} of training, {summary.TokensPerSecond:N0} target tokens/s{(summary.Reason is null ? "" : $": {summary.Reason}")}.");
+        if (summary.Best is { } best)
+            Console.WriteLine($"Best dev at step {best.Step}: sequence error {best.SequenceError:P2}, symbol error {best.SymbolError:P2} → {trainer.BestCheckpoint}");
+        Console.WriteLine($"Evaluate: dotnet run --project lib/Research -- eval --checkpoint {Path.GetRelativePath(root, trainer.BestCheckpoint)} --split test");
+        return summary.Status switch
+        {
+            RunStatus.Diverged => ResearchCli.Diverged,
+            RunStatus.Interrupted => ResearchCli.Interrupted,
+            _ => ResearchCli.Ok,
+        };
+    }
+}
+
+/// <summary>
+/// A one-line progress bar (step, loss, lr, tokens/s, ETA) redrawn in place on a terminal; when output goes to a
+/// file or a pipe, one line per report instead, so logs stay readable.
+/// </summary>
+sealed class ProgressLine
+{
+    readonly bool interactive = !Console.IsOutputRedirected;
+    bool open;
+
+    public void Step(StepReport r)
+    {
+        const int width = 24;
+        var filled = (int)Math.Round(width * (double)r.Step / r.MaxSteps);
+        var text = $"step {r.Step}/{r.MaxSteps} [{new string('#', filled)}{new string('.', width - filled)}] loss {r.Loss:F4} lr {r.LearningRate:0.00e+0} " +
+                   $"{r.TokensPerSecond:N0} tok/s elapsed {r.Elapsed:hh\\:mm\\:ss} ETA {r.Remaining:hh\\:mm\\:ss}";
+        if (interactive) { Console.Write("\r" + text + "\u001b[K"); open = true; } // ESC[K clears the rest of the line
+        else Console.WriteLine(text);
+    }
+
+    public void Line(string text)
+    {
+        End();
+        Console.WriteLine(text);
+    }
+
+    public void End()
+    {
+        if (open) Console.WriteLine();
+        open = false;
+    }
+}

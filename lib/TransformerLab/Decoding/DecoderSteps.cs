@@ -1,0 +1,117 @@
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Model;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Decoding;
+
+/// <summary>
+/// Feeds a decoder one token per hypothesis and returns the next token's logits. Two ways: with the key/value
+/// cache (<see cref="Cached"/>, what decoding uses) or by re-running the whole prefix each step
+/// (<see cref="Recomputed"/>, the reference the cache must agree with, and the baseline a benchmark compares to).
+/// </summary>
+public abstract class DecoderSteps : IDisposable
+{
+    /// <param name="tokens"><c>[hypotheses]</c>: the token each hypothesis produced last (BOS at the start).</param>
+    /// <returns>logits <c>[hypotheses, target vocabulary]</c>.</returns>
+    public abstract Tensor Next(Tensor tokens);
+
+    /// <summary>Keeps hypotheses <paramref name="indices"/> (<c>[new hypotheses]</c>), in that order.</summary>
+    public abstract void Reorder(Tensor indices);
+
+    public abstract void Dispose();
+
+    public static DecoderSteps Create(EncoderDecoder model, Tensor memory, Tensor sourceMask, bool useCache) =>
+        useCache ? new Cached(model, memory, sourceMask) : new Recomputed(model, memory, sourceMask);
+
+    sealed class Cached(EncoderDecoder model, Tensor memory, Tensor sourceMask) : DecoderSteps
+    {
+        readonly DecoderState state = model.StartDecoding(memory, sourceMask);
+        public override Tensor Next(Tensor tokens) => model.DecodeStep(tokens, state);
+        public override void Reorder(Tensor indices) => state.Reorder(indices);
+        public override void Dispose() => state.Dispose();
+    }
+
+    sealed class Recomputed(EncoderDecoder model, Tensor memory, Tensor sourceMask) : DecoderSteps
+    {
+        Tensor? prefix;
+        Tensor memory = memory.alias().DetachFromDisposeScope(), mask = sourceMask.alias().DetachFromDisposeScope();
+
+        public override Tensor Next(Tensor tokens)
+        {
+            var column = tokens.view(-1, 1);
+            var grown = (prefix is null ? column.clone() : torch.cat([prefix, column], 1)).DetachFromDisposeScope();
+            prefix?.Dispose();
+            prefix = grown;
+            using var scope = NewDisposeScope();
+            var logits = model.Decode(prefix, memory, mask);
+            return logits.select(1, -1).MoveToOuterDisposeScope();
+        }
+
+        public override void Reorder(Tensor indices)
+        {
+            Replace(ref memory, memory.index_select(0, indices));
+            Replace(ref mask, mask.index_select(0, indices));
+            if (prefix is not null) Replace(ref prefix!, prefix.index_select(0, indices));
+        }
+
+        static void Replace(ref Tensor field, Tensor value)
+        {
+            value.DetachFromDisposeScope();
+            field.Dispose();
+            field = value;
+        }
+
+        public override void Dispose()
+        {
+            prefix?.Dispose();
+            memory.Dispose();
+            mask.Dispose();
+        }
+    }
+}
+
+/// <summary>One output sequence: its tokens (no BOS, no EOS), total log-probability and the score it was ranked by.</summary>
+public sealed record Hypothesis(long[] Tokens, double LogProbability, double Score, bool Finished);
+
+/// <summary>What every decoding strategy shares.</summary>
+public static class DecodingCommon
+{
+    /// <summary>
+    /// The longest output to allow for a source: twice its length plus 10, within the model's positions.
+    /// A model that never emits EOS stops here instead of running forever.
+    /// </summary>
+    public static int MaxLength(EncoderDecoder model, Tensor source) =>
+        (int)Math.Min(model.Config.MaxLength - 1, 2 * source.shape[1] + 10);
+
+    /// <summary>Log-probabilities of the next token; PAD and BOS are never produced.</summary>
+    /// <param name="logits"><c>[hypotheses, vocabulary]</c></param>
+    public static Tensor NextTokenLogProbabilities(Tensor logits, double temperature = 1.0)
+    {
+        var banned = torch.zeros(logits.shape[^1], dtype: ScalarType.Bool, device: logits.device);
+        banned[Vocabulary.Pad] = true;
+        banned[Vocabulary.Bos] = true;
+        var scaled = temperature == 1.0 ? logits : logits / temperature;
+        return scaled.masked_fill(banned, double.NegativeInfinity).log_softmax(-1);
+    }
+
+    /// <summary>Runs <paramref name="body"/> in eval mode without gradients, then restores the model's mode.</summary>
+    public static T Inference<T>(EncoderDecoder model, Func<T> body)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = torch.no_grad();
+            return body();
+        }
+        finally { model.train(wasTraining); }
+    }
+
+    /// <summary>Token ids of a row up to (not including) the first EOS; PAD after EOS is dropped.</summary>
+    public static long[] UntilEos(long[] row)
+    {
+        int end = Array.IndexOf(row, (long)Vocabulary.Eos);
+        return end < 0 ? row.Where(t => t != Vocabulary.Pad).ToArray() : row[..end];
+    }
+}

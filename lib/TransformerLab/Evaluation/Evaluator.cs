@@ -1,0 +1,82 @@
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Metrics;
+using TransformerLab.Model;
+using TransformerLab.Training;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Evaluation;
+
+/// <summary>How to turn a source into one output: greedy, beam search or sampling.</summary>
+public abstract record DecodeStrategy
+{
+    public sealed record GreedyDecoding : DecodeStrategy { public override string ToString() => "greedy"; }
+    public sealed record BeamDecoding(BeamOptions Options) : DecodeStrategy { public override string ToString() => $"beam {Options.BeamSize}" + (Options.LengthPenalty > 0 ? $", α {Options.LengthPenalty}" : ""); }
+    public sealed record SampledDecoding(SamplingOptions Options) : DecodeStrategy { public override string ToString() => $"sampling (T {Options.Temperature}, top-k {Options.TopK}, top-p {Options.TopP})"; }
+
+    public static DecodeStrategy Greedy { get; } = new GreedyDecoding();
+    public static DecodeStrategy Beam(int size, double lengthPenalty = 0) => size == 1 && lengthPenalty == 0 ? Greedy : new BeamDecoding(new BeamOptions(size, lengthPenalty));
+
+    /// <summary>The best hypothesis for each row of <paramref name="source"/> <c>[batch, source time]</c>.</summary>
+    public IReadOnlyList<Hypothesis> Decode(EncoderDecoder model, Tensor source) => this switch
+    {
+        GreedyDecoding => Decoding.Greedy.Decode(model, source),
+        BeamDecoding b => BeamSearch.Decode(model, source, b.Options).Select(n => n[0]).ToList(),
+        SampledDecoding s => Sampling.Decode(model, source, s.Options),
+        _ => throw new InvalidOperationException(),
+    };
+}
+
+/// <summary>One decoded item: the source, what the model produced, and every reference.</summary>
+public sealed record Prediction(IReadOnlyList<string> Source, IReadOnlyList<string> Output, IReadOnlyList<IReadOnlyList<string>> References, double LogProbability)
+{
+    public bool Correct => References.Any(r => r.SequenceEqual(Output));
+}
+
+/// <summary>Teacher-forced loss and accuracy, and decoded metrics, of a model on a split.</summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Mean cross-entropy (no smoothing) and next-token accuracy with the gold prefix fed: what the model does when
+    /// it never sees its own mistakes.
+    /// </summary>
+    public static (double Loss, double TokenAccuracy) TeacherForced(EncoderDecoder model, IReadOnlyList<Example> examples,
+        Vocabulary source, Vocabulary target, Device device, int batchSize = 256) => DecodingCommon.Inference(model, () =>
+    {
+        double lossSum = 0;
+        long tokens = 0, correct = 0;
+        foreach (var indices in Batching.InOrder(examples.Select(e => e.Source).ToList(), batchSize))
+        {
+            using var scope = NewDisposeScope();
+            using var batch = Batching.Make(examples, indices, source, target, device);
+            var logits = model.forward(batch.Source, batch.TargetInput);
+            var real = batch.TargetOutput.ne(Vocabulary.Pad);
+            lossSum += LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, 0, Vocabulary.Pad).item<float>() * batch.TargetTokens;
+            correct += logits.argmax(-1).eq(batch.TargetOutput).logical_and(real).sum().item<long>();
+            tokens += batch.TargetTokens;
+        }
+        return (lossSum / Math.Max(1, tokens), (double)correct / Math.Max(1, tokens));
+    });
+
+    /// <summary>Decodes every item and scores it against its references.</summary>
+    public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(EncoderDecoder model, IReadOnlyList<EvaluationItem> items,
+        Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256)
+    {
+        var predictions = new Prediction[items.Count];
+        var sources = items.Select(i => i.Source).ToList();
+        foreach (var indices in Batching.InOrder(sources, batchSize))
+        {
+            using var scope = NewDisposeScope();
+            using var input = Batching.Pad(indices.Select(i => source.Encode(items[i].Source)).ToList(), device);
+            var hypotheses = strategy.Decode(model, input);
+            for (int j = 0; j < indices.Length; j++)
+            {
+                var item = items[indices[j]];
+                predictions[indices[j]] = new Prediction(item.Source, target.Decode(hypotheses[j].Tokens), item.References, hypotheses[j].LogProbability);
+            }
+        }
+        var metrics = SequenceMetrics.Compute(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
+        return (metrics, predictions);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Model;
+using TransformerLab.NativeFix;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Training;
+
+/// <summary>Where a run is: everything besides tensors that resuming needs.</summary>
+public sealed record TrainingProgress
+{
+    public long Step { get; init; }
+    public int Epoch { get; init; }
+    /// <summary>Batches of <see cref="Epoch"/> already used.</summary>
+    public int BatchInEpoch { get; init; }
+    public double BestDevError { get; init; } = double.PositiveInfinity;
+    public long BestStep { get; init; }
+    public int EvaluationsWithoutImprovement { get; init; }
+    /// <summary>Exponential moving average of the loss (before bias correction) and the lowest corrected value: the divergence check.</summary>
+    public double LossAverage { get; init; }
+    public double LowestSmoothedLoss { get; init; } = double.PositiveInfinity;
+    public long TokensSeen { get; init; }
+    public double TrainingSeconds { get; init; }
+}
+
+/// <summary>
+/// A checkpoint: settings, vocabularies, progress, model parameters, optimiser state and the torch RNG state,
+/// in one file with a SHA-256 trailer, written atomically (a crash mid-write leaves the previous file intact).
+/// Layout: "TLABCKPT" · int32 version · header JSON · model · optimiser · RNG · SHA-256 of all before.
+/// </summary>
+public sealed class Checkpoint
+{
+    const string Magic = "TLABCKPT";
+    const int Version = 1;
+
+    public required TrainingSettings Settings { get; init; }
+    public required Vocabulary SourceVocabulary { get; init; }
+    public required Vocabulary TargetVocabulary { get; init; }
+    public required TrainingProgress Progress { get; init; }
+    public required byte[] ModelState { get; init; }
+    public required byte[] OptimizerState { get; init; }
+    public required byte[] RngState { get; init; }
+
+    sealed record Header(string Settings, IReadOnlyList<string> SourceVocabulary, IReadOnlyList<string> TargetVocabulary, TrainingProgress Progress);
+
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static Checkpoint Capture(TrainingSettings settings, TaskData data, TrainingProgress progress, EncoderDecoder model, optim.Optimizer optimizer) => new()
+    {
+        Settings = settings,
+        SourceVocabulary = data.SourceVocabulary,
+        TargetVocabulary = data.TargetVocabulary,
+        Progress = progress,
+        ModelState = Bytes(w => model.save(w)),
+        OptimizerState = Bytes(w => ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(w)),
+        RngState = torch.get_rng_state().data<byte>().ToArray(),
+    };
+
+    public void Save(string path)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Encoding.ASCII.GetBytes(Magic));
+            w.Write(Version);
+            w.Write(JsonSerializer.Serialize(new Header(Training.Settings.ToJson(Settings), SourceVocabulary.Symbols, TargetVocabulary.Symbols, Progress), Json));
+            foreach (var block in new[] { ModelState, OptimizerState, RngState }) { w.Write(block.LongLength); w.Write(block); }
+        }
+        var body = stream.ToArray();
+        AtomicFile.WriteAllBytes(path, [.. body, .. SHA256.HashData(body)]);
+    }
+
+    /// <exception cref="CheckpointException">the file is missing, truncated, corrupt or not a checkpoint.</exception>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"Checkpoint not found: {path}.");
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < Magic.Length + 32 || Encoding.ASCII.GetString(bytes, 0, Magic.Length) != Magic)
+            throw new CheckpointException($"{path} is not a Transformer Lab checkpoint (no {Magic} header).");
+        var body = bytes.AsSpan(0, bytes.Length - 32);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
+            throw new CheckpointException($"{path} is corrupt: its SHA-256 does not match (truncated or modified). Use another checkpoint (best.ckpt or last.ckpt) or retrain.");
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(body.ToArray()), Encoding.UTF8);
+            r.ReadBytes(Magic.Length);
+            var version = r.ReadInt32();
+            if (version != Version) throw new CheckpointException($"{path} has checkpoint format {version}; this build reads format {Version}.");
+            var header = JsonSerializer.Deserialize<Header>(r.ReadString(), Json)!;
+            byte[] Block() => r.ReadBytes(checked((int)r.ReadInt64()));
+            return new Checkpoint
+            {
+                Settings = Training.Settings.FromJson(header.Settings, new TrainingSettings()),
+                SourceVocabulary = new Vocabulary(header.SourceVocabulary),
+                TargetVocabulary = new Vocabulary(header.TargetVocabulary),
+                Progress = header.Progress,
+                ModelState = Block(),
+                OptimizerState = Block(),
+                RngState = Block(),
+            };
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException or SettingsException or ArgumentException)
+        {
+            throw new CheckpointException($"{path} cannot be read as a checkpoint: {e.Message}");
+        }
+    }
+
+    /// <summary>A model with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    public EncoderDecoder RestoreModel(Device device)
+    {
+        var config = Settings.ModelConfig(new TaskData("", [], [], [], SourceVocabulary, TargetVocabulary));
+        var model = new EncoderDecoder(config);
+        LoadModelState(model);
+        return model.to(device);
+    }
+
+    public void LoadModelState(EncoderDecoder model)
+    {
+        try { model.load(new BinaryReader(new MemoryStream(ModelState))); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException)
+        {
+            throw new CheckpointException($"The checkpoint's parameters do not fit this model ({e.Message}).");
+        }
+    }
+
+    public void LoadOptimizerState(optim.Optimizer optimizer) =>
+        ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(new BinaryReader(new MemoryStream(OptimizerState)));
+
+    public void RestoreRng() => torch.set_rng_state(torch.tensor(RngState, dtype: ScalarType.Byte));
+
+    static byte[] Bytes(Action<BinaryWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true)) write(w);
+        return stream.ToArray();
+    }
+}
+
+/// <summary>A checkpoint that cannot be used; the message says why and what to do.</summary>
+public sealed class CheckpointException(string message) : Exception(message);

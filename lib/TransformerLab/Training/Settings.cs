@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace TransformerLab.Training;
+
+/// <summary>
+/// Reads and writes a settings record as <c>snake_case = value</c> pairs: the keys of <c>--set key=value</c>, of a
+/// <c>--config</c> JSON file and of sweep grids. Every property with a public init accessor of a simple type
+/// (number, bool, string, enum) is a key.
+/// </summary>
+public static class Settings
+{
+    /// <summary>Every key of <typeparamref name="T"/> with its type name and value in <paramref name="value"/>.</summary>
+    public static IReadOnlyList<(string Key, string Type, string Value)> Describe<T>(T value) where T : class =>
+        Properties<T>().Select(p => (Key(p), TypeName(p.PropertyType), Format(p.GetValue(value)))).ToList();
+
+    /// <summary>Returns a copy of <paramref name="value"/> with each <c>key=value</c> applied, in order.</summary>
+    /// <exception cref="SettingsException">an unknown key (the message lists the valid ones) or a value of the wrong type.</exception>
+    public static T With<T>(T value, IEnumerable<KeyValuePair<string, string>> assignments) where T : class
+    {
+        var copy = (T)typeof(T).GetMethod("<Clone>$")!.Invoke(value, null)!;
+        var properties = Properties<T>().ToDictionary(Key);
+        foreach (var (key, text) in assignments)
+        {
+            if (!properties.TryGetValue(key, out var property))
+                throw new SettingsException($"Unknown setting '{key}'. Valid settings: {string.Join(", ", properties.Keys)}.");
+            property.SetValue(copy, Parse(key, text, property.PropertyType));
+        }
+        return copy;
+    }
+
+    /// <summary>Parses <c>key=value</c> (the form of <c>--set</c>).</summary>
+    public static KeyValuePair<string, string> Assignment(string text)
+    {
+        var i = text.IndexOf('=');
+        if (i <= 0) throw new SettingsException($"Expected key=value, got '{text}'.");
+        return new(text[..i].Trim(), text[(i + 1)..].Trim());
+    }
+
+    /// <summary>Reads a JSON object of settings (<c>{"d_model": 256, "norm": "pre"}</c>) as assignments.</summary>
+    public static IEnumerable<KeyValuePair<string, string>> FromJsonFile(string path)
+    {
+        if (!File.Exists(path)) throw new SettingsException($"Config file not found: {path}.");
+        JsonNode? root;
+        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new SettingsException($"Config file {path} is not valid JSON: {e.Message}"); }
+        if (root is not JsonObject obj) throw new SettingsException($"Config file {path} must hold one JSON object of settings.");
+        return obj.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? ""));
+    }
+
+    /// <summary>The settings as a JSON object, keys in declaration order.</summary>
+    public static string ToJson<T>(T value) where T : class
+    {
+        var obj = new JsonObject();
+        foreach (var p in Properties<T>())
+        {
+            var v = p.GetValue(value);
+            obj[Key(p)] = v switch
+            {
+                null => null,
+                Enum e => JsonValue.Create(Format(e)),
+                _ => JsonSerializer.SerializeToNode(v),
+            };
+        }
+        return obj.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>Reads what <see cref="ToJson"/> wrote, starting from <paramref name="defaults"/>.</summary>
+    public static T FromJson<T>(string json, T defaults) where T : class
+    {
+        var obj = JsonNode.Parse(json) as JsonObject ?? throw new SettingsException("Settings JSON must be an object.");
+        return With(defaults, obj.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? "")));
+    }
+
+    /// <summary>
+    /// The key of a property: its name in snake_case (DModel → d_model, LabelSmoothing → label_smoothing), or the
+    /// name its <see cref="System.Text.Json.Serialization.JsonPropertyNameAttribute"/> gives (DFF → d_ff).
+    /// </summary>
+    public static string Key(PropertyInfo property) =>
+        property.GetCustomAttribute<System.Text.Json.Serialization.JsonPropertyNameAttribute>()?.Name ?? Snake(property.Name);
+
+    static IEnumerable<PropertyInfo> Properties<T>() =>
+        typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.SetMethod is { IsPublic: true } && IsSimple(p.PropertyType))
+            .OrderBy(p => p.MetadataToken);
+
+    static bool IsSimple(Type t) => t.IsEnum || t == typeof(string) || t == typeof(bool) || t == typeof(int) || t == typeof(long) || t == typeof(double);
+
+    static object Parse(string key, string text, Type type)
+    {
+        var fail = () => new SettingsException($"Setting '{key}' expects {TypeName(type)}, got '{text}'.");
+        if (type == typeof(string)) return text;
+        if (type == typeof(bool)) return text.ToLowerInvariant() switch { "true" or "1" or "yes" => true, "false" or "0" or "no" => false, _ => throw fail() };
+        if (type == typeof(int)) return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : throw fail();
+        if (type == typeof(long)) return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l : throw fail();
+        if (type == typeof(double)) return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : throw fail();
+        if (type.IsEnum)
+        {
+            var match = Enum.GetNames(type).FirstOrDefault(n => string.Equals(Snake(n), text.Replace('-', '_'), StringComparison.OrdinalIgnoreCase) || string.Equals(n, text, StringComparison.OrdinalIgnoreCase));
+            return match is not null ? Enum.Parse(type, match) : throw fail();
+        }
+        throw fail();
+    }
+
+    static string TypeName(Type t) =>
+        t.IsEnum ? "one of " + string.Join(" | ", Enum.GetNames(t).Select(Snake))
+        : t == typeof(string) ? "a string" : t == typeof(bool) ? "true or false"
+        : t == typeof(int) || t == typeof(long) ? "an integer" : "a number";
+
+    static string Format(object? v) => v switch
+    {
+        null => "",
+        Enum e => Snake(e.ToString()),
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => v.ToString() ?? "",
+    };
+
+    /// <summary>An underscore before each capital that starts a lower-case run: DModel → d_model, InverseSqrt → inverse_sqrt, ReLU → relu.</summary>
+    static string Snake(string pascal)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < pascal.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(pascal[i]) && i + 1 < pascal.Length && char.IsLower(pascal[i + 1])) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(pascal[i]));
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>A bad setting key or value; the message names it and what is expected.</summary>
+public sealed class SettingsException(string message) : Exception(message);

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Evaluation;
+using TransformerLab.Model;
+using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Training;
+
+/// <summary>Where a run stands after a step, for progress bars.</summary>
+public sealed record StepReport(long Step, long MaxSteps, int Epoch, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond, TimeSpan Elapsed)
+{
+    public TimeSpan Remaining => Step == 0 ? TimeSpan.Zero : Elapsed / Step * (MaxSteps - Step);
+}
+
+/// <summary>One dev evaluation: teacher-forced loss and accuracy, and greedy-decoded error rates.</summary>
+public sealed record DevReport(long Step, double Loss, double TokenAccuracy, double SequenceError, double SymbolError, double ExactMatch, bool Best);
+
+/// <summary>
+/// Handed to <see cref="TrainerHooks.AfterBackward"/> between backward and the optimiser step: gradients are
+/// populated (and clipped) here, so probes such as per-layer gradient norms read them.
+/// </summary>
+public sealed record StepContext(EncoderDecoder Model, long Step, double Loss, double LearningRate)
+{
+    public IReadOnlyList<(string Layer, double Norm)> LayerGradientNorms() => Introspection.LayerGradientNorms(Model);
+}
+
+/// <summary>Extension points: observe steps and evaluations, read gradients, choose the decoder input.</summary>
+public sealed class TrainerHooks
+{
+    public Action<StepReport>? OnLog { get; init; }
+    public Action<DevReport>? OnEvaluation { get; init; }
+    public Action<StepContext>? AfterBackward { get; init; }
+    /// <summary>Null: built from <see cref="TrainingSettings.DecoderInput"/>.</summary>
+    public IDecoderInputPolicy? DecoderInput { get; init; }
+}
+
+public enum RunStatus { Running, Done, EarlyStopped, Diverged, Interrupted }
+
+/// <summary>What a finished (or stopped) run reports; also written to <c>summary.json</c>.</summary>
+public sealed record TrainingSummary
+{
+    public RunStatus Status { get; init; }
+    public string? Reason { get; init; }
+    public long Steps { get; init; }
+    public long BestStep { get; init; }
+    public DevReport? Best { get; init; }
+    public DevReport? Last { get; init; }
+    public long Parameters { get; init; }
+    public long TokensSeen { get; init; }
+    public double TrainingSeconds { get; init; }
+    public double TokensPerSecond => TrainingSeconds > 0 ? TokensSeen / TrainingSeconds : 0;
+}
+
+/// <summary>
+/// The training loop, one readable function in the spirit of nanoGPT: batches → loss → backward → clip → AdamW step,
+/// with the learning-rate schedule, periodic dev evaluation, best/last checkpoints, early stopping and a divergence
+/// check. Files in the run folder: settings.json, steps.csv, dev.csv, tensorboard/, last.ckpt, best.ckpt, summary.json.
+/// </summary>
+public sealed class Trainer(TrainingSettings settings, TaskData data, string runFolder, TrainerHooks? hooks = null)
+{
+    public TrainingSettings Settings { get; } = settings.Validate();
+    public string RunFolder { get; } = runFolder;
+    public string LastCheckpoint => Path.Combine(RunFolder, "last.ckpt");
+    public string BestCheckpoint => Path.Combine(RunFolder, "best.ckpt");
+    public string SummaryPath => Path.Combine(RunFolder, "summary.json");
+    readonly TrainerHooks hooks = hooks ?? new TrainerHooks();
+
+    /// <summary>
+    /// Trains from scratch, or from <see cref="LastCheckpoint"/> when <paramref name="resume"/>. Cancelling stops
+    /// after the current step and saves a checkpoint, so the run can be resumed.
+    /// </summary>
+    public TrainingSummary Run(bool resume = false, CancellationToken cancel = default)
+    {
+        TorchRuntime.EnsureLoaded();
+        var s = Settings;
+        var device = TorchRuntime.Device(s.Device);
+        if (s.Threads > 0) torch.set_num_threads(s.Threads);
+        var resumeFrom = resume ? LoadForResume() : null; // fails before anything is written
+        Directory.CreateDirectory(RunFolder);
+
+        TorchRuntime.Seed(s.Seed);
+        var model = new EncoderDecoder(s.ModelConfig(data)).to(device);
+        var parameters = model.parameters().ToList();
+        using var optimizer = torch.optim.AdamW(parameters, lr: s.Lr, beta1: s.Beta1, beta2: s.Beta2, weight_decay: s.WeightDecay);
+        var schedule = LearningRateSchedule.From(s);
+        var policy = hooks.DecoderInput ?? DecoderInputPolicies.Create(s);
+        var progress = new TrainingProgress();
+        if (resumeFrom is not null)
+        {
+            resumeFrom.LoadModelState(model);
+            resumeFrom.LoadOptimizerState(optimizer);
+            resumeFrom.RestoreRng();
+            progress = resumeFrom.Progress;
+        }
+        else AtomicFile.WriteAllBytes(Path.Combine(RunFolder, "settings.json"), System.Text.Encoding.UTF8.GetBytes(Training.Settings.ToJson(s)));
+
+        using var log = new MetricsLog(RunFolder, progress.Step);
+        var devItems = EvaluationItem.Group(data.Dev);
+        if (s.EvalItems > 0) devItems = devItems.Take(s.EvalItems).ToList();
+        var plan = Batching.EpochPlan(data.Train, s.BatchSize, EpochRandom(progress.Epoch));
+        var clock = Stopwatch.StartNew();
+        double secondsBefore = progress.TrainingSeconds, intervalLoss = 0, lastLoss = double.NaN, lastGradNorm = 0;
+        int intervalSteps = 0;
+        long intervalTokens = 0;
+        var intervalClock = Stopwatch.StartNew();
+        DevReport? last = null, best = null;
+        RunStatus status = RunStatus.Done;
+        string? reason = null;
+
+        model.train();
+        while (progress.Step < s.MaxSteps)
+        {
+            if (cancel.IsCancellationRequested) { status = RunStatus.Interrupted; reason = "interrupted; resume with --resume"; break; }
+            if (progress.BatchInEpoch >= plan.Count)
+            {
+                progress = progress with { Epoch = progress.Epoch + 1, BatchInEpoch = 0 };
+                plan = Batching.EpochPlan(data.Train, s.BatchSize, EpochRandom(progress.Epoch));
+            }
+            long step = progress.Step + 1;
+            double lr = schedule.At(step), loss, gradNorm;
+            using (var scope = NewDisposeScope())
+            {
+                using var batch = Batching.Make(data.Train, plan[progress.BatchInEpoch], data.SourceVocabulary, data.TargetVocabulary, device);
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                optimizer.zero_grad();
+                var (memory, sourceMask) = model.Encode(batch.Source);
+                var decoderInput = policy.DecoderInput(model, batch, memory, sourceMask, step);
+                var logits = model.Decode(decoderInput, memory, sourceMask);
+                var lossTensor = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, s.LabelSmoothing, Vocabulary.Pad);
+                lossTensor.backward();
+                loss = lossTensor.item<float>();
+                gradNorm = torch.nn.utils.clip_grad_norm_(parameters, s.Clip > 0 ? s.Clip : double.PositiveInfinity);
+                hooks.AfterBackward?.Invoke(new StepContext(model, step, loss, lr));
+                var divergence = Divergence(loss, gradNorm, step, ref progress);
+                if (divergence is not null) { status = RunStatus.Diverged; reason = divergence; break; }
+                optimizer.step();
+                intervalTokens += batch.TargetTokens;
+                progress = progress with { Step = step, BatchInEpoch = progress.BatchInEpoch + 1, TokensSeen = progress.TokensSeen + batch.TargetTokens };
+            }
+            intervalLoss += loss;
+            intervalSteps++;
+            (lastLoss, lastGradNorm) = (loss, gradNorm);
+
+            if (step % s.LogEvery == 0 || step == s.MaxSteps)
+            {
+                var report = new StepReport(step, s.MaxSteps, progress.Epoch, intervalLoss / intervalSteps, lr, gradNorm,
+                    intervalTokens / intervalClock.Elapsed.TotalSeconds, TimeSpan.FromSeconds(secondsBefore + clock.Elapsed.TotalSeconds));
+                log.Step(report);
+                hooks.OnLog?.Invoke(report);
+                (intervalLoss, intervalSteps, intervalTokens) = (0, 0, 0);
+                intervalClock.Restart();
+            }
+
+            if (step % s.EvalEvery == 0 || step == s.MaxSteps)
+            {
+                last = Evaluate(model, devItems, device, step, progress.BestDevError);
+                if (last.Best)
+                {
+                    progress = progress with { BestDevError = last.SequenceError, BestStep = step, EvaluationsWithoutImprovement = 0 };
+                    best = last;
+                }
+                else progress = progress with { EvaluationsWithoutImprovement = progress.EvaluationsWithoutImprovement + 1 };
+                log.Dev(last);
+                hooks.OnEvaluation?.Invoke(last);
+                progress = progress with { TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds };
+                var checkpoint = Checkpoint.Capture(s, data, progress, model, optimizer);
+                if (last.Best) checkpoint.Save(BestCheckpoint);
+                checkpoint.Save(LastCheckpoint);
+                model.train();
+                if (s.Patience > 0 && progress.EvaluationsWithoutImprovement >= s.Patience)
+                {
+                    status = RunStatus.EarlyStopped;
+                    reason = $"no better dev error in {s.Patience} evaluations";
+                    break;
+                }
+            }
+        }
+
+        progress = progress with { TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds };
+        if (status == RunStatus.Interrupted) Checkpoint.Capture(s, data, progress, model, optimizer).Save(LastCheckpoint);
+        var summary = new TrainingSummary
+        {
+            Status = status, Reason = reason, Steps = progress.Step, BestStep = progress.BestStep,
+            Best = best ?? ReadBest(), Last = last, Parameters = parameters.Sum(p => p.numel()),
+            TokensSeen = progress.TokensSeen, TrainingSeconds = progress.TrainingSeconds,
+        };
+        AtomicFile.WriteAllBytes(SummaryPath, JsonSerializer.SerializeToUtf8Bytes(summary, SummaryJson));
+        model.Dispose();
+        return summary;
+    }
+
+    /// <summary>Why the run has diverged, or null. Updates the smoothed loss in <paramref name="progress"/>.</summary>
+    string? Divergence(double loss, double gradNorm, long step, ref TrainingProgress progress)
+    {
+        if (!double.IsFinite(loss)) return $"loss is {loss} at step {step}";
+        if (!double.IsFinite(gradNorm)) return $"gradient norm is {gradNorm} at step {step}";
+        const double beta = 0.98;
+        var average = beta * progress.LossAverage + (1 - beta) * loss;
+        var smoothed = average / (1 - Math.Pow(beta, step)); // bias-corrected, as Adam does
+        var lowest = step > 100 ? Math.Min(progress.LowestSmoothedLoss, smoothed) : progress.LowestSmoothedLoss;
+        progress = progress with { LossAverage = average, LowestSmoothedLoss = lowest };
+        return step > 100 && smoothed > Settings.DivergenceFactor * lowest
+            ? $"smoothed loss {smoothed:F3} exceeds {Settings.DivergenceFactor}× its lowest value {lowest:F3} at step {step}"
+            : null;
+    }
+
+    DevReport Evaluate(EncoderDecoder model, IReadOnlyList<EvaluationItem> items, Device device, long step, double bestSoFar)
+    {
+        var (loss, accuracy) = Evaluator.TeacherForced(model, data.Dev, data.SourceVocabulary, data.TargetVocabulary, device);
+        var (metrics, _) = Evaluator.Decode(model, items, data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, device);
+        return new DevReport(step, loss, accuracy, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.SequenceErrorRate < bestSoFar);
+    }
+
+    Random EpochRandom(int epoch) => new(unchecked(Settings.Seed * 1_000_003 + epoch));
+
+    Checkpoint LoadForResume()
+    {
+        if (!File.Exists(LastCheckpoint))
+            throw new CheckpointException($"Nothing to resume: {LastCheckpoint} does not exist. Run without --resume to start.");
+        var checkpoint = Checkpoint.Load(LastCheckpoint);
+        var mine = Training.Settings.Describe(Settings).ToDictionary(x => x.Key, x => x.Value);
+        var differing = Training.Settings.Describe(checkpoint.Settings)
+            .Where(x => !MayChangeOnResume(x.Key) && mine[x.Key] != x.Value)
+            .Select(x => $"{x.Key} (checkpoint {x.Value}, now {mine[x.Key]})").ToList();
+        if (differing.Count > 0)
+            throw new CheckpointException($"{LastCheckpoint} was trained with other settings: {string.Join(", ", differing)}. Resume with the run's own settings (its settings.json), or start a new --out.");
+        if (!checkpoint.SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) || !checkpoint.TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols))
+            throw new CheckpointException($"{LastCheckpoint} has other vocabularies than the data now loaded; the data changed since the run started.");
+        return checkpoint;
+    }
+
+    /// <summary>
+    /// Settings that may change when resuming, because they do not change what a step computes: how long to train
+    /// (unless the cosine schedule's shape depends on it), how often to evaluate and log, where to run.
+    /// </summary>
+    bool MayChangeOnResume(string key) => key switch
+    {
+        "max_steps" => Settings.Schedule != LearningRateScheduleKind.Cosine,
+        "eval_every" or "eval_items" or "patience" or "log_every" or "device" or "threads" => true,
+        _ => false,
+    };
+
+    DevReport? ReadBest()
+    {
+        if (!File.Exists(SummaryPath)) return null;
+        try { return JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllText(SummaryPath), SummaryJson)?.Best; }
+        catch (JsonException) { return null; }
+    }
+
+    internal static readonly JsonSerializerOptions SummaryJson = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+}
+
+/// <summary>Per-step and per-evaluation metrics as CSV (steps.csv, dev.csv) and TensorBoard event files.</summary>
+sealed class MetricsLog : IDisposable
+{
+    readonly StreamWriter steps, dev;
+    readonly TorchSharp.Modules.SummaryWriter tensorboard; // writes each event as it comes; nothing to close
+
+    /// <summary>Opens the logs; on resume, drops rows after <paramref name="resumedStep"/> (they belong to the lost part of the run).</summary>
+    public MetricsLog(string folder, long resumedStep)
+    {
+        steps = Open(Path.Combine(folder, "steps.csv"), "step,epoch,loss,lr,grad_norm,tokens_per_second,elapsed_seconds", resumedStep);
+        dev = Open(Path.Combine(folder, "dev.csv"), "step,dev_loss,dev_token_accuracy,dev_sequence_error,dev_symbol_error,dev_exact_match", resumedStep);
+        tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(folder, "tensorboard"));
+    }
+
+    static StreamWriter Open(string path, string header, long keepUpTo)
+    {
+        var kept = File.Exists(path)
+            ? File.ReadLines(path).Skip(1).Where(l => long.TryParse(l.Split(',')[0], out var s) && s <= keepUpTo).ToList()
+            : [];
+        AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(new[] { header }.Concat(kept).Select(l => l + "\n"))));
+        return new StreamWriter(path, append: true) { AutoFlush = true };
+    }
+
+    static string F(double x) => x.ToString("G6", CultureInfo.InvariantCulture);
+
+    public void Step(StepReport r)
+    {
+        steps.WriteLine(string.Join(",", r.Step, r.Epoch, F(r.Loss), F(r.LearningRate), F(r.GradientNorm), F(r.TokensPerSecond), F(r.Elapsed.TotalSeconds)));
+        tensorboard.add_scalar("train/loss", (float)r.Loss, (int)r.Step);
+        tensorboard.add_scalar("train/lr", (float)r.LearningRate, (int)r.Step);
+        tensorboard.add_scalar("train/grad_norm", (float)r.GradientNorm, (int)r.Step);
+        tensorboard.add_scalar("train/tokens_per_second", (float)r.TokensPerSecond, (int)r.Step);
+    }
+
+    public void Dev(DevReport r)
+    {
+        dev.WriteLine(string.Join(",", r.Step, F(r.Loss), F(r.TokenAccuracy), F(r.SequenceError), F(r.SymbolError), F(r.ExactMatch)));
+        tensorboard.add_scalar("dev/loss", (float)r.Loss, (int)r.Step);
+        tensorboard.add_scalar("dev/token_accuracy", (float)r.TokenAccuracy, (int)r.Step);
+        tensorboard.add_scalar("dev/sequence_error", (float)r.SequenceError, (int)r.Step);
+        tensorboard.add_scalar("dev/symbol_error", (float)r.SymbolError, (int)r.Step);
+    }
+
+    public void Dispose()
+    {
+        steps.Dispose();
+        dev.Dispose();
+    }
+}

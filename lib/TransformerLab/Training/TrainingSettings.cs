@@ -1,0 +1,140 @@
+using System.Text.Json.Serialization;
+using TransformerLab.Data;
+using TransformerLab.Model;
+
+namespace TransformerLab.Training;
+
+/// <summary>The tasks <c>research train</c> knows.</summary>
+public enum TaskKind { G2p, Copy, Reverse, Sort }
+
+/// <summary>
+/// Everything one training run depends on. Every property is a <c>--set key=value</c> key (snake_case); together
+/// with the code version they determine the result. Defaults are the G2P model of experiments.md.
+/// </summary>
+public sealed record TrainingSettings
+{
+    // ── task ──
+    public TaskKind Task { get; init; } = TaskKind.G2p;
+    /// <summary>CMUdict file, relative to the workspace root.</summary>
+    public string DataPath { get; init; } = CmuDict.DefaultPath;
+    /// <summary>G2P: keep stress digits on vowels (69 phonemes instead of 39).</summary>
+    public bool Stress { get; init; }
+    /// <summary>Synthetic tasks: distinct symbols, input lengths, split sizes.</summary>
+    public int Symbols { get; init; } = 20;
+    public int MinLength { get; init; } = 4;
+    public int MaxLength { get; init; } = 16;
+    public int TrainSize { get; init; } = 20_000;
+    public int DevSize { get; init; } = 1_000;
+    public int TestSize { get; init; } = 1_000;
+    /// <summary>Seed of the synthetic data, kept apart from <see cref="Seed"/> so that seeds vary training, not the data.</summary>
+    public int DataSeed { get; init; } = 1;
+
+    // ── model (see TransformerConfig) ──
+    public long DModel { get; init; } = 256;
+    public long Heads { get; init; } = 4;
+    [JsonPropertyName("d_ff")] public long DFF { get; init; } = 1024;
+    public int EncoderLayers { get; init; } = 3;
+    public int DecoderLayers { get; init; } = 3;
+    public double Dropout { get; init; } = 0.1;
+    public double AttentionDropout { get; init; }
+    public NormPlacement Norm { get; init; } = NormPlacement.Pre;
+    public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Sinusoidal;
+    public Activation Activation { get; init; } = Activation.ReLU;
+    public bool TieEmbeddings { get; init; } = true;
+    public bool CausalMask { get; init; } = true;
+
+    // ── optimisation ──
+    /// <summary>Peak learning rate (for noam: the scale factor of the formula).</summary>
+    public double Lr { get; init; } = 1e-3;
+    public LearningRateScheduleKind Schedule { get; init; } = LearningRateScheduleKind.Cosine;
+    public int Warmup { get; init; } = 1000;
+    /// <summary>Cosine: the learning rate at the last step.</summary>
+    public double MinLr { get; init; }
+    /// <summary>AdamW's decoupled weight decay (TorchSharp's default is 0).</summary>
+    public double WeightDecay { get; init; } = 0.01;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.98;
+    /// <summary>Clip the global gradient norm to this; 0 = no clipping.</summary>
+    public double Clip { get; init; } = 1.0;
+    public double LabelSmoothing { get; init; } = 0.1;
+    /// <summary>Sentences per batch.</summary>
+    public int BatchSize { get; init; } = 128;
+    public int MaxSteps { get; init; } = 9_000;
+    public DecoderInputKind DecoderInput { get; init; } = DecoderInputKind.TeacherForcing;
+
+    // ── evaluation, logging, stopping ──
+    /// <summary>Evaluate on dev (loss + greedy decoding) every this many steps, and at the end.</summary>
+    public int EvalEvery { get; init; } = 1000;
+    /// <summary>Dev items to decode at each evaluation; 0 = all.</summary>
+    public int EvalItems { get; init; }
+    /// <summary>Stop after this many evaluations without a better dev error; 0 = never.</summary>
+    public int Patience { get; init; }
+    public int LogEvery { get; init; } = 50;
+    /// <summary>Diverged when the smoothed loss exceeds this multiple of its lowest value (or is not finite).</summary>
+    public double DivergenceFactor { get; init; } = 4.0;
+
+    // ── reproducibility and hardware ──
+    public int Seed { get; init; } = 1;
+    public string Device { get; init; } = "cpu";
+    /// <summary>Torch intra-op threads; 0 = LibTorch's default (one per core).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Defaults that suit each task (a short run for the synthetic ones).</summary>
+    public static TrainingSettings For(TaskKind task) => task switch
+    {
+        TaskKind.G2p => new TrainingSettings(),
+        _ => new TrainingSettings
+        {
+            Task = task, DModel = 128, DFF = 512, EncoderLayers = 2, DecoderLayers = 2, Heads = 4,
+            BatchSize = 64, MaxSteps = 3000, Warmup = 400, Lr = 1e-3, EvalEvery = 500, LabelSmoothing = 0.0,
+        },
+    };
+
+    /// <summary>The model this run trains, for the task's vocabularies.</summary>
+    public TransformerConfig ModelConfig(TaskData data) => ModelConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count).Validate();
+
+    TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => new()
+    {
+        SourceVocabulary = sourceVocabulary,
+        TargetVocabulary = targetVocabulary,
+        DModel = DModel, Heads = Heads, DFF = DFF, EncoderLayers = EncoderLayers, DecoderLayers = DecoderLayers,
+        Dropout = Dropout, AttentionDropout = AttentionDropout, Norm = Norm, PositionalEncoding = PositionalEncoding,
+        Activation = Activation, TieTargetEmbeddings = TieEmbeddings, CausalMask = CausalMask,
+        MaxLength = Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16), PadId = Vocabulary.Pad,
+    };
+
+    /// <summary>Every problem with the optimisation settings (the model's are checked by <see cref="TransformerConfig"/>).</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var p = new List<string>();
+        if (Lr <= 0) p.Add($"lr must be positive (got {Lr}).");
+        if (Warmup < 0) p.Add($"warmup must be ≥ 0 (got {Warmup}).");
+        if (Schedule == LearningRateScheduleKind.Noam && Warmup < 1) p.Add("the noam schedule needs warmup ≥ 1.");
+        if (BatchSize < 1) p.Add($"batch_size must be ≥ 1 (got {BatchSize}).");
+        if (MaxSteps < 1) p.Add($"max_steps must be ≥ 1 (got {MaxSteps}).");
+        if (EvalEvery < 1) p.Add($"eval_every must be ≥ 1 (got {EvalEvery}).");
+        if (LogEvery < 1) p.Add($"log_every must be ≥ 1 (got {LogEvery}).");
+        if (LabelSmoothing is < 0 or >= 1) p.Add($"label_smoothing must be in [0, 1) (got {LabelSmoothing}).");
+        if (Clip < 0) p.Add($"clip must be ≥ 0 (got {Clip}).");
+        if (WeightDecay < 0) p.Add($"weight_decay must be ≥ 0 (got {WeightDecay}).");
+        if (DivergenceFactor <= 1) p.Add($"divergence_factor must be > 1 (got {DivergenceFactor}).");
+        if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
+        p.AddRange(ModelConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems()); // the model's own checks
+        return p;
+    }
+
+    public TrainingSettings Validate()
+    {
+        var problems = Problems();
+        if (problems.Count > 0) throw new SettingsException("Invalid training settings:" + string.Concat(problems.Select(x => Environment.NewLine + "  - " + x)));
+        return this;
+    }
+
+    /// <summary>Loads the task's data: CMUdict from <paramref name="workspaceRoot"/>/<see cref="DataPath"/>, or a synthetic task from the seed.</summary>
+    public TaskData LoadData(string workspaceRoot) => Task switch
+    {
+        TaskKind.G2p => CmuDict.Load(Path.Combine(workspaceRoot, DataPath), Stress),
+        _ => SyntheticTasks.Generate(Task switch { TaskKind.Copy => SyntheticTask.Copy, TaskKind.Reverse => SyntheticTask.Reverse, _ => SyntheticTask.Sort },
+            Symbols, MinLength, MaxLength, TrainSize, DevSize, TestSize, DataSeed),
+    };
+}

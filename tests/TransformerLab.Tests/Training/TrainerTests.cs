@@ -1,0 +1,155 @@
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Evaluation;
+using TransformerLab.Model;
+using TransformerLab.Runtime;
+using TransformerLab.Training;
+using TransformerLab.Tests.Model;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Tests.Training;
+
+/// <summary>End-to-end runs of the training loop on tiny synthetic tasks.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    readonly string folder = Path.Combine(Path.GetTempPath(), "tlab-trainer-" + Guid.NewGuid().ToString("N"));
+    public void Dispose() { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+
+    /// <summary>A model and data small enough to train in seconds on one core.</summary>
+    static TrainingSettings Tiny(TaskKind task = TaskKind.Copy) => TrainingSettings.For(task) with
+    {
+        Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 600, DevSize = 40, TestSize = 40,
+        DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0.1,
+        BatchSize = 16, MaxSteps = 40, Warmup = 10, EvalEvery = 20, LogEvery = 5, Lr = 3e-3, Schedule = LearningRateScheduleKind.Cosine,
+    };
+
+    static TaskData Data(TrainingSettings s) => s.LoadData(Workspace.Root(AppContext.BaseDirectory));
+
+    static Dictionary<string, Tensor> FinalParameters(string checkpoint)
+    {
+        using var model = Checkpoint.Load(checkpoint).RestoreModel(torch.CPU);
+        return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+    }
+
+    [Fact]
+    public void A_tiny_model_learns_the_copy_task_to_100_percent()
+    {
+        var s = TrainingSettings.For(TaskKind.Copy) with
+        {
+            Symbols = 8, MinLength = 3, MaxLength = 6, TrainSize = 3000, DevSize = 100, TestSize = 100,
+            DModel = 64, Heads = 4, DFF = 128, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0.0,
+            BatchSize = 64, MaxSteps = 800, Warmup = 100, EvalEvery = 400, Lr = 3e-3,
+        };
+        var data = Data(s);
+        var summary = new Trainer(s, data, folder).Run();
+        Assert.Equal(RunStatus.Done, summary.Status);
+        using var model = Checkpoint.Load(Path.Combine(folder, "best.ckpt")).RestoreModel(torch.CPU);
+        var (metrics, _) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, torch.CPU);
+        Assert.Equal(1.0, metrics.ExactMatch);
+    }
+
+    [Fact]
+    public void An_interrupted_then_resumed_run_equals_an_uninterrupted_one()
+    {
+        var s = Tiny();
+        var data = Data(s);
+        var whole = Path.Combine(folder, "whole");
+        new Trainer(s, data, whole).Run();
+
+        var split = Path.Combine(folder, "split");
+        using var cancel = new CancellationTokenSource();
+        var first = new Trainer(s, data, split, new TrainerHooks { OnLog = r => { if (r.Step == 25) cancel.Cancel(); } }).Run(cancel: cancel.Token);
+        Assert.Equal(RunStatus.Interrupted, first.Status);
+        Assert.Equal(25, first.Steps);
+        var second = new Trainer(s, data, split).Run(resume: true);
+        Assert.Equal(RunStatus.Done, second.Status);
+
+        var a = FinalParameters(Path.Combine(whole, "last.ckpt"));
+        var b = FinalParameters(Path.Combine(split, "last.ckpt"));
+        Assert.Equal(a.Keys, b.Keys);
+        foreach (var name in a.Keys) Assert.True(Reference.Identical(a[name], b[name]), $"{name} differs after resuming");
+        Assert.Equal(File.ReadAllLines(Path.Combine(whole, "dev.csv")), File.ReadAllLines(Path.Combine(split, "dev.csv")));
+        Assert.Equal(File.ReadAllLines(Path.Combine(whole, "steps.csv")).Select(l => string.Join(",", l.Split(',')[..5])),
+                     File.ReadAllLines(Path.Combine(split, "steps.csv")).Select(l => string.Join(",", l.Split(',')[..5]))); // minus timings
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_run_and_another_seed_a_different_one()
+    {
+        var s = Tiny() with { MaxSteps = 10, EvalEvery = 10 };
+        var data = Data(s);
+        new Trainer(s, data, Path.Combine(folder, "a")).Run();
+        new Trainer(s, data, Path.Combine(folder, "b")).Run();
+        new Trainer(s with { Seed = 2 }, data, Path.Combine(folder, "c")).Run();
+        string Losses(string run) => string.Join(";", File.ReadAllLines(Path.Combine(folder, run, "steps.csv")).Select(l => l.Split(',')[2]));
+        Assert.Equal(Losses("a"), Losses("b"));
+        Assert.NotEqual(Losses("a"), Losses("c"));
+    }
+
+    [Fact]
+    public void A_corrupt_checkpoint_is_rejected_and_nothing_is_overwritten()
+    {
+        var s = Tiny() with { MaxSteps = 20 };
+        var data = Data(s);
+        new Trainer(s, data, folder).Run();
+        var last = Path.Combine(folder, "last.ckpt");
+        var bytes = File.ReadAllBytes(last);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(last, bytes);
+        var summaryBefore = File.ReadAllText(Path.Combine(folder, "summary.json"));
+
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(last));
+        Assert.Contains("corrupt", e.Message);
+        Assert.Throws<CheckpointException>(() => new Trainer(s with { MaxSteps = 40, Schedule = LearningRateScheduleKind.Constant }, data, folder).Run(resume: true));
+        Assert.Equal(bytes, File.ReadAllBytes(last));
+        Assert.Equal(summaryBefore, File.ReadAllText(Path.Combine(folder, "summary.json")));
+
+        File.WriteAllText(Path.Combine(folder, "not-a.ckpt"), "hello");
+        Assert.Contains("not a Transformer Lab checkpoint", Assert.Throws<CheckpointException>(() => Checkpoint.Load(Path.Combine(folder, "not-a.ckpt"))).Message);
+    }
+
+    [Fact]
+    public void Resuming_with_other_settings_names_what_differs()
+    {
+        var s = Tiny() with { MaxSteps = 10, EvalEvery = 10 };
+        var data = Data(s);
+        new Trainer(s, data, folder).Run();
+        var e = Assert.Throws<CheckpointException>(() => new Trainer(s with { DModel = 64 }, data, folder).Run(resume: true));
+        Assert.Contains("d_model (checkpoint 32, now 64)", e.Message);
+        // the cosine schedule's shape depends on max_steps, so it cannot change either
+        Assert.Contains("max_steps", Assert.Throws<CheckpointException>(() => new Trainer(s with { MaxSteps = 20 }, data, folder).Run(resume: true)).Message);
+    }
+
+    [Fact]
+    public void Divergence_is_recorded_as_a_result_not_a_crash()
+    {
+        var s = Tiny() with { Lr = 1e6, Schedule = LearningRateScheduleKind.Constant, Warmup = 0, Clip = 0, MaxSteps = 200 };
+        var summary = new Trainer(s, Data(s), folder).Run();
+        Assert.Equal(RunStatus.Diverged, summary.Status);
+        Assert.Contains("step", summary.Reason);
+        Assert.Contains("\"status\": \"diverged\"", File.ReadAllText(Path.Combine(folder, "summary.json")));
+    }
+
+    [Fact]
+    public void The_step_hook_reads_per_layer_gradient_norms_before_the_update()
+    {
+        var s = Tiny() with { MaxSteps = 3, EvalEvery = 3 };
+        var seen = new List<IReadOnlyList<(string Layer, double Norm)>>();
+        new Trainer(s, Data(s), folder, new TrainerHooks { AfterBackward = c => seen.Add(c.LayerGradientNorms()) }).Run();
+        Assert.Equal(3, seen.Count);
+        Assert.Contains(seen[0], x => x.Layer == "encoder_layers.0" && x.Norm > 0);
+        Assert.Contains(seen[0], x => x.Layer == "decoder_layers.0" && x.Norm > 0);
+    }
+
+    [Fact]
+    public void Metrics_go_to_csv_and_tensorboard_files()
+    {
+        var s = Tiny() with { MaxSteps = 10, EvalEvery = 5, LogEvery = 5 };
+        new Trainer(s, Data(s), folder).Run();
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(folder, "steps.csv")).Length); // header + steps 5, 10
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(folder, "dev.csv")).Length);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(folder, "tensorboard"), "events.out.tfevents.*"));
+        Assert.Equal(s, Settings.FromJson(File.ReadAllText(Path.Combine(folder, "settings.json")), new TrainingSettings()));
+    }
+}
