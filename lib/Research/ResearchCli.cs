@@ -23,6 +23,7 @@ public static class ResearchCli
         TrainCommand.Create(),
         EvalCommand.Create(),
         DataCommand.Create(),
+        SweepCommand.Create(),
     };
 
     /// <summary>

@@ -13,16 +13,16 @@ namespace TransformerLab.Training;
 /// </summary>
 public static class Settings
 {
-    /// <summary>Every key of <typeparamref name="T"/> with its type name and value in <paramref name="value"/>.</summary>
+    /// <summary>Every key of <paramref name="value"/>'s type, with its type name and value.</summary>
     public static IReadOnlyList<(string Key, string Type, string Value)> Describe<T>(T value) where T : class =>
-        Properties<T>().Select(p => (Key(p), TypeName(p.PropertyType), Format(p.GetValue(value)))).ToList();
+        Properties(value.GetType()).Select(p => (Key(p), TypeName(p.PropertyType), Format(p.GetValue(value)))).ToList();
 
     /// <summary>Returns a copy of <paramref name="value"/> with each <c>key=value</c> applied, in order.</summary>
     /// <exception cref="SettingsException">an unknown key (the message lists the valid ones) or a value of the wrong type.</exception>
     public static T With<T>(T value, IEnumerable<KeyValuePair<string, string>> assignments) where T : class
     {
-        var copy = (T)typeof(T).GetMethod("<Clone>$")!.Invoke(value, null)!;
-        var properties = Properties<T>().ToDictionary(Key);
+        var copy = (T)value.GetType().GetMethod("<Clone>$")!.Invoke(value, null)!; // records only: `with` by reflection
+        var properties = Properties(value.GetType()).ToDictionary(Key);
         foreach (var (key, text) in assignments)
         {
             if (!properties.TryGetValue(key, out var property))
@@ -48,14 +48,18 @@ public static class Settings
         try { root = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new SettingsException($"Config file {path} is not valid JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new SettingsException($"Config file {path} must hold one JSON object of settings.");
-        return obj.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? ""));
+        return Assignments(obj);
     }
+
+    /// <summary>A JSON object's members as assignments: strings as they are, numbers and booleans as their JSON text.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Assignments(JsonObject obj) =>
+        obj.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? "")).ToList();
 
     /// <summary>The settings as a JSON object, keys in declaration order.</summary>
     public static string ToJson<T>(T value) where T : class
     {
         var obj = new JsonObject();
-        foreach (var p in Properties<T>())
+        foreach (var p in Properties(value.GetType()))
         {
             var v = p.GetValue(value);
             obj[Key(p)] = v switch
@@ -72,7 +76,7 @@ public static class Settings
     public static T FromJson<T>(string json, T defaults) where T : class
     {
         var obj = JsonNode.Parse(json) as JsonObject ?? throw new SettingsException("Settings JSON must be an object.");
-        return With(defaults, obj.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? "")));
+        return With(defaults, Assignments(obj));
     }
 
     /// <summary>
@@ -82,8 +86,8 @@ public static class Settings
     public static string Key(PropertyInfo property) =>
         property.GetCustomAttribute<System.Text.Json.Serialization.JsonPropertyNameAttribute>()?.Name ?? Snake(property.Name);
 
-    static IEnumerable<PropertyInfo> Properties<T>() =>
-        typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+    static IEnumerable<PropertyInfo> Properties(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.SetMethod is { IsPublic: true } && IsSimple(p.PropertyType))
             .OrderBy(p => p.MetadataToken);
 

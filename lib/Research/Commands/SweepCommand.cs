@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Spectre.Console;
+using TransformerLab.Experiments;
+using TransformerLab.Training;
+
+namespace TransformerLab.Cli.Commands;
+
+/// <summary><c>research sweep</c>: an experiment over a grid × seeds, into the resumable results store.</summary>
+public static class SweepCommand
+{
+    public static Command Create()
+    {
+        var experiment = new Argument<string?>("experiment") { Description = "The experiment to run (see --list).", Arity = ArgumentArity.ZeroOrOne };
+        var grid = new Option<string[]>("--grid") { Description = "key=v1,v2,… : one axis of the grid; repeat for more axes (cartesian product).", AllowMultipleArgumentsPerToken = true };
+        var set = new Option<string[]>("--set") { Description = "key=value applied to every run; repeatable.", AllowMultipleArgumentsPerToken = true };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds 1…N per grid point.", DefaultValueFactory = _ => 1 };
+        var jobs = new Option<int>("--jobs") { Description = "Runs at once, each in its own process with cores/jobs torch threads.", DefaultValueFactory = _ => 1 };
+        var shard = new Option<string?>("--shard") { Description = "i/N: run only this machine's share of the grid (0-based), e.g. a Slurm array index." };
+        var retry = new Option<bool>("--retry-failed") { Description = "Also redo runs that failed (finished and diverged runs are never redone)." };
+        var store = new Option<string?>("--store") { Description = "Results folder (default data/runs in the workspace)." };
+        var list = new Option<bool>("--list") { Description = "List the experiments with their question, keys and defaults." };
+        var only = new Option<string?>("--only") { Hidden = true };
+        var threads = new Option<int>("--threads") { Hidden = true };
+        var command = new Command("sweep", "Run an experiment over a grid of settings and seeds; finished runs are kept and skipped on rerun.")
+            { experiment, grid, set, seeds, jobs, shard, retry, store, list, only, threads };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(list)) return List(parse.GetValue(experiment));
+            var name = parse.GetValue(experiment) ?? throw new UsageException("Name an experiment, or pass --list to see them.");
+            return Run(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(jobs),
+                parse.GetValue(shard), parse.GetValue(retry), parse.GetValue(store), parse.GetValue(only), parse.GetValue(threads));
+        });
+        return command;
+    }
+
+    static int List(string? name)
+    {
+        var experiments = name is null ? ExperimentRegistry.All : [ExperimentRegistry.Get(name)];
+        foreach (var e in experiments)
+        {
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(e.Name)}[/] (version {e.Version}): {Markup.Escape(e.Question)}");
+            var table = ResearchCli.Table("key", "type", "default");
+            foreach (var (key, type, value) in Settings.Describe(e.Defaults)) table.AddRow(key, Markup.Escape(type), Markup.Escape(value));
+            AnsiConsole.Write(table);
+        }
+        return ResearchCli.Ok;
+    }
+
+    static int Run(string name, string[] grid, string[] sets, int seeds, int jobs, string? shardText, bool retryFailed, string? storePath, string? only, int threads)
+    {
+        var experiment = ExperimentRegistry.Get(name);
+        var plan = Sweep.Plan(experiment, sets.Select(Settings.Assignment), grid.Select(Sweep.GridAxis).ToList(), seeds);
+        var results = storePath is null ? ResultsStore.Default(NotebooksCommand.WorkspaceRoot()) : new ResultsStore(storePath);
+        if (jobs < 1) throw new UsageException($"--jobs must be at least 1 (got {jobs}).");
+
+        if (only is not null) // a child process of a parallel sweep: one run, here
+        {
+            var spec = plan.SingleOrDefault(s => s.Key == only) ?? throw new UsageException($"No run {only} in this sweep.");
+            if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+            return results.Execute(spec, threads) == RunState.Failed ? ResearchCli.Failed : ResearchCli.Ok;
+        }
+
+        if (shardText is not null)
+        {
+            var (index, count) = Sweep.ParseShard(shardText);
+            plan = Sweep.Shard(plan, index, count);
+            Console.WriteLine($"Shard {index}/{count}: {plan.Count} runs.");
+        }
+        var perJob = Math.Max(1, Environment.ProcessorCount / jobs);
+        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({plan.Count / seeds} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} threads each.");
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping: no new runs start; the runs under way finish or are marked failed."); };
+
+        Func<RunSpec, RunState> execute = jobs == 1
+            ? spec => { TorchSharp.torch.set_num_threads(perJob); return results.Execute(spec, perJob, cancel.Token); }
+            : spec => RunChild(spec, sets, grid, seeds, results.Root, perJob, results);
+        SweepReport report;
+        try
+        {
+            report = Sweep.Run(results, plan, execute, jobs, retryFailed, p =>
+            {
+                if (p.Last is null) return;
+                Console.WriteLine($"[{p.Finished}/{p.ToRun}] {p.Last}; failed {p.Failed}; elapsed {p.Elapsed:hh\\:mm\\:ss}, ETA {p.Remaining:hh\\:mm\\:ss}");
+            }, cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("Interrupted; rerun the same command to continue (finished runs are kept).");
+            return ResearchCli.Interrupted;
+        }
+        Console.WriteLine($"{report.Total} runs: {report.Skipped} already finished, {report.Done} done, {report.Diverged} diverged, {report.Failed} failed now" +
+                          (report.LeftFailed > 0 ? $", {report.LeftFailed} failed before and not retried (--retry-failed)" : "") + ".");
+        if (report.Failed + report.LeftFailed > 0)
+        {
+            Console.Error.WriteLine($"Some runs failed: see status.json and log.txt in their folders under {Path.Combine(results.Root, experiment.Name)}.");
+            return ResearchCli.Failed;
+        }
+        return ResearchCli.Ok;
+    }
+
+    /// <summary>Runs one spec in a child `research sweep … --only KEY` process, so parallel runs do not share a torch runtime.</summary>
+    static RunState RunChild(RunSpec spec, string[] sets, string[] grid, int seeds, string store, int threads, ResultsStore results)
+    {
+        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
+        if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("research", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(entry); // `dotnet research.dll`
+        foreach (var a in new[] { "sweep", spec.Experiment.Name, "--seeds", seeds.ToString(), "--store", store, "--only", spec.Key, "--threads", threads.ToString() }) info.ArgumentList.Add(a);
+        foreach (var s in sets) { info.ArgumentList.Add("--set"); info.ArgumentList.Add(s); }
+        foreach (var g in grid) { info.ArgumentList.Add("--grid"); info.ArgumentList.Add(g); }
+        using var child = Process.Start(info)!;
+        child.OutputDataReceived += (_, _) => { };
+        child.ErrorDataReceived += (_, _) => { };
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        child.WaitForExit();
+        return results.StateOf(spec);
+    }
+}

@@ -1,0 +1,125 @@
+using Microsoft.Data.Analysis;
+using Plotly.NET;
+using Plotly.NET.CSharp;
+using TransformerLab.Notebooks;
+
+namespace TransformerLab.Experiments;
+
+/// <summary>A group of runs that differ only by seed, summarised: mean, sample standard deviation and count of a metric.</summary>
+public sealed record SeedAggregate(IReadOnlyDictionary<string, string> Group, string Metric, double Mean, double StandardDeviation, int N, int Diverged, int Failed)
+{
+    /// <summary>"0.1234 ± 0.0056 (n 3)", the form experiments.md reports.</summary>
+    public string Format(string number = "F4") => N == 0 ? "–" : $"{Mean.ToString(number)} ± {StandardDeviation.ToString(number)} (n {N})";
+}
+
+/// <summary>Turning a store's runs into tables and plots, for notebooks and experiments.md.</summary>
+public static class Analysis
+{
+    /// <summary>
+    /// One row per run: key, seed, state, the configuration keys that vary across <paramref name="runs"/> (or
+    /// <paramref name="configKeys"/>), then every metric.
+    /// </summary>
+    public static DataFrame ToDataFrame(IReadOnlyList<RunRecord> runs, IReadOnlyList<string>? configKeys = null)
+    {
+        configKeys ??= VaryingKeys(runs);
+        var metrics = runs.SelectMany(r => r.Metrics.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        var columns = new List<DataFrameColumn>
+        {
+            new StringDataFrameColumn("run", runs.Select(r => r.Key)),
+            new Int32DataFrameColumn("seed", runs.Select(r => r.Seed)),
+            new StringDataFrameColumn("state", runs.Select(r => r.State.ToString().ToLowerInvariant())),
+        };
+        columns.AddRange(configKeys.Select(k => new StringDataFrameColumn(k, runs.Select(r => r.Config.GetValueOrDefault(k, "")))));
+        columns.AddRange(metrics.Select(m => new DoubleDataFrameColumn(m, runs.Select(r => r.Metrics.TryGetValue(m, out var v) ? v : (double?)null))));
+        return new DataFrame(columns);
+    }
+
+    /// <summary>Configuration keys whose value is not the same in every run (seed excluded).</summary>
+    public static IReadOnlyList<string> VaryingKeys(IReadOnlyList<RunRecord> runs) =>
+        runs.SelectMany(r => r.Config.Keys).Distinct().Where(k => k != "seed" && runs.Select(r => r.Config.GetValueOrDefault(k, "")).Distinct().Count() > 1).ToList();
+
+    /// <summary>
+    /// Groups runs by the values of <paramref name="by"/> and summarises <paramref name="metric"/> over the finished
+    /// (done) runs of each group. Diverged and failed runs are counted, not averaged.
+    /// </summary>
+    public static IReadOnlyList<SeedAggregate> Aggregate(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by, string metric) =>
+        runs.GroupBy(r => string.Join("\u0001", by.Select(k => r.Config.GetValueOrDefault(k, ""))))
+            .Select(g =>
+            {
+                var values = g.Where(r => r.State == RunState.Done && r.Metrics.ContainsKey(metric)).Select(r => r.Metrics[metric]).ToList();
+                var (mean, sd) = MeanAndSd(values);
+                var group = by.ToDictionary(k => k, k => g.First().Config.GetValueOrDefault(k, ""));
+                return new SeedAggregate(group, metric, mean, sd, values.Count, g.Count(r => r.State == RunState.Diverged), g.Count(r => r.State == RunState.Failed));
+            }).ToList();
+
+    /// <summary>The aggregates as a table: the group keys, then mean, sd, n, diverged, failed.</summary>
+    public static DataFrame ToDataFrame(IReadOnlyList<SeedAggregate> aggregates)
+    {
+        var keys = aggregates.FirstOrDefault()?.Group.Keys.ToList() ?? [];
+        var columns = new List<DataFrameColumn>(keys.Select(k => new StringDataFrameColumn(k, aggregates.Select(a => a.Group[k]))))
+        {
+            new DoubleDataFrameColumn("mean", aggregates.Select(a => a.N > 0 ? a.Mean : (double?)null)),
+            new DoubleDataFrameColumn("sd", aggregates.Select(a => a.N > 1 ? a.StandardDeviation : (double?)null)),
+            new Int32DataFrameColumn("n", aggregates.Select(a => a.N)),
+            new Int32DataFrameColumn("diverged", aggregates.Select(a => a.Diverged)),
+            new Int32DataFrameColumn("failed", aggregates.Select(a => a.Failed)),
+        };
+        return new DataFrame(columns);
+    }
+
+    /// <summary>Mean and sample standard deviation (n − 1; 0 for a single value, NaN for none).</summary>
+    public static (double Mean, double StandardDeviation) MeanAndSd(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0) return (double.NaN, double.NaN);
+        var mean = values.Average();
+        var sd = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
+        return (mean, sd);
+    }
+
+    /// <summary>A curve column averaged over runs at each step where every run has it: (step, mean, sd, n).</summary>
+    public static IReadOnlyList<(double Step, double Mean, double StandardDeviation, int N)> CurveBand(IEnumerable<RunRecord> runs, string column) =>
+        runs.SelectMany(r => r.Curve().Where(row => row.ContainsKey(column)).Select(row => (Step: row["step"], Value: row[column])))
+            .GroupBy(x => x.Step).OrderBy(g => g.Key)
+            .Select(g => { var (m, s) = MeanAndSd(g.Select(x => x.Value).ToList()); return (g.Key, m, s, g.Count()); })
+            .ToList();
+
+    /// <summary>A curve per group of runs, each with a ±1 sd band over seeds.</summary>
+    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by, string column, string? title = null)
+    {
+        var charts = runs.GroupBy(r => string.Join(", ", by.Select(k => $"{k}={r.Config.GetValueOrDefault(k, "")}")))
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var band = CurveBand(g, column);
+                return Plotly.NET.CSharp.Chart.Range<double, double, string>(
+                    band.Select(b => b.Step), band.Select(b => b.Mean),
+                    band.Select(b => b.Mean + b.StandardDeviation), band.Select(b => b.Mean - b.StandardDeviation),
+                    StyleParam.Mode.Lines, Name: $"{g.Key} (n {g.Select(r => r.Seed).Distinct().Count()})");
+            });
+        var chart = Plotly.NET.CSharp.Chart.Combine(charts)
+            .WithXAxisStyle<double, double, string>(TitleText: "step")
+            .WithYAxisStyle<double, double, string>(TitleText: column);
+        return title is null ? chart : Plots.WithTitle(chart, title);
+    }
+
+    /// <summary>A heatmap of a metric's seed mean over two configuration keys (empty cells: no finished run).</summary>
+    public static GenericChart Heatmap(IReadOnlyList<RunRecord> runs, string xKey, string yKey, string metric, string? title = null)
+    {
+        var aggregates = Aggregate(runs, [xKey, yKey], metric);
+        var xs = Ordered(aggregates.Select(a => a.Group[xKey]));
+        var ys = Ordered(aggregates.Select(a => a.Group[yKey]));
+        var z = ys.Select(y => xs.Select(x => aggregates.FirstOrDefault(a => a.Group[xKey] == x && a.Group[yKey] == y) is { N: > 0 } a ? a.Mean : double.NaN).ToArray()).ToArray();
+        var chart = Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(z, X: xs, Y: ys, Name: metric)
+            .WithXAxisStyle<double, double, string>(TitleText: xKey)
+            .WithYAxisStyle<double, double, string>(TitleText: yKey);
+        return title is null ? chart : Plots.WithTitle(chart, title);
+    }
+
+    /// <summary>Distinct values, numerically when they all are numbers (so 1e-3 comes before 2e-3), otherwise ordinally.</summary>
+    static List<string> Ordered(IEnumerable<string> values)
+    {
+        var distinct = values.Distinct().ToList();
+        static double? Number(string s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
+        return distinct.All(v => Number(v) is not null) ? [.. distinct.OrderBy(v => Number(v))] : [.. distinct.Order(StringComparer.Ordinal)];
+    }
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TransformerLab.NativeFix;
+using TransformerLab.Training;
+
+namespace TransformerLab.Experiments;
+
+public enum RunState { Pending, Running, Done, Failed, Diverged }
+
+/// <summary>One run of a sweep: an experiment, a fully resolved configuration and a seed.</summary>
+public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
+{
+    /// <summary>The resolved configuration as key → value text (every key, not just the ones a grid changed).</summary>
+    public IReadOnlyList<(string Key, string Value)> Values => Settings.Describe(Config).Select(x => (x.Key, x.Value)).ToList();
+
+    /// <summary>
+    /// The run's identity: SHA-256 of (experiment, its version, every config key and value, seed), 12 hex digits.
+    /// Same inputs, same key, so a rerun finds the finished run; any change, a new run.
+    /// </summary>
+    public string Key
+    {
+        get
+        {
+            var text = new StringBuilder($"{Experiment.Name}\nversion={Experiment.Version}\nseed={Seed}\n");
+            foreach (var (key, value) in Values.OrderBy(v => v.Key, StringComparer.Ordinal)) text.Append(key).Append('=').Append(value).Append('\n');
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..12];
+        }
+    }
+}
+
+/// <summary>A run as found in the store.</summary>
+public sealed record RunRecord(string Experiment, string Key, string Folder, int Seed, IReadOnlyDictionary<string, string> Config,
+    RunState State, IReadOnlyDictionary<string, double> Metrics, string? Reason, double Seconds)
+{
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => ResultsStore.ReadCurve(Path.Combine(Folder, "curve.csv"));
+}
+
+/// <summary>
+/// Results on disk, no server: <c>root/experiment/key/</c> per run, holding config.json, status.json, summary.json
+/// (metrics), curve.csv and log.txt, each written atomically. A run is finished when status.json says done or
+/// diverged; anything else (failed, or running from a process that died) can be redone. Merging shards from several
+/// machines is copying their folders into one root.
+/// </summary>
+public sealed class ResultsStore(string root)
+{
+    public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>The default store: data/runs/ in the workspace (git-ignored except runs experiments.md cites).</summary>
+    public static ResultsStore Default(string workspaceRoot) => new(Path.Combine(workspaceRoot, "data", "runs"));
+
+    public string FolderOf(RunSpec spec) => Path.Combine(Root, spec.Experiment.Name, spec.Key);
+
+    /// <summary>The recorded state of a run; a run marked running whose process is gone counts as failed.</summary>
+    public RunState StateOf(RunSpec spec)
+    {
+        var status = ReadJson(Path.Combine(FolderOf(spec), "status.json"));
+        if (status is null) return RunState.Pending;
+        var state = Enum.Parse<RunState>((string)status["state"]!, ignoreCase: true);
+        if (state == RunState.Running && !IsAlive(status)) return RunState.Failed;
+        return state;
+    }
+
+    /// <summary>Runs one spec here and records it: status running → the experiment → summary, curve, status done/diverged/failed.</summary>
+    public RunState Execute(RunSpec spec, int threads, CancellationToken cancel = default)
+    {
+        var folder = FolderOf(spec);
+        Directory.CreateDirectory(folder);
+        var config = new JsonObject
+        {
+            ["experiment"] = spec.Experiment.Name, ["version"] = spec.Experiment.Version, ["seed"] = spec.Seed,
+            ["config"] = JsonNode.Parse(Settings.ToJson(spec.Config)),
+        };
+        Write(Path.Combine(folder, "config.json"), config.ToJsonString(Indented));
+        foreach (var stale in new[] { "summary.json", "curve.csv" }) File.Delete(Path.Combine(folder, stale));
+        var started = DateTime.UtcNow;
+        WriteStatus(folder, RunState.Running, started, null);
+        using var log = new StreamWriter(Path.Combine(folder, "log.txt"), append: true) { AutoFlush = true };
+        log.WriteLine($"[{started:O}] {spec.Experiment.Name} {spec.Key} seed {spec.Seed} on {Environment.MachineName}");
+        try
+        {
+            var result = spec.Experiment.Run(spec.Config, spec.Seed, new RunContext(folder, log, cancel, threads));
+            WriteCurve(Path.Combine(folder, "curve.csv"), result.Curve);
+            var summary = new JsonObject { ["metrics"] = new JsonObject(result.Metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) };
+            Write(Path.Combine(folder, "summary.json"), summary.ToJsonString(Indented));
+            var state = result.Diverged ? RunState.Diverged : RunState.Done;
+            WriteStatus(folder, state, started, result.Reason);
+            log.WriteLine($"[{DateTime.UtcNow:O}] {state.ToString().ToLowerInvariant()}{(result.Reason is null ? "" : ": " + result.Reason)}");
+            return state;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // stopped by the user, not broken: leave it pending so the next sweep simply runs it
+            File.Delete(Path.Combine(folder, "status.json"));
+            log.WriteLine($"[{DateTime.UtcNow:O}] interrupted");
+            throw;
+        }
+        catch (Exception e)
+        {
+            WriteStatus(folder, RunState.Failed, started, $"{e.GetType().Name}: {e.Message}");
+            log.WriteLine($"[{DateTime.UtcNow:O}] failed: {e}");
+            return RunState.Failed;
+        }
+    }
+
+    /// <summary>Every run of <paramref name="experiment"/> in the store (all states).</summary>
+    public IReadOnlyList<RunRecord> Load(string experiment)
+    {
+        var folder = Path.Combine(Root, experiment);
+        if (!Directory.Exists(folder)) return [];
+        var records = new List<RunRecord>();
+        foreach (var dir in Directory.GetDirectories(folder).Order(StringComparer.Ordinal))
+        {
+            var config = ReadJson(Path.Combine(dir, "config.json"));
+            var status = ReadJson(Path.Combine(dir, "status.json"));
+            if (config is null || status is null) continue;
+            var state = Enum.Parse<RunState>((string)status["state"]!, ignoreCase: true);
+            if (state == RunState.Running && !IsAlive(status)) state = RunState.Failed;
+            var metrics = ReadJson(Path.Combine(dir, "summary.json"))?["metrics"]?.AsObject()
+                .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()) ?? [];
+            records.Add(new RunRecord(experiment, Path.GetFileName(dir), dir, (int)config["seed"]!,
+                Settings.Assignments(config["config"]!.AsObject()).ToDictionary(kv => kv.Key, kv => kv.Value),
+                state, metrics, (string?)status["reason"], (double?)status["seconds"] ?? 0));
+        }
+        return records;
+    }
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    static void Write(string path, string text) => AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
+
+    static void WriteStatus(string folder, RunState state, DateTime started, string? reason) =>
+        Write(Path.Combine(folder, "status.json"), new JsonObject
+        {
+            ["state"] = state.ToString().ToLowerInvariant(), ["reason"] = reason,
+            ["started_utc"] = started.ToString("O"), ["seconds"] = (DateTime.UtcNow - started).TotalSeconds,
+            ["host"] = Environment.MachineName, ["pid"] = Environment.ProcessId,
+        }.ToJsonString(Indented));
+
+    static bool IsAlive(JsonObject status)
+    {
+        if ((string?)status["host"] != Environment.MachineName) return true; // another machine's run: trust it
+        try { return !System.Diagnostics.Process.GetProcessById((int)status["pid"]!).HasExited; }
+        catch (ArgumentException) { return false; }
+    }
+
+    static JsonObject? ReadJson(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
+        catch (JsonException) { return null; }
+    }
+
+    static void WriteCurve(string path, IReadOnlyList<IReadOnlyDictionary<string, double>> curve)
+    {
+        var columns = curve.SelectMany(r => r.Keys).Distinct().ToList();
+        var text = new StringBuilder(string.Join(",", columns)).Append('\n');
+        foreach (var row in curve)
+            text.Append(string.Join(",", columns.Select(c => row.TryGetValue(c, out var v) ? v.ToString("R", CultureInfo.InvariantCulture) : ""))).Append('\n');
+        Write(path, text.ToString());
+    }
+
+    internal static IReadOnlyList<IReadOnlyDictionary<string, double>> ReadCurve(string path)
+    {
+        if (!File.Exists(path)) return [];
+        var lines = File.ReadAllLines(path);
+        var header = lines[0].Split(',');
+        return lines.Skip(1).Select(line =>
+        {
+            var cells = line.Split(',');
+            var row = new Dictionary<string, double>();
+            for (int i = 0; i < header.Length && i < cells.Length; i++)
+                if (cells[i].Length > 0) row[header[i]] = double.Parse(cells[i], CultureInfo.InvariantCulture);
+            return (IReadOnlyDictionary<string, double>)row;
+        }).ToList();
+    }
+}

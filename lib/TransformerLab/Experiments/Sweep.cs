@@ -1,0 +1,115 @@
+using TransformerLab.Training;
+
+namespace TransformerLab.Experiments;
+
+/// <summary>What a sweep did, for its report and exit code.</summary>
+public sealed record SweepReport(int Total, int Skipped, int Done, int Diverged, int Failed, int LeftFailed);
+
+/// <summary>Progress over a whole sweep.</summary>
+public sealed record SweepProgress(int Finished, int ToRun, int Failed, TimeSpan Elapsed, string? Last)
+{
+    public TimeSpan? Remaining => Finished == 0 ? null : Elapsed / Finished * (ToRun - Finished);
+}
+
+/// <summary>
+/// A sweep: the cartesian product of a grid of settings, times seeds 1…N, over an experiment's defaults plus fixed
+/// settings. Runs already finished in the store are skipped, so rerunning a sweep resumes it.
+/// </summary>
+public static class Sweep
+{
+    /// <summary>Every run of the sweep, in a fixed order (grid in the order given, seeds innermost).</summary>
+    /// <param name="fixedSettings">key=value applied to every run (--set).</param>
+    /// <param name="grid">key → values (--grid key=v1,v2).</param>
+    /// <exception cref="SettingsException">an unknown key or a bad value, naming it.</exception>
+    public static IReadOnlyList<RunSpec> Plan(Experiment experiment, IEnumerable<KeyValuePair<string, string>> fixedSettings,
+        IReadOnlyList<KeyValuePair<string, string[]>> grid, int seeds)
+    {
+        if (seeds < 1) throw new SettingsException($"--seeds must be at least 1 (got {seeds}).");
+        var duplicate = grid.GroupBy(g => g.Key).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new SettingsException($"'{duplicate.Key}' appears twice in the grid.");
+        var baseConfig = Settings.With(experiment.Defaults, fixedSettings);
+        var hasSeed = Settings.Describe(baseConfig).Any(d => d.Key == "seed");
+        IEnumerable<List<KeyValuePair<string, string>>> points = [[]];
+        foreach (var (key, values) in grid)
+        {
+            if (values.Length == 0) throw new SettingsException($"--grid {key}= lists no values.");
+            points = points.SelectMany(p => values.Select(v => new List<KeyValuePair<string, string>>(p) { new(key, v) }));
+        }
+        var plan = new List<RunSpec>();
+        foreach (var point in points)
+            for (int seed = 1; seed <= seeds; seed++)
+            {
+                var config = Settings.With(baseConfig, hasSeed ? [.. point, new("seed", seed.ToString())] : point);
+                experiment.Validate(config);
+                plan.Add(new RunSpec(experiment, config, seed));
+            }
+        return plan;
+    }
+
+    /// <summary>Parses <c>key=v1,v2,…</c>.</summary>
+    public static KeyValuePair<string, string[]> GridAxis(string text)
+    {
+        var (key, values) = Settings.Assignment(text);
+        return new(key, values.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>
+    /// Shard <paramref name="index"/> of <paramref name="count"/> (0-based): the runs whose position in the plan is
+    /// index mod count. Every run is in exactly one shard, and every machine computes the same split.
+    /// </summary>
+    public static IReadOnlyList<RunSpec> Shard(IReadOnlyList<RunSpec> plan, int index, int count)
+    {
+        if (count < 1 || index < 0 || index >= count) throw new SettingsException($"--shard i/N needs 0 ≤ i < N (got {index}/{count}).");
+        return plan.Where((_, i) => i % count == index).ToList();
+    }
+
+    /// <summary>Parses <c>i/N</c>.</summary>
+    public static (int Index, int Count) ParseShard(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out var i) && int.TryParse(parts[1], out var n) && n >= 1 && i >= 0 && i < n) return (i, n);
+        throw new SettingsException($"--shard expects i/N with 0 ≤ i < N, such as 0/4 (got '{text}').");
+    }
+
+    /// <summary>
+    /// Runs the plan's unfinished runs through <paramref name="execute"/>, <paramref name="jobs"/> at a time.
+    /// Done and diverged runs are skipped; failed ones too unless <paramref name="retryFailed"/>.
+    /// </summary>
+    /// <param name="execute">runs one spec and returns its final state (in this process, or in a child process).</param>
+    public static SweepReport Run(ResultsStore store, IReadOnlyList<RunSpec> plan, Func<RunSpec, RunState> execute, int jobs = 1,
+        bool retryFailed = false, Action<SweepProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (jobs < 1) throw new SettingsException($"--jobs must be at least 1 (got {jobs}).");
+        var states = plan.Select(store.StateOf).ToList();
+        var todo = plan.Where((_, i) => states[i] is RunState.Pending or RunState.Running || (states[i] == RunState.Failed && retryFailed)).ToList();
+        int leftFailed = states.Count(s => s == RunState.Failed) - (retryFailed ? states.Count(s => s == RunState.Failed) : 0);
+        int done = 0, diverged = 0, failed = 0, finished = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        progress?.Invoke(new SweepProgress(0, todo.Count, 0, clock.Elapsed, null));
+        var gate = new object();
+        Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = jobs, CancellationToken = cancel }, spec =>
+        {
+            var state = execute(spec);
+            lock (gate)
+            {
+                finished++;
+                if (state == RunState.Done) done++;
+                else if (state == RunState.Diverged) diverged++;
+                else failed++;
+                progress?.Invoke(new SweepProgress(finished, todo.Count, failed, clock.Elapsed, $"{spec.Key} seed {spec.Seed}: {state.ToString().ToLowerInvariant()}"));
+            }
+        });
+        return new SweepReport(plan.Count, plan.Count - todo.Count, done, diverged, failed, leftFailed);
+    }
+
+    /// <summary>
+    /// What notebooks call: the plan's runs from the store, running here whatever is not finished yet. A notebook
+    /// thus shows a full sweep someone ran with <c>research sweep</c>, or runs its own small version.
+    /// </summary>
+    public static IReadOnlyList<RunRecord> Ensure(ResultsStore store, IReadOnlyList<RunSpec> plan, int threads = 0)
+    {
+        Run(store, plan, spec => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount));
+        var keys = plan.Select(p => p.Key).ToHashSet();
+        return plan.Select(p => p.Experiment.Name).Distinct().SelectMany(store.Load).Where(r => keys.Contains(r.Key)).ToList();
+    }
+}

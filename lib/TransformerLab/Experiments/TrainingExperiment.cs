@@ -1,0 +1,65 @@
+using System.Globalization;
+using TransformerLab.Runtime;
+using TransformerLab.Training;
+
+namespace TransformerLab.Experiments;
+
+/// <summary>
+/// <c>train</c>: one training run (<see cref="Trainer"/>) per configuration and seed; its metrics are the best dev
+/// evaluation, its curve steps.csv joined with dev.csv. The configuration is <see cref="TrainingSettings"/>.
+/// </summary>
+public sealed class TrainingExperiment : Experiment<TrainingSettings>
+{
+    public override string Name => "train";
+    public override string Question => "How well does this configuration learn its task (best dev sequence and symbol error)?";
+    public override TrainingSettings DefaultConfig => new();
+    public override void Validate(object config) => ((TrainingSettings)config).Validate();
+
+    public override RunResult Run(TrainingSettings config, int seed, RunContext context)
+    {
+        var settings = config with { Seed = seed, Threads = config.Threads > 0 ? config.Threads : context.Threads };
+        var data = settings.LoadData(Workspace.Root());
+        var summary = new Trainer(settings, data, context.Folder, new TrainerHooks
+        {
+            OnEvaluation = r => context.Log.WriteLine($"dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}, symbol error {r.SymbolError:P2}"),
+        }).Run(cancel: context.Cancel);
+        if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");
+        var metrics = new Dictionary<string, double>
+        {
+            ["steps"] = summary.Steps,
+            ["train_seconds"] = summary.TrainingSeconds,
+            ["tokens_per_second"] = summary.TokensPerSecond,
+            ["parameters"] = summary.Parameters,
+        };
+        if (summary.Best is { } best)
+        {
+            metrics["best_step"] = best.Step;
+            metrics["dev_loss"] = best.Loss;
+            metrics["dev_token_accuracy"] = best.TokenAccuracy;
+            metrics["dev_sequence_error"] = best.SequenceError;
+            metrics["dev_symbol_error"] = best.SymbolError;
+        }
+        return new RunResult(metrics, ReadCurve(context.Folder), summary.Status == RunStatus.Diverged, summary.Reason);
+    }
+
+    /// <summary>steps.csv rows, with each dev.csv row's values added at its step.</summary>
+    static List<IReadOnlyDictionary<string, double>> ReadCurve(string folder)
+    {
+        var rows = new SortedDictionary<long, Dictionary<string, double>>();
+        foreach (var file in new[] { "steps.csv", "dev.csv" })
+        {
+            var path = Path.Combine(folder, file);
+            if (!File.Exists(path)) continue;
+            var lines = File.ReadAllLines(path);
+            var header = lines[0].Split(',');
+            foreach (var line in lines.Skip(1))
+            {
+                var cells = line.Split(',');
+                var step = long.Parse(cells[0], CultureInfo.InvariantCulture);
+                if (!rows.TryGetValue(step, out var row)) rows[step] = row = new() { ["step"] = step };
+                for (int i = 1; i < header.Length; i++) row[header[i]] = double.Parse(cells[i], CultureInfo.InvariantCulture);
+            }
+        }
+        return rows.Values.Select(r => (IReadOnlyDictionary<string, double>)r).ToList();
+    }
+}

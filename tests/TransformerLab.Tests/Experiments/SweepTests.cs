@@ -1,0 +1,191 @@
+using TransformerLab.Cli;
+using TransformerLab.Experiments;
+using TransformerLab.Tests.Foundation;
+using TransformerLab.Training;
+using Xunit;
+
+namespace TransformerLab.Tests.Experiments;
+
+/// <summary>A configuration for the toy experiment: minimise (x − 2)² + y; runs whose x is in FailFor throw.</summary>
+public sealed record ToyConfig
+{
+    public double X { get; init; } = 1;
+    public double Y { get; init; }
+    public string Label { get; init; } = "a";
+}
+
+/// <summary>An experiment with no model at all, so sweeps' bookkeeping can be tested in milliseconds.</summary>
+public sealed class ToyExperiment : Experiment<ToyConfig>
+{
+    public static readonly List<(double X, int Seed)> Calls = [];
+    public static readonly HashSet<double> FailFor = [];
+
+    public override string Name => "toy";
+    public override string Question => "Does the sweep machinery work?";
+    public override ToyConfig DefaultConfig => new();
+
+    public override RunResult Run(ToyConfig config, int seed, RunContext context)
+    {
+        lock (Calls) Calls.Add((config.X, seed));
+        if (FailFor.Contains(config.X)) throw new InvalidOperationException($"injected failure at x={config.X}");
+        var loss = (config.X - 2) * (config.X - 2) + config.Y + seed / 10.0;
+        var curve = Enumerable.Range(1, 3).Select(step => (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["step"] = step, ["loss"] = loss * (4 - step) }).ToList();
+        return new RunResult(new Dictionary<string, double> { ["loss"] = loss }, curve);
+    }
+}
+
+[Collection("toy experiment")] // ToyExperiment's call log is shared
+public sealed class SweepTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), "tlab-sweep-" + Guid.NewGuid().ToString("N"));
+    readonly ResultsStore store;
+    readonly ToyExperiment toy = new();
+
+    public SweepTests()
+    {
+        ExperimentRegistry.Register(toy);
+        store = new ResultsStore(root);
+        lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
+        ToyExperiment.FailFor.Clear();
+    }
+
+    public void Dispose()
+    {
+        ToyExperiment.FailFor.Clear();
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+    }
+
+    IReadOnlyList<RunSpec> Plan(int seeds = 2) => Sweep.Plan(toy, [new("y", "0.5")], [Sweep.GridAxis("x=1,2,3"), Sweep.GridAxis("label=a,b")], seeds);
+    SweepReport RunAll(IReadOnlyList<RunSpec> plan, bool retry = false) => Sweep.Run(store, plan, s => store.Execute(s, 1), retryFailed: retry);
+
+    [Fact]
+    public void A_sweep_runs_the_cartesian_product_times_seeds_and_records_each_run()
+    {
+        var plan = Plan();
+        Assert.Equal(3 * 2 * 2, plan.Count);
+        Assert.Equal(plan.Count, plan.Select(p => p.Key).Distinct().Count());
+        var report = RunAll(plan);
+        Assert.Equal(new SweepReport(12, 0, 12, 0, 0, 0), report);
+        var runs = store.Load("toy");
+        Assert.Equal(12, runs.Count);
+        var run = runs.Single(r => r.Config["x"] == "3" && r.Config["label"] == "b" && r.Seed == 2);
+        Assert.Equal(RunState.Done, run.State);
+        Assert.Equal(1 + 0.5 + 0.2, run.Metrics["loss"], 12);
+        Assert.Equal("0.5", run.Config["y"]);
+        Assert.Equal([3.0, 2.0, 1.0], run.Curve().Select(r => r["loss"] / run.Metrics["loss"]).Select(v => Math.Round(v, 9)));
+        foreach (var file in new[] { "config.json", "status.json", "summary.json", "curve.csv", "log.txt" })
+            Assert.True(File.Exists(Path.Combine(run.Folder, file)), file);
+    }
+
+    [Fact]
+    public void A_rerun_skips_finished_runs_and_only_retry_failed_redoes_the_failed_one()
+    {
+        ToyExperiment.FailFor.Add(2);
+        var plan = Plan(seeds: 1);
+        var first = RunAll(plan);
+        Assert.Equal(2, first.Failed); // x=2 with label a and b
+        Assert.Equal(4, first.Done);
+        Assert.Contains("injected failure", store.Load("toy").First(r => r.State == RunState.Failed).Reason);
+
+        ToyExperiment.FailFor.Clear();
+        lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
+        var second = RunAll(plan);
+        Assert.Empty(ToyExperiment.Calls);                  // nothing redone: finished runs skipped, failed ones left
+        Assert.Equal(2, second.LeftFailed);
+
+        var third = RunAll(plan, retry: true);
+        Assert.Equal([(2.0, 1), (2.0, 1)], ToyExperiment.Calls); // only the failed runs, once each
+        Assert.Equal(2, third.Done);
+        Assert.All(store.Load("toy"), r => Assert.Equal(RunState.Done, r.State));
+    }
+
+    [Fact]
+    public void Ensure_returns_the_plans_runs_and_runs_only_what_is_missing()
+    {
+        var plan = Plan(seeds: 1);
+        RunAll(Sweep.Shard(plan, 0, 2));
+        lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
+        var records = Sweep.Ensure(store, plan);
+        Assert.Equal(plan.Select(p => p.Key).Order(), records.Select(r => r.Key).Order());
+        Assert.Equal(3, ToyExperiment.Calls.Count); // the other shard's half
+        Assert.Equal(6, Sweep.Ensure(store, plan).Count);
+        Assert.Equal(3, ToyExperiment.Calls.Count);
+    }
+
+    [Fact]
+    public void Shards_cover_the_grid_exactly_once()
+    {
+        var plan = Plan(seeds: 3);
+        foreach (var n in new[] { 1, 2, 5, 7, 36, 40 })
+        {
+            var keys = Enumerable.Range(0, n).SelectMany(i => Sweep.Shard(plan, i, n)).Select(s => s.Key).ToList();
+            Assert.Equal(plan.Select(p => p.Key).Order(), keys.Order());
+        }
+        Assert.Equal((1, 4), Sweep.ParseShard("1/4"));
+        Assert.Throws<SettingsException>(() => Sweep.ParseShard("4/4"));
+    }
+
+    [Fact]
+    public void Aggregation_gives_mean_sample_sd_and_n_over_seeds()
+    {
+        RunAll(Plan(seeds: 3));
+        var aggregates = Analysis.Aggregate(store.Load("toy"), ["x"], "loss");
+        var x1 = aggregates.Single(a => a.Group["x"] == "1");
+        // x=1: (1−2)² + 0.5 + seed/10 for seeds 1,2,3 and both labels: values 1.6,1.7,1.8 twice
+        Assert.Equal(1.7, x1.Mean, 12);
+        Assert.Equal(Math.Sqrt((2 * 0.01 + 2 * 0.01) / 5), x1.StandardDeviation, 12);
+        Assert.Equal(6, x1.N);
+        var frame = Analysis.ToDataFrame(store.Load("toy"));
+        Assert.Equal(18, frame.Rows.Count);
+        Assert.Contains("x", frame.Columns.Select(c => c.Name));
+        Assert.Contains("label", frame.Columns.Select(c => c.Name));
+        Assert.DoesNotContain("y", frame.Columns.Select(c => c.Name)); // the same in every run
+        var band = Analysis.CurveBand(store.Load("toy").Where(r => r.Config["x"] == "1"), "loss");
+        Assert.Equal(3, band.Count);
+        Assert.Equal(3 * 1.7, band[0].Mean, 12);
+        Assert.NotNull(Analysis.Heatmap(store.Load("toy"), "x", "label", "loss"));
+        Assert.NotNull(Analysis.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
+    }
+
+    [Fact]
+    public void A_run_left_running_by_a_dead_process_counts_as_failed_not_finished()
+    {
+        var spec = Plan(seeds: 1)[0];
+        Directory.CreateDirectory(store.FolderOf(spec));
+        File.WriteAllText(Path.Combine(store.FolderOf(spec), "status.json"),
+            $$"""{"state": "running", "host": "{{Environment.MachineName}}", "pid": 999999999}""");
+        Assert.Equal(RunState.Failed, store.StateOf(spec));
+    }
+
+    [Fact]
+    public void Unknown_experiment_or_key_is_an_error_listing_the_valid_names()
+    {
+        var e = Assert.Throws<SettingsException>(() => ExperimentRegistry.Get("tyo"));
+        Assert.Contains("toy", e.Message);
+        Assert.Contains("train", e.Message);
+        var k = Assert.Throws<SettingsException>(() => Sweep.Plan(toy, [], [Sweep.GridAxis("z=1,2")], 1));
+        Assert.Contains("'z'", k.Message);
+        Assert.Contains("label", k.Message);
+
+        var (exit, _, error) = CliTests.Run("sweep", "tyo");
+        Assert.Equal(ResearchCli.Usage, exit);
+        Assert.Contains("Known experiments", error);
+        (exit, _, error) = CliTests.Run("sweep", "train", "--grid", "d_modle=32,64");
+        Assert.Equal(ResearchCli.Usage, exit);
+        Assert.Contains("d_model", error);
+    }
+
+    [Fact]
+    public void The_sweep_command_runs_and_resumes_through_the_cli()
+    {
+        var (exit, output, error) = CliTests.Run("sweep", "toy", "--grid", "x=1,3", "--seeds", "2", "--store", root);
+        Assert.True(exit == ResearchCli.Ok, error);
+        Assert.Contains("4 runs: 0 already finished, 4 done", output);
+        (exit, output, _) = CliTests.Run("sweep", "toy", "--grid", "x=1,3", "--seeds", "2", "--store", root);
+        Assert.Equal(ResearchCli.Ok, exit);
+        Assert.Contains("4 already finished", output);
+        (exit, output, _) = CliTests.Run("sweep", "--list");
+        Assert.Contains("train", output);
+        Assert.Contains("label_smoothing", output);
+    }
+}
