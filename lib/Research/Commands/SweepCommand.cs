@@ -68,7 +68,7 @@ public static class SweepCommand
             Console.WriteLine($"Shard {index}/{count}: {plan.Count} runs.");
         }
         var perJob = Math.Max(1, Environment.ProcessorCount / jobs);
-        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({plan.Count / seeds} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} threads each.");
+        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({plan.Count / seeds} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} torch thread{(perJob == 1 ? "" : "s")} each.");
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping: no new runs start; the runs under way finish or are marked failed."); };
 
@@ -102,9 +102,9 @@ public static class SweepCommand
     /// <summary>Runs one spec in a child `research sweep … --only KEY` process, so parallel runs do not share a torch runtime.</summary>
     static RunState RunChild(RunSpec spec, string[] sets, string[] grid, int seeds, string store, int threads, ResultsStore results)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
-        if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("research", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(entry); // `dotnet research.dll`
+        // `dotnet research.dll …`: works from the apphost, from `dotnet run` and from a test host alike
+        var info = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(typeof(SweepCommand).Assembly.Location);
         foreach (var a in new[] { "sweep", spec.Experiment.Name, "--seeds", seeds.ToString(), "--store", store, "--only", spec.Key, "--threads", threads.ToString() }) info.ArgumentList.Add(a);
         foreach (var s in sets) { info.ArgumentList.Add("--set"); info.ArgumentList.Add(s); }
         foreach (var g in grid) { info.ArgumentList.Add("--grid"); info.ArgumentList.Add(g); }
@@ -115,5 +115,12 @@ public static class SweepCommand
         child.BeginErrorReadLine();
         child.WaitForExit();
         return results.StateOf(spec);
+    }
+
+    static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+        var process = Environment.ProcessPath;
+        return process is not null && Path.GetFileNameWithoutExtension(process) == "dotnet" ? process : "dotnet";
     }
 }

@@ -50,4 +50,28 @@ public static class ScaledDotProductAttention
         var output = attended.matmul(value);
         return (output.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
+
+    /// <summary>
+    /// The same attention one query at a time, as the notes derive it: for query i, scores a_ij = q_i·k_j / √d_k over
+    /// every key j, weights a'_ij = softmax_j(a_ij), output o_i = Σ_j a'_ij v_j. The matrix form must equal this.
+    /// </summary>
+    /// <param name="query"><c>[query time, d_k]</c></param>
+    /// <param name="key"><c>[key time, d_k]</c></param>
+    /// <param name="value"><c>[key time, d_v]</c></param>
+    /// <returns>output <c>[query time, d_v]</c> and weights <c>[query time, key time]</c>.</returns>
+    public static (Tensor Output, Tensor Weights) OneQueryAtATime(Tensor query, Tensor key, Tensor value)
+    {
+        using var scope = NewDisposeScope();
+        var outputs = new List<Tensor>();
+        var weightRows = new List<Tensor>();
+        for (long i = 0; i < query.shape[0]; i++)
+        {
+            var q = query[i];
+            var scores = torch.stack(Enumerable.Range(0, (int)key.shape[0]).Select(j => q.dot(key[j]) / Math.Sqrt(query.shape[1])).ToList());
+            var weights = scores.softmax(0);
+            outputs.Add(Enumerable.Range(0, (int)key.shape[0]).Select(j => weights[j] * value[j]).Aggregate((a, b) => a + b));
+            weightRows.Add(weights);
+        }
+        return (torch.stack(outputs).MoveToOuterDisposeScope(), torch.stack(weightRows).MoveToOuterDisposeScope());
+    }
 }

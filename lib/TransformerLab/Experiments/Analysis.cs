@@ -50,7 +50,9 @@ public static class Analysis
                 var (mean, sd) = MeanAndSd(values);
                 var group = by.ToDictionary(k => k, k => g.First().Config.GetValueOrDefault(k, ""));
                 return new SeedAggregate(group, metric, mean, sd, values.Count, g.Count(r => r.State == RunState.Diverged), g.Count(r => r.State == RunState.Failed));
-            }).ToList();
+            })
+            .OrderBy(a => by.Select(k => a.Group[k]).ToArray(), GroupOrder.Instance)
+            .ToList();
 
     /// <summary>The aggregates as a table: the group keys, then mean, sd, n, diverged, failed.</summary>
     public static DataFrame ToDataFrame(IReadOnlyList<SeedAggregate> aggregates)
@@ -115,11 +117,27 @@ public static class Analysis
         return title is null ? chart : Plots.WithTitle(chart, title);
     }
 
+    /// <summary>Groups in the order of their values, key by key: numerically where both values are numbers.</summary>
+    sealed class GroupOrder : IComparer<string[]>
+    {
+        public static readonly GroupOrder Instance = new();
+        public int Compare(string[]? a, string[]? b)
+        {
+            for (int i = 0; i < a!.Length; i++)
+            {
+                int c = Number(a[i]) is { } x && Number(b![i]) is { } y ? x.CompareTo(y) : string.CompareOrdinal(a[i], b![i]);
+                if (c != 0) return c;
+            }
+            return 0;
+        }
+    }
+
+    static double? Number(string s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
+
     /// <summary>Distinct values, numerically when they all are numbers (so 1e-3 comes before 2e-3), otherwise ordinally.</summary>
     static List<string> Ordered(IEnumerable<string> values)
     {
         var distinct = values.Distinct().ToList();
-        static double? Number(string s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
         return distinct.All(v => Number(v) is not null) ? [.. distinct.OrderBy(v => Number(v))] : [.. distinct.Order(StringComparer.Ordinal)];
     }
 }

@@ -112,4 +112,15 @@ public static class Sweep
         var keys = plan.Select(p => p.Key).ToHashSet();
         return plan.Select(p => p.Experiment.Name).Distinct().SelectMany(store.Load).Where(r => keys.Contains(r.Key)).ToList();
     }
+
+    /// <summary>
+    /// The full sweep's runs if the store has every one of them finished (someone ran <c>research sweep</c>),
+    /// otherwise <paramref name="otherwise"/>'s runs, running what is missing: how a notebook shows the real result
+    /// when it exists and a small version of it when not.
+    /// </summary>
+    public static (IReadOnlyList<RunRecord> Runs, bool Full) LoadOrRun(ResultsStore store, IReadOnlyList<RunSpec> full, IReadOnlyList<RunSpec> otherwise, int threads = 0)
+    {
+        if (full.All(spec => store.StateOf(spec) is RunState.Done or RunState.Diverged)) return (Ensure(store, full, threads), true);
+        return (Ensure(store, otherwise, threads), false);
+    }
 }

@@ -63,3 +63,10 @@ public sealed class TrainingExperiment : Experiment<TrainingSettings>
         return rows.Values.Select(r => (IReadOnlyDictionary<string, double>)r).ToList();
     }
 }
+
+/// <summary>What notebooks read from a <c>train</c> run in the store.</summary>
+public static class TrainingRuns
+{
+    /// <summary>The run's best checkpoint (lowest dev sequence error).</summary>
+    public static Checkpoint BestCheckpoint(this RunRecord run) => Checkpoint.Load(Path.Combine(run.Folder, "best.ckpt"));
+}

@@ -57,6 +57,26 @@ public sealed class SinusoidalPositionalEncoding : PositionalEncoding
         return table.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The matrix M_k with PE(pos + k) = M_k · PE(pos) for every pos (§3.5: "for any fixed offset k, PE_pos+k can be
+    /// represented as a linear function of PE_pos"): per frequency ω_i a 2 × 2 rotation by the angle k·ω_i.
+    /// </summary>
+    /// <returns><c>[d_model, d_model]</c>, float64.</returns>
+    public static Tensor Shift(long k, long dModel)
+    {
+        var m = torch.zeros(dModel, dModel, dtype: ScalarType.Float64);
+        for (long i = 0; i < dModel / 2; i++)
+        {
+            var angle = k * Math.Exp(2.0 * i * (-Math.Log(10000.0) / dModel));
+            // [sin(a+b), cos(a+b)] = [[cos b, sin b], [−sin b, cos b]] · [sin a, cos a]
+            m[2 * i, 2 * i] = Math.Cos(angle);
+            m[2 * i, 2 * i + 1] = Math.Sin(angle);
+            m[2 * i + 1, 2 * i] = -Math.Sin(angle);
+            m[2 * i + 1, 2 * i + 1] = Math.Cos(angle);
+        }
+        return m;
+    }
+
     /// <summary>How many positions the kept table holds (it grows only when a longer sequence arrives).</summary>
     public long TablePositions => _table?.shape[0] ?? 0;
 

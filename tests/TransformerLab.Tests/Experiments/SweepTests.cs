@@ -113,6 +113,22 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void LoadOrRun_prefers_a_finished_full_sweep_and_otherwise_runs_the_small_one()
+    {
+        var full = Plan(seeds: 2);
+        var small = Sweep.Plan(toy, [], [Sweep.GridAxis("x=1,3")], 1);
+        var (runs, usedFull) = Sweep.LoadOrRun(store, full, small);
+        Assert.False(usedFull);
+        Assert.Equal(2, runs.Count);
+        RunAll(full);
+        lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
+        (runs, usedFull) = Sweep.LoadOrRun(store, full, small);
+        Assert.True(usedFull);
+        Assert.Equal(12, runs.Count);
+        Assert.Empty(ToyExperiment.Calls);
+    }
+
+    [Fact]
     public void Shards_cover_the_grid_exactly_once()
     {
         var plan = Plan(seeds: 3);
@@ -173,6 +189,22 @@ public sealed class SweepTests : IDisposable
         (exit, _, error) = CliTests.Run("sweep", "train", "--grid", "d_modle=32,64");
         Assert.Equal(ResearchCli.Usage, exit);
         Assert.Contains("d_model", error);
+    }
+
+    [Fact]
+    public void Parallel_jobs_run_each_configuration_in_its_own_process()
+    {
+        string[] tiny = ["--set", "task=copy", "--set", "symbols=5", "--set", "min_length=2", "--set", "max_length=4", "--set", "train_size=200",
+            "--set", "dev_size=10", "--set", "test_size=10", "--set", "d_model=16", "--set", "heads=2", "--set", "d_ff=32", "--set", "encoder_layers=1",
+            "--set", "decoder_layers=1", "--set", "batch_size=16", "--set", "max_steps=5", "--set", "eval_every=5", "--set", "warmup=2"];
+        var (exit, output, error) = CliTests.Run(["sweep", "train", "--grid", "norm=post,pre", "--jobs", "2", "--store", root, .. tiny]);
+        Assert.True(exit == ResearchCli.Ok, error + output);
+        Assert.Contains("2 at a time, 1 torch thread each", output);
+        var runs = store.Load("train");
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, r => Assert.Equal(RunState.Done, r.State));
+        foreach (var run in runs) // written by a child process, not this one
+            Assert.NotEqual(Environment.ProcessId, (int)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.Folder, "status.json")))!["pid"]!);
     }
 
     [Fact]

@@ -55,15 +55,8 @@ public class PositionalEncodingTests
         const int d = 16, k = 5;
         using var scope = torch.NewDisposeScope();
         var table = SinusoidalPositionalEncoding.Table(200, d).to(ScalarType.Float64);
-        var rotation = torch.zeros(d, d, dtype: ScalarType.Float64);
-        for (int i = 0; i < d / 2; i++)
-        {
-            var w = k / Math.Pow(10000, 2.0 * i / d);
-            rotation[2 * i, 2 * i] = Math.Cos(w);
-            rotation[2 * i, 2 * i + 1] = Math.Sin(w);
-            rotation[2 * i + 1, 2 * i] = -Math.Sin(w);
-            rotation[2 * i + 1, 2 * i + 1] = Math.Cos(w);
-        }
+        var rotation = SinusoidalPositionalEncoding.Shift(k, d);
+        Assert.Equal(Math.Cos(k / Math.Pow(10000, 2.0 * 3 / d)), rotation[6, 6].ToDouble(), 12); // frequency i = 3 by hand
         var shifted = table[..(200 - k)].matmul(rotation.T);
         AssertClose(table[k..], shifted, atol: 1e-5);
         AssertClose(torch.eye(d, dtype: ScalarType.Float64), rotation.matmul(rotation.T), atol: 1e-12); // a rotation

@@ -1,0 +1,29 @@
+using System.Reflection;
+using Microsoft.Data.Analysis;
+
+namespace TransformerLab.Notebooks;
+
+/// <summary>DataFrames from plain records, so notebook cells stay one line.</summary>
+public static class Tables
+{
+    /// <summary>One column per public property (numbers, booleans, strings; anything else as its text), one row per item.</summary>
+    public static DataFrame From<T>(IEnumerable<T> rows)
+    {
+        var items = rows.ToList();
+        var columns = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => Column(p, items)).ToList();
+        return new DataFrame(columns);
+    }
+
+    static DataFrameColumn Column<T>(PropertyInfo p, List<T> items)
+    {
+        var values = items.Select(i => p.GetValue(i)).ToList();
+        var name = p.Name;
+        return p.PropertyType switch
+        {
+            var t when t == typeof(double) || t == typeof(float) => new DoubleDataFrameColumn(name, values.Select(v => Convert.ToDouble(v))),
+            var t when t == typeof(long) || t == typeof(int) => new Int64DataFrameColumn(name, values.Select(v => Convert.ToInt64(v))),
+            var t when t == typeof(bool) => new BooleanDataFrameColumn(name, values.Select(v => (bool)v!)),
+            _ => new StringDataFrameColumn(name, values.Select(v => v?.ToString() ?? "")),
+        };
+    }
+}
