@@ -69,6 +69,12 @@ public static class ResearchCli
         }
     }
 
+    /// <summary>
+    /// A Spectre console on the current <see cref="Console.Out"/>. Not the static <c>AnsiConsole</c>: it binds to the
+    /// writer of its first use, so output redirected later (tests, the notebook runner) would go to a stale writer.
+    /// </summary>
+    public static IAnsiConsole Terminal => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+
     /// <summary>A table on stdout with the workspace's look.</summary>
     public static Table Table(params string[] columns)
     {

@@ -49,7 +49,7 @@ public static class DataCommand
             table.AddRow(name, $"{EvaluationItem.Group(examples).Count:N0}", $"{examples.Count:N0}",
                 $"{examples.Average(e => e.Source.Count):F2}, {examples.Max(e => e.Source.Count)}", $"{examples.Average(e => e.Target.Count):F2}, {examples.Max(e => e.Target.Count)}");
         }
-        AnsiConsole.Write(table);
+        ResearchCli.Terminal.Write(table);
         Console.WriteLine($"Vocabularies (reserved PAD/BOS/EOS/UNK included): source {data.SourceVocabulary.Count}, target {data.TargetVocabulary.Count}.");
         Console.WriteLine($"Target symbols: {string.Join(" ", data.TargetVocabulary.Symbols.Skip(Vocabulary.Reserved.Count))}");
         return ResearchCli.Ok;

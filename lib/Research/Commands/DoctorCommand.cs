@@ -34,7 +34,7 @@ public static class DoctorCommand
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);
         table.AddRow($"Forward pass on {device.type.ToString().ToLowerInvariant()}", Markup.Escape($"{shape}, median {time.TotalMilliseconds:F2} ms"));
-        AnsiConsole.Write(table);
+        ResearchCli.Terminal.Write(table);
         return ResearchCli.Ok;
     }
 

@@ -68,7 +68,7 @@ public static class EvalCommand
         table.AddRow("token accuracy", $"{metrics.TokenAccuracy:P2}");
         table.AddRow("corpus BLEU", $"{100 * bleu:F2}");
         table.AddRow("time", $"{clock.Elapsed.TotalSeconds:F1} s ({metrics.Items / clock.Elapsed.TotalSeconds:N0} items/s)");
-        AnsiConsole.Write(table);
+        ResearchCli.Terminal.Write(table);
 
         var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
             $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{(beam == 1 && alpha == 0 ? "greedy" : $"beam{beam}" + (alpha > 0 ? $"-lp{alpha}" : ""))}.tsv"));

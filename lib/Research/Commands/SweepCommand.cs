@@ -39,10 +39,10 @@ public static class SweepCommand
         var experiments = name is null ? ExperimentRegistry.All : [ExperimentRegistry.Get(name)];
         foreach (var e in experiments)
         {
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(e.Name)}[/] (version {e.Version}): {Markup.Escape(e.Question)}");
+            ResearchCli.Terminal.MarkupLine($"[bold]{Markup.Escape(e.Name)}[/] (version {e.Version}): {Markup.Escape(e.Question)}");
             var table = ResearchCli.Table("key", "type", "default");
             foreach (var (key, type, value) in Settings.Describe(e.Defaults)) table.AddRow(key, Markup.Escape(type), Markup.Escape(value));
-            AnsiConsole.Write(table);
+            ResearchCli.Terminal.Write(table);
         }
         return ResearchCli.Ok;
     }
@@ -58,7 +58,10 @@ public static class SweepCommand
         {
             var spec = plan.SingleOrDefault(s => s.Key == only) ?? throw new UsageException($"No run {only} in this sweep.");
             if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-            return results.Execute(spec, threads) == RunState.Failed ? ResearchCli.Failed : ResearchCli.Ok;
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); }; // Ctrl+C reaches the whole process group
+            try { return results.Execute(spec, threads, stop.Token) == RunState.Failed ? ResearchCli.Failed : ResearchCli.Ok; }
+            catch (OperationCanceledException) { return ResearchCli.Interrupted; } // left pending, not failed
         }
 
         if (shardText is not null)
@@ -89,6 +92,7 @@ public static class SweepCommand
             Console.Error.WriteLine("Interrupted; rerun the same command to continue (finished runs are kept).");
             return ResearchCli.Interrupted;
         }
+        PrintResults(results, plan, grid.Select(Sweep.GridAxis).Select(g => g.Key).ToList());
         Console.WriteLine($"{report.Total} runs: {report.Skipped} already finished, {report.Done} done, {report.Diverged} diverged, {report.Failed} failed now" +
                           (report.LeftFailed > 0 ? $", {report.LeftFailed} failed before and not retried (--retry-failed)" : "") + ".");
         if (report.Failed + report.LeftFailed > 0)
@@ -97,6 +101,22 @@ public static class SweepCommand
             return ResearchCli.Failed;
         }
         return ResearchCli.Ok;
+    }
+
+    /// <summary>The sweep's finished runs: mean ± sd (n) over seeds of every metric, per grid point.</summary>
+    static void PrintResults(ResultsStore results, IReadOnlyList<RunSpec> plan, IReadOnlyList<string> axes)
+    {
+        if (plan.Count == 0) return;
+        var keys = plan.Select(p => p.Key).ToHashSet();
+        var runs = results.Load(plan[0].Experiment.Name).Where(r => keys.Contains(r.Key)).ToList();
+        var metrics = runs.SelectMany(r => r.Metrics.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (metrics.Count == 0) return;
+        var table = ResearchCli.Table("configuration", "metric", "mean ± sd (n seeds)");
+        foreach (var metric in metrics)
+            foreach (var a in Analysis.Aggregate(runs, axes, metric))
+                table.AddRow(Markup.Escape(axes.Count == 0 ? "all" : string.Join(", ", axes.Select(k => $"{k}={a.Group[k]}"))), metric,
+                    a.Format("G4") + (a.Diverged + a.Failed > 0 ? $", {a.Diverged} diverged, {a.Failed} failed" : ""));
+        ResearchCli.Terminal.Write(table);
     }
 
     /// <summary>Runs one spec in a child `research sweep … --only KEY` process, so parallel runs do not share a torch runtime.</summary>

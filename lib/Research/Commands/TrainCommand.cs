@@ -44,7 +44,7 @@ public static class TrainCommand
         {
             var table = ResearchCli.Table("key", "type", $"value ({task.ToString().ToLowerInvariant()})");
             foreach (var (key, type, value) in Settings.Describe(settings)) table.AddRow(key, Markup.Escape(type), Markup.Escape(value));
-            AnsiConsole.Write(table);
+            ResearchCli.Terminal.Write(table);
             return ResearchCli.Ok;
         }
         if (resume && outFolder is null) throw new UsageException("--resume needs --out: the run folder to continue.");

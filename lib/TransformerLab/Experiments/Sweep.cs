@@ -89,7 +89,10 @@ public static class Sweep
         var gate = new object();
         Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = jobs, CancellationToken = cancel }, spec =>
         {
-            var state = execute(spec);
+            RunState state;
+            try { state = execute(spec); }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested) { return; } // stays pending; the sweep stops below
+            if (state == RunState.Pending && cancel.IsCancellationRequested) return;                // a child process stopped by Ctrl+C
             lock (gate)
             {
                 finished++;
@@ -99,6 +102,7 @@ public static class Sweep
                 progress?.Invoke(new SweepProgress(finished, todo.Count, failed, clock.Elapsed, $"{spec.Key} seed {spec.Seed}: {state.ToString().ToLowerInvariant()}"));
             }
         });
+        cancel.ThrowIfCancellationRequested();
         return new SweepReport(plan.Count, plan.Count - todo.Count, done, diverged, failed, leftFailed);
     }
 

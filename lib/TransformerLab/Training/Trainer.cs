@@ -39,7 +39,7 @@ public sealed class TrainerHooks
     public IDecoderInputPolicy? DecoderInput { get; init; }
 }
 
-public enum RunStatus { Running, Done, EarlyStopped, Diverged, Interrupted }
+public enum RunStatus { Done, EarlyStopped, Diverged, Interrupted }
 
 /// <summary>What a finished (or stopped) run reports; also written to <c>summary.json</c>.</summary>
 public sealed record TrainingSummary

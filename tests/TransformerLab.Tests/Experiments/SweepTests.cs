@@ -19,6 +19,8 @@ public sealed class ToyExperiment : Experiment<ToyConfig>
 {
     public static readonly List<(double X, int Seed)> Calls = [];
     public static readonly HashSet<double> FailFor = [];
+    /// <summary>Runs with this x cancel the sweep's token (as Ctrl+C would) and stop.</summary>
+    public static (double X, CancellationTokenSource Source)? InterruptAt;
 
     public override string Name => "toy";
     public override string Question => "Does the sweep machinery work?";
@@ -28,6 +30,11 @@ public sealed class ToyExperiment : Experiment<ToyConfig>
     {
         lock (Calls) Calls.Add((config.X, seed));
         if (FailFor.Contains(config.X)) throw new InvalidOperationException($"injected failure at x={config.X}");
+        if (InterruptAt is { } stop && stop.X == config.X)
+        {
+            stop.Source.Cancel();
+            context.Cancel.ThrowIfCancellationRequested();
+        }
         var loss = (config.X - 2) * (config.X - 2) + config.Y + seed / 10.0;
         var curve = Enumerable.Range(1, 3).Select(step => (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["step"] = step, ["loss"] = loss * (4 - step) }).ToList();
         return new RunResult(new Dictionary<string, double> { ["loss"] = loss }, curve);
@@ -126,6 +133,21 @@ public sealed class SweepTests : IDisposable
         Assert.True(usedFull);
         Assert.Equal(12, runs.Count);
         Assert.Empty(ToyExperiment.Calls);
+    }
+
+    [Fact]
+    public void An_interrupted_run_stays_pending_and_the_next_sweep_runs_it_without_retry_failed()
+    {
+        var plan = Sweep.Plan(toy, [], [Sweep.GridAxis("x=1,2,3")], 1);
+        using var cancel = new CancellationTokenSource();
+        ToyExperiment.InterruptAt = (2, cancel);
+        try { Assert.ThrowsAny<OperationCanceledException>(() => Sweep.Run(store, plan, s => store.Execute(s, 1, cancel.Token), cancel: cancel.Token)); }
+        finally { ToyExperiment.InterruptAt = null; }
+        Assert.Equal(RunState.Done, store.StateOf(plan[0]));
+        Assert.Equal(RunState.Pending, store.StateOf(plan[1]));
+        var report = RunAll(plan);
+        Assert.Equal(2, report.Done);    // x=2 and x=3, no --retry-failed needed
+        Assert.Equal(0, report.LeftFailed);
     }
 
     [Fact]

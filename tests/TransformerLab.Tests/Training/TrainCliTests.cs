@@ -36,6 +36,25 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void A_config_file_applies_before_set_and_list_shows_the_result()
+    {
+        Directory.CreateDirectory(folder);
+        var config = Path.Combine(folder, "config.json");
+        File.WriteAllText(config, """{ "d_model": 48, "norm": "post", "lr": 0.002, "tie_embeddings": false }""");
+        var (exit, output, error) = CliTests.Run("train", "--task", "sort", "--config", config, "--set", "lr=0.004", "--list");
+        Assert.True(exit == ResearchCli.Ok, error);
+        Assert.Matches(@"d_model\s*│\s*an integer\s*│\s*48", output);
+        Assert.Matches(@"norm\s*│\s*one of post \| pre\s*│\s*post", output);
+        Assert.Matches(@"lr\s*│\s*a number\s*│\s*0\.004", output);      // --set wins over the file
+        Assert.Matches(@"tie_embeddings\s*│\s*true or false\s*│\s*false", output);
+
+        File.WriteAllText(config, """{ "d_model": "wide" }""");
+        (exit, _, error) = CliTests.Run("train", "--task", "sort", "--config", config, "--list");
+        Assert.Equal(ResearchCli.Usage, exit);
+        Assert.Contains("Setting 'd_model' expects an integer, got 'wide'", error);
+    }
+
+    [Fact]
     public void A_finished_run_is_not_overwritten_without_resume()
     {
         Assert.Equal(ResearchCli.Ok, CliTests.Run(["train", "--task", "copy", "--out", folder, .. Tiny]).Exit);
