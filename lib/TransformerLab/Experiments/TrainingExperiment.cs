@@ -1,4 +1,3 @@
-using System.Globalization;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 
@@ -45,21 +44,13 @@ public sealed class TrainingExperiment : Experiment<TrainingSettings>
     /// <summary>steps.csv rows, with each dev.csv row's values added at its step.</summary>
     static List<IReadOnlyDictionary<string, double>> ReadCurve(string folder)
     {
-        var rows = new SortedDictionary<long, Dictionary<string, double>>();
+        var rows = new SortedDictionary<double, Dictionary<string, double>>();
         foreach (var file in new[] { "steps.csv", "dev.csv" })
-        {
-            var path = Path.Combine(folder, file);
-            if (!File.Exists(path)) continue;
-            var lines = File.ReadAllLines(path);
-            var header = lines[0].Split(',');
-            foreach (var line in lines.Skip(1))
+            foreach (var row in ResultsStore.ReadCurve(Path.Combine(folder, file)))
             {
-                var cells = line.Split(',');
-                var step = long.Parse(cells[0], CultureInfo.InvariantCulture);
-                if (!rows.TryGetValue(step, out var row)) rows[step] = row = new() { ["step"] = step };
-                for (int i = 1; i < header.Length; i++) row[header[i]] = double.Parse(cells[i], CultureInfo.InvariantCulture);
+                if (!rows.TryGetValue(row["step"], out var merged)) rows[row["step"]] = merged = [];
+                foreach (var (key, value) in row) merged[key] = value;
             }
-        }
         return rows.Values.Select(r => (IReadOnlyDictionary<string, double>)r).ToList();
     }
 }

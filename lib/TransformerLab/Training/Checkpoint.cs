@@ -48,16 +48,20 @@ public sealed class Checkpoint
 
     static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public static Checkpoint Capture(TrainingSettings settings, TaskData data, TrainingProgress progress, EncoderDecoder model, optim.Optimizer optimizer) => new()
+    public static Checkpoint Capture(TrainingSettings settings, TaskData data, TrainingProgress progress, EncoderDecoder model, optim.Optimizer optimizer)
     {
-        Settings = settings,
-        SourceVocabulary = data.SourceVocabulary,
-        TargetVocabulary = data.TargetVocabulary,
-        Progress = progress,
-        ModelState = Bytes(w => model.save(w)),
-        OptimizerState = Bytes(w => ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(w)),
-        RngState = torch.get_rng_state().data<byte>().ToArray(),
-    };
+        using var rng = torch.get_rng_state();
+        return new()
+        {
+            Settings = settings,
+            SourceVocabulary = data.SourceVocabulary,
+            TargetVocabulary = data.TargetVocabulary,
+            Progress = progress,
+            ModelState = Bytes(w => model.save(w)),
+            OptimizerState = Bytes(w => ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(w)),
+            RngState = rng.data<byte>().ToArray(),
+        };
+    }
 
     public void Save(string path)
     {
@@ -111,8 +115,7 @@ public sealed class Checkpoint
     /// <summary>A model with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
     public EncoderDecoder RestoreModel(Device device)
     {
-        var config = Settings.ModelConfig(new TaskData("", [], [], [], SourceVocabulary, TargetVocabulary));
-        var model = new EncoderDecoder(config);
+        var model = new EncoderDecoder(Settings.ModelConfig(SourceVocabulary.Count, TargetVocabulary.Count));
         LoadModelState(model);
         return model.to(device);
     }

@@ -93,7 +93,8 @@ public sealed record TrainingSettings
     /// <summary>The model this run trains, for the task's vocabularies.</summary>
     public TransformerConfig ModelConfig(TaskData data) => ModelConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count).Validate();
 
-    TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => new()
+    /// <summary>The model this run trains, for vocabularies of these sizes (not yet validated).</summary>
+    public TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => new()
     {
         SourceVocabulary = sourceVocabulary,
         TargetVocabulary = targetVocabulary,
