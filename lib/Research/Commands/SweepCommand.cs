@@ -12,7 +12,7 @@ public static class SweepCommand
     public static Command Create()
     {
         var experiment = new Argument<string?>("experiment") { Description = "The experiment to run (see --list).", Arity = ArgumentArity.ZeroOrOne };
-        var grid = new Option<string[]>("--grid") { Description = "key=v1,v2,… : one axis of the grid; repeat for more axes (cartesian product).", AllowMultipleArgumentsPerToken = true };
+        var grid = new Option<string[]>("--grid") { Description = "key=v1,v2,… : one axis of the grid; repeat for more axes (cartesian product). key1+key2=v1,v2 sets both keys to each value.", AllowMultipleArgumentsPerToken = true };
         var set = new Option<string[]>("--set") { Description = "key=value applied to every run; repeatable.", AllowMultipleArgumentsPerToken = true };
         var seeds = new Option<int>("--seeds") { Description = "Seeds 1…N per grid point.", DefaultValueFactory = _ => 1 };
         var jobs = new Option<int>("--jobs") { Description = "Runs at once, each in its own process with cores/jobs torch threads.", DefaultValueFactory = _ => 1 };
@@ -20,14 +20,16 @@ public static class SweepCommand
         var retry = new Option<bool>("--retry-failed") { Description = "Also redo runs that failed (finished and diverged runs are never redone)." };
         var store = new Option<string?>("--store") { Description = "Results folder (default data/runs in the workspace)." };
         var list = new Option<bool>("--list") { Description = "List the experiments with their question, keys and defaults." };
+        var rekey = new Option<bool>("--rekey") { Description = "Rename the experiment's run folders to the current key scheme (after an upgrade that changed it), then exit." };
         var only = new Option<string?>("--only") { Hidden = true };
         var threads = new Option<int>("--threads") { Hidden = true };
         var command = new Command("sweep", "Run an experiment over a grid of settings and seeds; finished runs are kept and skipped on rerun.")
-            { experiment, grid, set, seeds, jobs, shard, retry, store, list, only, threads };
+            { experiment, grid, set, seeds, jobs, shard, retry, store, list, rekey, only, threads };
         command.SetAction(parse =>
         {
             if (parse.GetValue(list)) return List(parse.GetValue(experiment));
             var name = parse.GetValue(experiment) ?? throw new UsageException("Name an experiment, or pass --list to see them.");
+            if (parse.GetValue(rekey)) return Rekey(name, parse.GetValue(store));
             return Run(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(jobs),
                 parse.GetValue(shard), parse.GetValue(retry), parse.GetValue(store), parse.GetValue(only), parse.GetValue(threads));
         });
@@ -47,6 +49,15 @@ public static class SweepCommand
         return ResearchCli.Ok;
     }
 
+    static int Rekey(string name, string? storePath)
+    {
+        var results = storePath is null ? ResultsStore.Default(NotebooksCommand.WorkspaceRoot()) : new ResultsStore(storePath);
+        var moves = results.Rekey(ExperimentRegistry.Get(name));
+        foreach (var (from, to) in moves) ResearchCli.Terminal.WriteLine($"{from} → {to}");
+        ResearchCli.Terminal.WriteLine($"{moves.Count} run folder(s) renamed in {Path.Combine(results.Root, name)}.");
+        return ResearchCli.Ok;
+    }
+
     static int Run(string name, string[] grid, string[] sets, int seeds, int jobs, string? shardText, bool retryFailed, string? storePath, string? only, int threads)
     {
         var experiment = ExperimentRegistry.Get(name);
@@ -60,6 +71,7 @@ public static class SweepCommand
             if (threads > 0) TorchSharp.torch.set_num_threads(threads);
             using var stop = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); }; // Ctrl+C reaches the whole process group
+            using var terminateChild = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
             try { return results.Execute(spec, threads, stop.Token) == RunState.Failed ? ResearchCli.Failed : ResearchCli.Ok; }
             catch (OperationCanceledException) { return ResearchCli.Interrupted; } // left pending, not failed
         }
@@ -74,6 +86,7 @@ public static class SweepCommand
         Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({plan.Count / seeds} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} torch thread{(perJob == 1 ? "" : "s")} each.");
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping: no new runs start; the runs under way finish or are marked failed."); };
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cancel.Cancel(); });
 
         Func<RunSpec, RunState> execute = jobs == 1
             ? spec => { TorchSharp.torch.set_num_threads(perJob); return results.Execute(spec, perJob, cancel.Token); }

@@ -70,6 +70,13 @@ public static class TrainCommand
             Console.Error.WriteLine(Environment.NewLine + "Stopping after this step and saving a checkpoint (Ctrl+C again to kill)…");
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (kill, Slurm's time limit, docker stop) stops the same way: finish the step, save, exit resumable.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            cancel.Cancel();
+            Console.Error.WriteLine(Environment.NewLine + "Terminated: stopping after this step and saving a checkpoint…");
+        });
         var progress = new ProgressLine();
         var trainer = new Trainer(settings, data, folder, new TrainerHooks
         {

@@ -45,7 +45,13 @@ public static class ExperimentRegistry
 {
     static readonly Dictionary<string, Experiment> experiments = new(StringComparer.Ordinal);
 
-    static ExperimentRegistry() => Register(new TrainingExperiment());
+    static ExperimentRegistry()
+    {
+        Register(new TrainingExperiment());
+        Register(new LayerNormPlacementExperiment());
+        Register(new ExposureBiasExperiment());
+        Register(new ScheduledSamplingExperiment());
+    }
 
     /// <summary>Adds an experiment (later issues' notebooks and tests add theirs); a name can be registered once.</summary>
     public static void Register(Experiment experiment)
@@ -56,6 +62,8 @@ public static class ExperimentRegistry
     }
 
     public static IReadOnlyList<Experiment> All { get { lock (experiments) return experiments.Values.OrderBy(e => e.Name, StringComparer.Ordinal).ToList(); } }
+
+    public static Experiment? TryGet(string name) { lock (experiments) return experiments.GetValueOrDefault(name); }
 
     /// <exception cref="SettingsException">no such experiment; the message lists the known ones.</exception>
     public static Experiment Get(string name)

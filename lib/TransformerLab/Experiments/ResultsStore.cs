@@ -17,15 +17,19 @@ public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
     public IReadOnlyList<(string Key, string Value)> Values => Settings.Describe(Config).Select(x => (x.Key, x.Value)).ToList();
 
     /// <summary>
-    /// The run's identity: SHA-256 of (experiment, its version, every config key and value, seed), 12 hex digits.
-    /// Same inputs, same key, so a rerun finds the finished run; any change, a new run.
+    /// The run's identity: SHA-256 of (experiment, its version, seed, and every config value that differs from the
+    /// experiment's defaults), 12 hex digits. Same inputs, same key, so a rerun finds the finished run; any change, a
+    /// new run. Hashing only what differs from the defaults lets a new setting, whose default keeps the old behaviour,
+    /// leave every stored run findable; changing a default must therefore bump <see cref="Experiment.Version"/>.
     /// </summary>
     public string Key
     {
         get
         {
+            var defaults = Settings.Describe(Experiment.Defaults).ToDictionary(d => d.Key, d => d.Value);
             var text = new StringBuilder($"{Experiment.Name}\nversion={Experiment.Version}\nseed={Seed}\n");
-            foreach (var (key, value) in Values.OrderBy(v => v.Key, StringComparer.Ordinal)) text.Append(key).Append('=').Append(value).Append('\n');
+            foreach (var (key, value) in Values.Where(v => v.Key != "seed" && defaults.GetValueOrDefault(v.Key) != v.Value).OrderBy(v => v.Key, StringComparer.Ordinal))
+                text.Append(key).Append('=').Append(value).Append('\n');
             return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..12];
         }
     }
@@ -36,6 +40,9 @@ public sealed record RunRecord(string Experiment, string Key, string Folder, int
     RunState State, IReadOnlyDictionary<string, double> Metrics, string? Reason, double Seconds)
 {
     public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => ResultsStore.ReadCurve(Path.Combine(Folder, "curve.csv"));
+
+    /// <summary>A table the experiment wrote into the run folder (e.g. <c>by_position.csv</c>); empty if absent.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Table(string file) => ResultsStore.ReadCurve(Path.Combine(Folder, file));
 }
 
 /// <summary>
@@ -110,6 +117,9 @@ public sealed class ResultsStore(string root)
     {
         var folder = Path.Combine(Root, experiment);
         if (!Directory.Exists(folder)) return [];
+        // Keys added to the experiment after a run was stored read as their default, which reproduces the old behaviour.
+        var defaults = ExperimentRegistry.TryGet(experiment) is { } known
+            ? Settings.Describe(known.Defaults).ToDictionary(d => d.Key, d => d.Value) : [];
         var records = new List<RunRecord>();
         foreach (var dir in Directory.GetDirectories(folder).Order(StringComparer.Ordinal))
         {
@@ -120,11 +130,36 @@ public sealed class ResultsStore(string root)
             if (state == RunState.Running && !IsAlive(status)) state = RunState.Failed;
             var metrics = ReadJson(Path.Combine(dir, "summary.json"))?["metrics"]?.AsObject()
                 .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()) ?? [];
-            records.Add(new RunRecord(experiment, Path.GetFileName(dir), dir, (int)config["seed"]!,
-                Settings.Assignments(config["config"]!.AsObject()).ToDictionary(kv => kv.Key, kv => kv.Value),
+            var values = new Dictionary<string, string>(defaults);
+            foreach (var (key, value) in Settings.Assignments(config["config"]!.AsObject())) values[key] = value;
+            records.Add(new RunRecord(experiment, Path.GetFileName(dir), dir, (int)config["seed"]!, values,
                 state, metrics, (string?)status["reason"], (double?)status["seconds"] ?? 0));
         }
         return records;
+    }
+
+    /// <summary>
+    /// Renames run folders of <paramref name="experiment"/> whose name is not the key their config.json gives under
+    /// the current key scheme (after an upgrade that changed how keys are computed). Folders of another version, and
+    /// folders whose new name is taken, stay where they are. Returns (old, new) for each move.
+    /// </summary>
+    public IReadOnlyList<(string From, string To)> Rekey(Experiment experiment)
+    {
+        var moves = new List<(string, string)>();
+        var folder = Path.Combine(Root, experiment.Name);
+        if (!Directory.Exists(folder)) return moves;
+        foreach (var dir in Directory.GetDirectories(folder).Order(StringComparer.Ordinal))
+        {
+            var config = ReadJson(Path.Combine(dir, "config.json"));
+            if (config is null || (int?)config["version"] != experiment.Version) continue;
+            var values = Settings.Assignments(config["config"]!.AsObject());
+            var spec = new RunSpec(experiment, Settings.With(experiment.Defaults, values), (int)config["seed"]!);
+            var target = FolderOf(spec);
+            if (target == dir || Directory.Exists(target)) continue;
+            Directory.Move(dir, target);
+            moves.Add((Path.GetFileName(dir), spec.Key));
+        }
+        return moves;
     }
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
@@ -153,7 +188,8 @@ public sealed class ResultsStore(string root)
         catch (JsonException) { return null; }
     }
 
-    static void WriteCurve(string path, IReadOnlyList<IReadOnlyDictionary<string, double>> curve)
+    /// <summary>Writes rows of named numbers as CSV, atomically (columns in first-seen order).</summary>
+    public static void WriteCurve(string path, IReadOnlyList<IReadOnlyDictionary<string, double>> curve)
     {
         var columns = curve.SelectMany(r => r.Keys).Distinct().ToList();
         var text = new StringBuilder(string.Join(",", columns)).Append('\n');

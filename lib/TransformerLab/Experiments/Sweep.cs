@@ -19,13 +19,13 @@ public static class Sweep
 {
     /// <summary>Every run of the sweep, in a fixed order (grid in the order given, seeds innermost).</summary>
     /// <param name="fixedSettings">key=value applied to every run (--set).</param>
-    /// <param name="grid">key → values (--grid key=v1,v2).</param>
+    /// <param name="grid">key → values (--grid key=v1,v2); a key <c>a+b</c> ties keys a and b to the same value.</param>
     /// <exception cref="SettingsException">an unknown key or a bad value, naming it.</exception>
     public static IReadOnlyList<RunSpec> Plan(Experiment experiment, IEnumerable<KeyValuePair<string, string>> fixedSettings,
         IReadOnlyList<KeyValuePair<string, string[]>> grid, int seeds)
     {
         if (seeds < 1) throw new SettingsException($"--seeds must be at least 1 (got {seeds}).");
-        var duplicate = grid.GroupBy(g => g.Key).FirstOrDefault(g => g.Count() > 1);
+        var duplicate = grid.SelectMany(g => g.Key.Split('+', StringSplitOptions.TrimEntries)).GroupBy(k => k).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new SettingsException($"'{duplicate.Key}' appears twice in the grid.");
         var baseConfig = Settings.With(experiment.Defaults, fixedSettings);
         var hasSeed = Settings.Describe(baseConfig).Any(d => d.Key == "seed");
@@ -33,7 +33,8 @@ public static class Sweep
         foreach (var (key, values) in grid)
         {
             if (values.Length == 0) throw new SettingsException($"--grid {key}= lists no values.");
-            points = points.SelectMany(p => values.Select(v => new List<KeyValuePair<string, string>>(p) { new(key, v) }));
+            var keys = key.Split('+', StringSplitOptions.TrimEntries); // a tied axis: every key takes each value together
+            points = points.SelectMany(p => values.Select(v => new List<KeyValuePair<string, string>>(p).Concat(keys.Select(k => KeyValuePair.Create(k, v))).ToList()));
         }
         var plan = new List<RunSpec>();
         foreach (var point in points)

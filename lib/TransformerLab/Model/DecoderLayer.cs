@@ -19,9 +19,9 @@ public sealed class DecoderLayer : nn.Module
         self_attn = new MultiHeadAttention(c.DModel, c.Heads, c.AttentionDropout);
         cross_attn = new MultiHeadAttention(c.DModel, c.Heads, c.AttentionDropout);
         feed_forward = new PositionwiseFeedForward(c.DModel, c.DFF, c.Dropout, c.Activation);
-        self_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm);
-        cross_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm);
-        ff_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm);
+        self_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);
+        cross_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);
+        ff_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);
         RegisterComponents();
     }
 

@@ -17,7 +17,7 @@ public sealed class EncoderDecoder : nn.Module
     readonly Dropout source_dropout, target_dropout;
     readonly ModuleList<EncoderLayer> encoder_layers;
     readonly ModuleList<DecoderLayer> decoder_layers;
-    readonly LayerNorm? encoder_norm, decoder_norm; // Pre-LN's final normalisation
+    readonly nn.Module<Tensor, Tensor>? encoder_norm, decoder_norm; // Pre-LN's final normalisation
     readonly Linear? output_projection;              // absent when tied to the target embedding
     readonly Parameter? output_bias;
 
@@ -37,8 +37,8 @@ public sealed class EncoderDecoder : nn.Module
         decoder_layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(_ => new DecoderLayer(c)).ToArray());
         if (c.Norm == NormPlacement.Pre)
         {
-            encoder_norm = nn.LayerNorm(c.DModel);
-            decoder_norm = nn.LayerNorm(c.DModel);
+            encoder_norm = Normalization.Create(c.Normalization, c.DModel);
+            decoder_norm = Normalization.Create(c.Normalization, c.DModel);
         }
         if (c.TieTargetEmbeddings) output_bias = nn.Parameter(torch.zeros(c.TargetVocabulary));
         else output_projection = nn.Linear(c.DModel, c.TargetVocabulary);

@@ -15,8 +15,8 @@ public sealed class EncoderLayer : nn.Module
     {
         self_attn = new MultiHeadAttention(c.DModel, c.Heads, c.AttentionDropout);
         feed_forward = new PositionwiseFeedForward(c.DModel, c.DFF, c.Dropout, c.Activation);
-        attn_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm);
-        ff_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm);
+        attn_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);
+        ff_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);
         RegisterComponents();
     }
 

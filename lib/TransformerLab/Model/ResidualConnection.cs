@@ -15,23 +15,24 @@ public enum NormPlacement
     Pre,
 }
 
-/// <summary>A sub-layer wrapped in its residual connection, dropout and layer normalisation.</summary>
+/// <summary>A sub-layer wrapped in its residual connection, dropout and normalisation (LayerNorm unless asked otherwise).</summary>
 public sealed class ResidualConnection : nn.Module
 {
-    readonly LayerNorm norm;
+    readonly nn.Module<Tensor, Tensor> norm;
     readonly Dropout dropout;
 
     public NormPlacement Placement { get; }
 
-    public ResidualConnection(long dModel, double dropout, NormPlacement placement) : base(nameof(ResidualConnection))
+    public ResidualConnection(long dModel, double dropout, NormPlacement placement, NormalizationKind normalization = NormalizationKind.LayerNorm)
+        : base(nameof(ResidualConnection))
     {
-        norm = nn.LayerNorm(dModel);
+        norm = Normalization.Create(normalization, dModel);
         this.dropout = nn.Dropout(dropout);
         Placement = placement;
         RegisterComponents();
     }
 
-    public LayerNorm Norm => norm;
+    public nn.Module<Tensor, Tensor> Norm => norm;
 
     /// <param name="x"><c>[batch, time, d_model]</c></param>
     /// <param name="sublayer">attention or feed-forward, <c>[batch, time, d_model]</c> → same.</param>

@@ -18,6 +18,8 @@ public sealed record TransformerConfig
     /// <summary>Dropout on attention weights (PyTorch's nn.MultiheadAttention has it; the paper does not mention it).</summary>
     public double AttentionDropout { get; init; } = 0.0;
     public NormPlacement Norm { get; init; } = NormPlacement.Post;
+    /// <summary>LayerNorm (the paper); BatchNorm only to show why not.</summary>
+    public NormalizationKind Normalization { get; init; } = NormalizationKind.LayerNorm;
     public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Sinusoidal;
     public Activation Activation { get; init; } = Activation.ReLU;
     /// <summary>Share the target embedding matrix with the output projection (Press &amp; Wolf 2017; the paper does).</summary>

@@ -38,6 +38,7 @@ public sealed record TrainingSettings
     public double Dropout { get; init; } = 0.1;
     public double AttentionDropout { get; init; }
     public NormPlacement Norm { get; init; } = NormPlacement.Pre;
+    public NormalizationKind Normalization { get; init; } = NormalizationKind.LayerNorm;
     public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Sinusoidal;
     public Activation Activation { get; init; } = Activation.ReLU;
     public bool TieEmbeddings { get; init; } = true;
@@ -61,6 +62,16 @@ public sealed record TrainingSettings
     public int BatchSize { get; init; } = 128;
     public int MaxSteps { get; init; } = 9_000;
     public DecoderInputKind DecoderInput { get; init; } = DecoderInputKind.TeacherForcing;
+    /// <summary>Scheduled sampling: how ε_i (the chance of feeding the gold token) decays; see <see cref="TeacherForcingSchedule"/>.</summary>
+    public TeacherForcingDecay SamplingDecay { get; init; } = TeacherForcingDecay.InverseSigmoid;
+    /// <summary>Scheduled sampling: k of the decay (linear: ε at step 0; exponential: base &lt; 1; inverse sigmoid: k ≥ 1).</summary>
+    public double SamplingK { get; init; } = 700;
+    /// <summary>Scheduled sampling, linear decay: ε falls by this much per step.</summary>
+    public double SamplingC { get; init; } = 1e-4;
+    /// <summary>Scheduled sampling, linear decay: ε never falls below this.</summary>
+    public double SamplingMin { get; init; }
+    /// <summary>Scheduled sampling: feed the model's argmax or a token sampled from it.</summary>
+    public PredictionChoice SamplingPredictions { get; init; } = PredictionChoice.Argmax;
 
     // ── evaluation, logging, stopping ──
     /// <summary>Evaluate on dev (loss + greedy decoding) every this many steps, and at the end.</summary>
@@ -99,7 +110,7 @@ public sealed record TrainingSettings
         SourceVocabulary = sourceVocabulary,
         TargetVocabulary = targetVocabulary,
         DModel = DModel, Heads = Heads, DFF = DFF, EncoderLayers = EncoderLayers, DecoderLayers = DecoderLayers,
-        Dropout = Dropout, AttentionDropout = AttentionDropout, Norm = Norm, PositionalEncoding = PositionalEncoding,
+        Dropout = Dropout, AttentionDropout = AttentionDropout, Norm = Norm, Normalization = Normalization, PositionalEncoding = PositionalEncoding,
         Activation = Activation, TieTargetEmbeddings = TieEmbeddings, CausalMask = CausalMask,
         MaxLength = Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16), PadId = Vocabulary.Pad,
     };
@@ -120,6 +131,7 @@ public sealed record TrainingSettings
         if (WeightDecay < 0) p.Add($"weight_decay must be ≥ 0 (got {WeightDecay}).");
         if (DivergenceFactor <= 1) p.Add($"divergence_factor must be > 1 (got {DivergenceFactor}).");
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
+        if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         p.AddRange(ModelConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems()); // the model's own checks
         return p;
     }

@@ -151,6 +151,38 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void A_tied_grid_axis_sets_every_key_to_the_same_value()
+    {
+        var plan = Sweep.Plan(toy, [], [Sweep.GridAxis("x+y=1,3")], seeds: 1);
+        Assert.Equal([("1", "1"), ("3", "3")], plan.Select(p => (Settings.Describe(p.Config).Single(d => d.Key == "x").Value, Settings.Describe(p.Config).Single(d => d.Key == "y").Value)));
+        var e = Assert.Throws<SettingsException>(() => Sweep.Plan(toy, [], [Sweep.GridAxis("x+y=1"), Sweep.GridAxis("y=2")], 1));
+        Assert.Contains("'y' appears twice", e.Message);
+    }
+
+    [Fact]
+    public void A_key_depends_only_on_what_differs_from_the_defaults_so_new_settings_keep_old_runs_findable()
+    {
+        var implicitDefault = Sweep.Plan(toy, [], [Sweep.GridAxis("x=3")], 1).Single();
+        var explicitDefault = Sweep.Plan(toy, [new("label", "a"), new("y", "0")], [Sweep.GridAxis("x=3")], 1).Single();
+        Assert.Equal(implicitDefault.Key, explicitDefault.Key);
+        Assert.NotEqual(implicitDefault.Key, Sweep.Plan(toy, [new("label", "b")], [Sweep.GridAxis("x=3")], 1).Single().Key);
+        Assert.NotEqual(implicitDefault.Key, new RunSpec(toy, implicitDefault.Config, 2).Key);
+    }
+
+    [Fact]
+    public void Rekey_moves_a_run_stored_under_an_old_key_to_its_current_one()
+    {
+        var spec = Plan(seeds: 1)[0];
+        RunAll([spec]);
+        var old = Path.Combine(root, "toy", "0123456789ab");
+        Directory.Move(store.FolderOf(spec), old);
+        Assert.Equal(RunState.Pending, store.StateOf(spec));
+        Assert.Equal([("0123456789ab", spec.Key)], store.Rekey(toy));
+        Assert.Equal(RunState.Done, store.StateOf(spec));
+        Assert.Empty(store.Rekey(toy)); // nothing left to move
+    }
+
+    [Fact]
     public void Shards_cover_the_grid_exactly_once()
     {
         var plan = Plan(seeds: 3);

@@ -75,14 +75,14 @@ public class LayerEquivalenceTests
         ours.eval();
         attention.eval();
         // Non-trivial norm parameters, so that a skipped norm would show.
-        foreach (var norm in new[] { ours.Sublayers.Attention.Norm, ours.Sublayers.FeedForward.Norm })
+        foreach (var norm in new[] { ours.Sublayers.Attention.Norm, ours.Sublayers.FeedForward.Norm }.Cast<TorchSharp.Modules.LayerNorm>())
         {
             Copy(norm.weight!, torch.rand(c.DModel) + 0.5);
             Copy(norm.bias!, torch.randn(c.DModel) * 0.1);
         }
 
         var x = torch.randn(2, 6, c.DModel);
-        Tensor Norm(TorchSharp.Modules.LayerNorm n, Tensor t) => nn.functional.layer_norm(t, [c.DModel], n.weight, n.bias, 1e-5);
+        Tensor Norm(nn.Module<Tensor, Tensor> m, Tensor t) { var n = (TorchSharp.Modules.LayerNorm)m; return nn.functional.layer_norm(t, [c.DModel], n.weight, n.bias, 1e-5); }
         // x + Attention(LN₁(x)), then + FFN(LN₂(·)): Xiong et al. (2020), figure 1(b).
         var n1 = Norm(ours.Sublayers.Attention.Norm, x).transpose(0, 1);
         var h = x + attention.forward(n1, n1, n1, null, false, null).Item1.transpose(0, 1);

@@ -36,8 +36,9 @@ static class Reference
         Copy(o.bias!, p["out_proj.bias"]);
     }
 
-    public static void CopyFrom(this LayerNorm ours, IDictionary<string, Parameter> p, string prefix)
+    public static void CopyFrom(this nn.Module<Tensor, Tensor> norm, IDictionary<string, Parameter> p, string prefix)
     {
+        var ours = (LayerNorm)norm;
         Copy(ours.weight!, p[prefix + ".weight"]);
         Copy(ours.bias!, p[prefix + ".bias"]);
     }

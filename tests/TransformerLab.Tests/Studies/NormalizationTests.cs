@@ -1,0 +1,56 @@
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Model;
+using TransformerLab.Runtime;
+using TransformerLab.Tests.Model;
+using TransformerLab.Training;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Tests.Studies;
+
+public sealed class NormalizationTests
+{
+    [Fact]
+    public void Sequence_batch_norm_normalises_each_feature_over_every_batch_and_time_position()
+    {
+        TorchRuntime.Seed(1);
+        using var norm = new SequenceBatchNorm(8);
+        norm.train();
+        var x = torch.randn(3, 5, 8) * 4 + 2;
+        var flat = x.reshape(15, 8);
+        var expected = (flat - flat.mean([0], keepdim: true)) / (flat.var([0], unbiased: false, keepdim: true) + 1e-5).sqrt();
+        Reference.AssertClose(expected.reshape(3, 5, 8), norm.forward(x), atol: 1e-4);
+    }
+
+    [Theory]
+    [InlineData(NormPlacement.Post)]
+    [InlineData(NormPlacement.Pre)]
+    public void A_model_with_batch_norm_in_its_blocks_runs_forward(NormPlacement placement)
+    {
+        using var model = Reference.NewModel(Reference.SmallConfig(placement) with { Normalization = NormalizationKind.BatchNorm });
+        model.train();
+        TorchRuntime.Seed(2);
+        var logits = model.forward(Reference.Tokens(2, 6, 13), Reference.Tokens(2, 4, 11));
+        Assert.Equal(new long[] { 2, 4, 11 }, logits.shape);
+        Assert.Contains(model.modules(), m => m is SequenceBatchNorm);
+        Assert.DoesNotContain(model.modules(), m => m is TorchSharp.Modules.LayerNorm);
+    }
+
+    [Fact]
+    public void The_gradient_probe_gives_one_norm_per_layer_and_repeats_with_its_seed()
+    {
+        var config = Reference.SmallConfig(NormPlacement.Post) with { EncoderLayers = 3, DecoderLayers = 4 };
+        TorchRuntime.Seed(3);
+        var examples = Enumerable.Range(0, 8).Select(i => new Example(new[] { "a", "b", "c" }[..(1 + i % 3)], ["x", "y"])).ToList();
+        var data = TaskData.FromSplits("t", examples, examples, examples);
+        using var batch = Batching.Make(examples, Enumerable.Range(0, 8).ToArray(), data.SourceVocabulary, data.TargetVocabulary);
+        var sized = config with { SourceVocabulary = data.SourceVocabulary.Count, TargetVocabulary = data.TargetVocabulary.Count };
+
+        var norms = GradientProbe.AtInitialisation(sized, batch, seed: 9);
+        var layers = norms.Where(n => n.Layer.Contains("_layers.")).Select(n => n.Layer).ToList();
+        Assert.Equal(["encoder_layers.0", "encoder_layers.1", "encoder_layers.2", "decoder_layers.0", "decoder_layers.1", "decoder_layers.2", "decoder_layers.3"], layers);
+        Assert.All(norms.Where(n => n.Layer.Contains("_layers.")), n => Assert.True(n.Norm > 0 && double.IsFinite(n.Norm), n.Layer));
+        Assert.Equal(norms, GradientProbe.AtInitialisation(sized, batch, seed: 9));
+    }
+}

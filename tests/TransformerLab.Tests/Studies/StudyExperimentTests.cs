@@ -1,0 +1,53 @@
+using TransformerLab.Experiments;
+using TransformerLab.Training;
+using Xunit;
+
+namespace TransformerLab.Tests.Studies;
+
+/// <summary>The study experiments end to end on tiny settings, through the results store as a sweep runs them.</summary>
+public sealed class StudyExperimentTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), "tlab-study-" + Guid.NewGuid().ToString("N"));
+    public void Dispose() { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
+
+    static readonly KeyValuePair<string, string>[] Tiny =
+    [
+        new("task", "reverse"), new("symbols", "6"), new("min_length", "2"), new("max_length", "5"), new("train_size", "300"),
+        new("dev_size", "30"), new("test_size", "30"), new("d_model", "32"), new("heads", "2"), new("d_ff", "64"),
+        new("batch_size", "16"), new("max_steps", "20"), new("eval_every", "10"), new("warmup", "5"), new("log_every", "5"),
+    ];
+
+    RunRecord RunOne(string experiment, params KeyValuePair<string, string>[] extra)
+    {
+        var store = new ResultsStore(root);
+        var spec = Sweep.Plan(ExperimentRegistry.Get(experiment), [.. Tiny, .. extra], [], seeds: 1).Single();
+        Assert.Equal(RunState.Done, store.Execute(spec, threads: 1));
+        return store.Load(experiment).Single(r => r.Key == spec.Key);
+    }
+
+    [Fact]
+    public void Ln_placement_records_the_gradient_norm_of_every_layer_at_initialisation()
+    {
+        var run = RunOne("ln-placement", new("encoder_layers", "2"), new("decoder_layers", "3"));
+        var table = run.Table("init_gradients.csv");
+        Assert.Equal(5, table.Count);
+        Assert.Equal([0.0, 0, 1, 1, 1], table.Select(r => r["decoder"]));
+        Assert.Equal([0.0, 1, 0, 1, 2], table.Select(r => r["layer"]));
+        Assert.Equal(run.Metrics["init_grad_norm/decoder_layers.2"], table[^1]["grad_norm"], 12);
+        Assert.True(run.Metrics.ContainsKey("dev_sequence_error"));
+    }
+
+    [Fact]
+    public void Exposure_bias_and_scheduled_sampling_write_their_measurements()
+    {
+        foreach (var experiment in new[] { "exposure-bias", "scheduled-sampling" })
+        {
+            var run = RunOne(experiment);
+            foreach (var key in new[] { "tf_loss", "free_loss", "tf_token_accuracy", "free_token_accuracy", "accuracy_gap", "test_sequence_error" })
+                Assert.True(run.Metrics.ContainsKey(key), $"{experiment}: {key}");
+            Assert.Equal(6, run.Table("by_position.csv").Count);          // targets of up to 5 symbols + EOS
+            Assert.Equal([2.0, 3, 4, 5], run.Table("by_length.csv").Select(r => r["source_length"]));
+        }
+        Assert.Equal("scheduled_sampling", new ResultsStore(root).Load("scheduled-sampling").Single().Config["decoder_input"]);
+    }
+}
