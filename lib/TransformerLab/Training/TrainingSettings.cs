@@ -65,9 +65,9 @@ public sealed record TrainingSettings
     /// <summary>Scheduled sampling: how ε_i (the chance of feeding the gold token) decays; see <see cref="TeacherForcingSchedule"/>.</summary>
     public TeacherForcingDecay SamplingDecay { get; init; } = TeacherForcingDecay.InverseSigmoid;
     /// <summary>Scheduled sampling: k of the decay (linear: ε at step 0; exponential: base &lt; 1; inverse sigmoid: k ≥ 1).</summary>
-    public double SamplingK { get; init; } = 700;
+    [JsonPropertyName("sampling_k")] public double SamplingK { get; init; } = 700;
     /// <summary>Scheduled sampling, linear decay: ε falls by this much per step.</summary>
-    public double SamplingC { get; init; } = 1e-4;
+    [JsonPropertyName("sampling_c")] public double SamplingC { get; init; } = 1e-4;
     /// <summary>Scheduled sampling, linear decay: ε never falls below this.</summary>
     public double SamplingMin { get; init; }
     /// <summary>Scheduled sampling: feed the model's argmax or a token sampled from it.</summary>

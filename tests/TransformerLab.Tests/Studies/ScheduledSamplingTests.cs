@@ -27,6 +27,13 @@ public sealed class ScheduledSamplingTests : IDisposable
         Assert.Equal(expected, new TeacherForcingSchedule(decay, k, c, minimum).Epsilon(step), 12);
 
     [Fact]
+    public void The_schedule_keys_are_the_names_the_docs_use()
+    {
+        var s = Settings.With(new TrainingSettings(), [new("sampling_k", "3"), new("sampling_c", "0.5"), new("sampling_decay", "linear")]);
+        Assert.Equal((3.0, 0.5, TeacherForcingDecay.Linear), (s.SamplingK, s.SamplingC, s.SamplingDecay));
+    }
+
+    [Fact]
     public void Bad_schedule_parameters_are_named()
     {
         var e = Assert.Throws<SettingsException>(() => (TrainingSettings.For(TaskKind.Copy) with
