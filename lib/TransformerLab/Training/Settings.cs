@@ -51,9 +51,16 @@ public static class Settings
         return Assignments(obj);
     }
 
-    /// <summary>A JSON object's members as assignments: strings as they are, numbers and booleans as their JSON text.</summary>
+    /// <summary>
+    /// A JSON object's members as assignments: strings as they are, numbers and booleans as their JSON text. Keys that
+    /// an earlier version wrote under another spelling are read under their current one, so old runs and checkpoints load.
+    /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Assignments(JsonObject obj) =>
-        obj.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? "")).ToList();
+        obj.Select(kv => new KeyValuePair<string, string>(RenamedKeys.GetValueOrDefault(kv.Key, kv.Key),
+            kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? "")).ToList();
+
+    /// <summary>Old spelling → current key (the scheduled-sampling keys were briefly written without their underscore).</summary>
+    static readonly Dictionary<string, string> RenamedKeys = new(StringComparer.Ordinal) { ["samplingk"] = "sampling_k", ["samplingc"] = "sampling_c" };
 
     /// <summary>The settings as a JSON object, keys in declaration order.</summary>
     public static string ToJson<T>(T value) where T : class

@@ -31,6 +31,8 @@ public sealed class ScheduledSamplingTests : IDisposable
     {
         var s = Settings.With(new TrainingSettings(), [new("sampling_k", "3"), new("sampling_c", "0.5"), new("sampling_decay", "linear")]);
         Assert.Equal((3.0, 0.5, TeacherForcingDecay.Linear), (s.SamplingK, s.SamplingC, s.SamplingDecay));
+        var old = Settings.FromJson("""{"samplingk": 4, "samplingc": 0.25}""", new TrainingSettings()); // as briefly written
+        Assert.Equal((4.0, 0.25), (old.SamplingK, old.SamplingC));
     }
 
     [Fact]
