@@ -49,9 +49,12 @@ public static class SweepCommand
         return ResearchCli.Ok;
     }
 
+    /// <summary>--store, or the workspace's data/runs.</summary>
+    static ResultsStore Store(string? path) => path is null ? ResultsStore.Default(NotebooksCommand.WorkspaceRoot()) : new ResultsStore(path);
+
     static int Rekey(string name, string? storePath)
     {
-        var results = storePath is null ? ResultsStore.Default(NotebooksCommand.WorkspaceRoot()) : new ResultsStore(storePath);
+        var results = Store(storePath);
         var moves = results.Rekey(ExperimentRegistry.Get(name));
         foreach (var (from, to) in moves) ResearchCli.Terminal.WriteLine($"{from} → {to}");
         ResearchCli.Terminal.WriteLine($"{moves.Count} run folder(s) renamed in {Path.Combine(results.Root, name)}.");
@@ -62,7 +65,7 @@ public static class SweepCommand
     {
         var experiment = ExperimentRegistry.Get(name);
         var plan = Sweep.Plan(experiment, sets.Select(Settings.Assignment), grid.Select(Sweep.GridAxis).ToList(), seeds);
-        var results = storePath is null ? ResultsStore.Default(NotebooksCommand.WorkspaceRoot()) : new ResultsStore(storePath);
+        var results = Store(storePath);
         if (jobs < 1) throw new UsageException($"--jobs must be at least 1 (got {jobs}).");
 
         if (only is not null) // a child process of a parallel sweep: one run, here
