@@ -49,12 +49,12 @@ public static class DoctorCommand
         var source = torch.randint(1, 32, [8, 24], device: device);
         var target = torch.randint(1, 32, [8, 20], device: device);
         Tensor? logits = null;
-        var time = TorchRuntime.TimeWarm(() =>
+        var time = TransformerLab.Evaluation.Latency.Measure(() =>
         {
             using var _ = torch.no_grad();
             logits?.Dispose();
             logits = model.forward(source, target);
-        });
+        }, warmup: 1).MedianTime;
         return ($"encoder–decoder (d_model 64, 2+2 layers): [8, 24] + [8, 20] -> [{string.Join(", ", logits!.shape)}]", time);
     }
 }

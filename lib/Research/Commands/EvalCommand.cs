@@ -26,15 +26,18 @@ public static class EvalCommand
         var output = new Option<string?>("--out") { Description = "Predictions file (.tsv; metrics go beside it as .json). Default: beside the checkpoint." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch-size") { Description = "Sources decoded together.", DefaultValueFactory = _ => 256 };
+        var lengthBeam = new Option<int>("--length-beam") { Description = "NAT only: decode this many most probable lengths and keep the best output.", DefaultValueFactory = _ => 1 };
+        var iterations = new Option<int>("--iterations") { Description = "NAT only: mask-predict iterations (1 = one-shot).", DefaultValueFactory = _ => 1 };
         var command = new Command("eval", "Evaluate a checkpoint on dev or test: WER/PER for G2P, exact match and token accuracy for every task, corpus BLEU.")
-            { checkpoint, split, beam, alpha, output, device, batch };
+            { checkpoint, split, beam, alpha, output, device, batch, lengthBeam, iterations };
         command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(split)!, parse.GetValue(beam), parse.GetValue(alpha),
-            parse.GetValue(output), parse.GetValue(device)!, parse.GetValue(batch)));
+            parse.GetValue(output), parse.GetValue(device)!, parse.GetValue(batch), new NatDecodeOptions(parse.GetValue(lengthBeam), parse.GetValue(iterations))));
         return command;
     }
 
-    static int Run(string checkpointPath, string split, int beam, double alpha, string? output, string deviceName, int batchSize)
+    static int Run(string checkpointPath, string split, int beam, double alpha, string? output, string deviceName, int batchSize, NatDecodeOptions nat)
     {
+        if (nat.LengthBeam < 1 || nat.Iterations < 1) throw new UsageException($"--length-beam and --iterations must be at least 1 (got {nat.LengthBeam} and {nat.Iterations}).");
         if (beam < 1) throw new UsageException($"--beam must be at least 1 (got {beam}).");
         if (alpha < 0) throw new UsageException($"--length-penalty must be ≥ 0 (got {alpha}).");
         if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1 (got {batchSize}).");
@@ -48,12 +51,19 @@ public static class EvalCommand
         var data = settings.LoadData(NotebooksCommand.WorkspaceRoot());
         if (!data.SourceVocabulary.Symbols.SequenceEqual(checkpoint.SourceVocabulary.Symbols) || !data.TargetVocabulary.Symbols.SequenceEqual(checkpoint.TargetVocabulary.Symbols))
             throw new CheckpointException($"The {settings.Task} data now loaded has other vocabularies than {checkpointPath} was trained with; the data changed since.");
-        using var model = checkpoint.RestoreModel(device);
         var items = EvaluationItem.Group(data.Split(split));
+        bool isNat = settings.Architecture == Architecture.NonAutoregressive;
+        if (isNat && (beam != 1 || alpha != 0)) throw new UsageException("--beam and --length-penalty are for autoregressive checkpoints; a NAT takes --length-beam and --iterations.");
+        if (!isNat && (nat.LengthBeam != 1 || nat.Iterations != 1)) throw new UsageException("--length-beam and --iterations are for NAT checkpoints; an autoregressive one takes --beam and --length-penalty.");
+        using TorchSharp.torch.nn.Module model = isNat ? checkpoint.RestoreNonAutoregressive(device) : checkpoint.RestoreModel(device);
         var strategy = DecodeStrategy.Beam(beam, alpha);
+        Func<TorchSharp.torch.Tensor, IReadOnlyList<Hypothesis>> decode = model is TransformerLab.Model.NonAutoregressiveTransformer natModel
+            ? source => NonAutoregressiveDecoding.Decode(natModel, source, nat).Hypotheses
+            : source => strategy.Decode((TransformerLab.Model.EncoderDecoder)model, source);
+        var decodingName = isNat ? nat.ToString() : strategy.ToString()!;
 
         var clock = Stopwatch.StartNew();
-        var (metrics, predictions) = Evaluator.Decode(model, items, checkpoint.SourceVocabulary, checkpoint.TargetVocabulary, strategy, device, batchSize);
+        var (metrics, predictions) = Evaluator.Decode(decode, items, checkpoint.SourceVocabulary, checkpoint.TargetVocabulary, device, batchSize);
         clock.Stop();
         var bleu = Bleu.Corpus(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
 
@@ -61,7 +71,7 @@ public static class EvalCommand
         var table = ResearchCli.Table("metric", "value");
         table.AddRow("checkpoint", Markup.Escape($"{checkpointPath} (step {checkpoint.Progress.Step})"));
         table.AddRow("split", $"{split}: {metrics.Items:N0} items");
-        table.AddRow("decoding", Markup.Escape(strategy.ToString()!));
+        table.AddRow("decoding", Markup.Escape(decodingName));
         table.AddRow(g2p ? "WER (word error rate)" : "sequence error", $"{metrics.SequenceErrorRate:P2}");
         table.AddRow(g2p ? "PER (phoneme error rate)" : "symbol error", $"{metrics.SymbolErrorRate:P2}");
         table.AddRow("exact match", $"{metrics.ExactMatch:P2}");
@@ -71,7 +81,7 @@ public static class EvalCommand
         ResearchCli.Terminal.Write(table);
 
         var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
-            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{(beam == 1 && alpha == 0 ? "greedy" : $"beam{beam}" + (alpha > 0 ? $"-lp{alpha}" : ""))}.tsv"));
+            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{FileTag(isNat, beam, alpha, nat)}.tsv"));
         Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
         var text = new StringBuilder("source\tprediction\treferences\tcorrect\tlog_probability\n");
         foreach (var p in predictions)
@@ -79,7 +89,7 @@ public static class EvalCommand
         AtomicFile.WriteAllBytes(tsv, Encoding.UTF8.GetBytes(text.ToString()));
         var json = JsonSerializer.SerializeToUtf8Bytes(new
         {
-            checkpoint = Path.GetFullPath(checkpointPath), step = checkpoint.Progress.Step, split, decoding = strategy.ToString(), beam, length_penalty = alpha,
+            checkpoint = Path.GetFullPath(checkpointPath), step = checkpoint.Progress.Step, split, decoding = decodingName, beam, length_penalty = alpha, length_beam = nat.LengthBeam, iterations = nat.Iterations,
             items = metrics.Items, sequence_error = metrics.SequenceErrorRate, symbol_error = metrics.SymbolErrorRate,
             exact_match = metrics.ExactMatch, token_accuracy = metrics.TokenAccuracy, bleu, seconds = clock.Elapsed.TotalSeconds,
         }, new JsonSerializerOptions { WriteIndented = true });
@@ -87,4 +97,8 @@ public static class EvalCommand
         Console.WriteLine($"Predictions: {tsv}");
         return ResearchCli.Ok;
     }
+
+    static string FileTag(bool isNat, int beam, double alpha, NatDecodeOptions nat) =>
+        isNat ? $"nat-lb{nat.LengthBeam}-it{nat.Iterations}"
+        : beam == 1 && alpha == 0 ? "greedy" : $"beam{beam}" + (alpha > 0 ? $"-lp{alpha}" : "");
 }

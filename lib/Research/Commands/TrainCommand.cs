@@ -57,7 +57,7 @@ public static class TrainCommand
         catch (ArgumentException e) { throw new UsageException(e.Message); }
 
         Console.WriteLine($"Loading {task.ToString().ToLowerInvariant()} data…");
-        var data = settings.LoadData(root);
+        var data = SequenceDistillation.LoadTrainingData(settings, root);
         Console.WriteLine($"{data.Train.Count:N0} train / {data.Dev.Count:N0} dev / {data.Test.Count:N0} test examples; vocabularies {data.SourceVocabulary.Count} → {data.TargetVocabulary.Count}.");
         Console.WriteLine($"Run folder: {folder}{(resume ? " (resuming)" : "")}");
 

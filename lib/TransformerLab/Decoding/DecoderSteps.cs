@@ -96,7 +96,7 @@ public static class DecodingCommon
     }
 
     /// <summary>Runs <paramref name="body"/> in eval mode without gradients, then restores the model's mode.</summary>
-    public static T Inference<T>(EncoderDecoder model, Func<T> body)
+    public static T Inference<T>(nn.Module model, Func<T> body)
     {
         var wasTraining = model.training;
         model.eval();

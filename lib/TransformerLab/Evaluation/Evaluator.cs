@@ -42,7 +42,25 @@ public static class Evaluator
     /// it never sees its own mistakes.
     /// </summary>
     public static (double Loss, double TokenAccuracy) TeacherForced(EncoderDecoder model, IReadOnlyList<Example> examples,
-        Vocabulary source, Vocabulary target, Device device, int batchSize = 256) => DecodingCommon.Inference(model, () =>
+        Vocabulary source, Vocabulary target, Device device, int batchSize = 256) =>
+        Scored(model, examples, source, target, device, batchSize, batch => (model.forward(batch.Source, batch.TargetInput), batch.TargetOutput));
+
+    /// <summary>
+    /// A NAT's counterpart of <see cref="TeacherForced"/>: cross-entropy and accuracy of the one-shot pass (every position
+    /// unknown) at the gold length, the length classifier left out.
+    /// </summary>
+    public static (double Loss, double TokenAccuracy) GoldLength(NonAutoregressiveTransformer model, IReadOnlyList<Example> examples,
+        Vocabulary source, Vocabulary target, Device device, int batchSize = 256) =>
+        Scored(model, examples, source, target, device, batchSize, batch =>
+        {
+            var (memory, mask) = model.Encode(batch.Source);
+            var (tokens, labels) = NonAutoregressiveObjective.Targets(model.Config, batch, NatMasking.All);
+            return (model.Decode(tokens, batch.Source, memory, mask), labels);
+        });
+
+    /// <summary>Loss and accuracy of <paramref name="pass"/>'s logits <c>[batch, time, vocabulary]</c> against its labels <c>[batch, time]</c> (PAD = not scored).</summary>
+    static (double Loss, double TokenAccuracy) Scored(nn.Module model, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target,
+        Device device, int batchSize, Func<Batch, (Tensor Logits, Tensor Labels)> pass) => DecodingCommon.Inference(model, () =>
     {
         double lossSum = 0;
         long tokens = 0, correct = 0;
@@ -50,18 +68,24 @@ public static class Evaluator
         {
             using var scope = NewDisposeScope();
             using var batch = Batching.Make(examples, indices, source, target, device);
-            var logits = model.forward(batch.Source, batch.TargetInput);
-            var real = batch.TargetOutput.ne(Vocabulary.Pad);
-            lossSum += LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, 0, Vocabulary.Pad).item<float>() * batch.TargetTokens;
-            correct += logits.argmax(-1).eq(batch.TargetOutput).logical_and(real).sum().item<long>();
-            tokens += batch.TargetTokens;
+            var (logits, labels) = pass(batch);
+            var real = labels.ne(Vocabulary.Pad);
+            var count = real.sum().item<long>();
+            lossSum += LabelSmoothedCrossEntropy.Loss(logits, labels, 0, Vocabulary.Pad).item<float>() * count;
+            correct += logits.argmax(-1).eq(labels).logical_and(real).sum().item<long>();
+            tokens += count;
         }
         return (lossSum / Math.Max(1, tokens), (double)correct / Math.Max(1, tokens));
     });
 
     /// <summary>Decodes every item and scores it against its references.</summary>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(EncoderDecoder model, IReadOnlyList<EvaluationItem> items,
-        Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256)
+        Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256) =>
+        Decode(input => strategy.Decode(model, input), items, source, target, device, batchSize);
+
+    /// <summary>Decodes every item with <paramref name="decode"/> (<c>[batch, source time]</c> → one hypothesis per row) and scores it.</summary>
+    public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(Func<Tensor, IReadOnlyList<Hypothesis>> decode,
+        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256)
     {
         var predictions = new Prediction[items.Count];
         var sources = items.Select(i => i.Source).ToList();
@@ -69,7 +93,7 @@ public static class Evaluator
         {
             using var scope = NewDisposeScope();
             using var input = Batching.Pad(indices.Select(i => source.Encode(items[i].Source)).ToList(), device);
-            var hypotheses = strategy.Decode(model, input);
+            var hypotheses = decode(input);
             for (int j = 0; j < indices.Length; j++)
             {
                 var item = items[indices[j]];

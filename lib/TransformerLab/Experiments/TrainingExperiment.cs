@@ -19,7 +19,7 @@ public class TrainingExperiment : Experiment<TrainingSettings>
     public sealed override RunResult Run(TrainingSettings config, int seed, RunContext context)
     {
         var settings = config with { Seed = seed, Threads = config.Threads > 0 ? config.Threads : context.Threads };
-        var data = settings.LoadData(Workspace.Root());
+        var data = SequenceDistillation.LoadTrainingData(settings, Workspace.Root());
         var metrics = new Dictionary<string, double>();
         Before(settings, data, context, metrics);
         var summary = new Trainer(settings, data, context.Folder, new TrainerHooks

@@ -63,15 +63,8 @@ public sealed class EncoderDecoder : nn.Module
     /// <summary>Encodes the source.</summary>
     /// <param name="source"><c>[batch, source time]</c> ids, padded with <see cref="TransformerConfig.PadId"/>.</param>
     /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
-    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source)
-    {
-        using var scope = NewDisposeScope();
-        var mask = Masks.Padding(source, Config.PadId);
-        var x = source_dropout.forward(source_position.forward(source_embedding.forward(source), 0));
-        foreach (var layer in encoder_layers) x = layer.forward(x, mask);
-        if (encoder_norm is not null) x = encoder_norm.forward(x);
-        return (x.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
-    }
+    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) =>
+        EncoderStack.Encode(source, Config.PadId, source_embedding, source_position, source_dropout, encoder_layers, encoder_norm);
 
     /// <summary>Decodes a whole target at once (teacher forcing), under the causal mask.</summary>
     /// <param name="targetInput"><c>[batch, target time]</c>: BOS followed by the target, shifted right.</param>
@@ -116,13 +109,7 @@ public sealed class EncoderDecoder : nn.Module
     }
 
     /// <summary>Final norm (Pre-LN) and the projection to logits: <c>[batch, time, d_model]</c> → <c>[batch, time, vocabulary]</c>.</summary>
-    Tensor Project(Tensor y)
-    {
-        if (decoder_norm is not null) y = decoder_norm.forward(y);
-        return output_projection is not null
-            ? output_projection.forward(y)
-            : nn.functional.linear(y, target_embedding.Weight, output_bias);
-    }
+    Tensor Project(Tensor y) => EncoderStack.Project(y, decoder_norm, output_projection, target_embedding, output_bias);
 
     /// <summary>
     /// Per-layer, per-head attention weights of one teacher-forced forward pass (eval mode, no gradient), for plots.
@@ -147,15 +134,7 @@ public sealed class EncoderDecoder : nn.Module
         }
     }
 
-    void InitialiseWeights()
-    {
-        // Glorot/Xavier uniform for every matrix, as the Annotated Transformer and PyTorch's nn.Transformer do.
-        using var _ = torch.no_grad();
-        foreach (var (_, p) in named_parameters())
-            if (p.dim() > 1) nn.init.xavier_uniform_(p);
-        foreach (var embedding in new[] { source_embedding, target_embedding })
-            embedding.Weight[Config.PadId].zero_(); // the padding row stays zero
-    }
+    void InitialiseWeights() => EncoderStack.InitialiseWeights(this, Config.PadId, source_embedding, target_embedding);
 }
 
 /// <summary>The state of step-by-step decoding: encoder output, per-layer caches and the next position.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using TorchSharp;
 using TransformerLab.NativeFix;
@@ -139,18 +138,4 @@ public static class TorchRuntime
     }
 
     static string FirstLines(string s, int n) => string.Join(" ", s.Split('\n').Take(n).Select(l => l.Trim()));
-
-    /// <summary>Times a callable, after one warm-up call that is not counted.</summary>
-    public static TimeSpan TimeWarm(Action action, int repeats = 5)
-    {
-        action();
-        var times = new List<TimeSpan>();
-        for (int i = 0; i < repeats; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            times.Add(sw.Elapsed);
-        }
-        return times.Order().ElementAt(times.Count / 2);
-    }
 }

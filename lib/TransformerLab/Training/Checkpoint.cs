@@ -48,7 +48,7 @@ public sealed class Checkpoint
 
     static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public static Checkpoint Capture(TrainingSettings settings, TaskData data, TrainingProgress progress, EncoderDecoder model, optim.Optimizer optimizer)
+    public static Checkpoint Capture(TrainingSettings settings, TaskData data, TrainingProgress progress, nn.Module model, optim.Optimizer optimizer)
     {
         using var rng = torch.get_rng_state();
         return new()
@@ -112,15 +112,29 @@ public sealed class Checkpoint
         }
     }
 
-    /// <summary>A model with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    /// <summary>The autoregressive model with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    /// <exception cref="CheckpointException">the checkpoint holds a NAT.</exception>
     public EncoderDecoder RestoreModel(Device device)
     {
+        if (Settings.Architecture != Architecture.Autoregressive)
+            throw new CheckpointException($"This checkpoint holds a {Settings.Architecture} model, not an autoregressive one; restore it with RestoreNonAutoregressive (research eval handles both).");
         var model = new EncoderDecoder(Settings.ModelConfig(SourceVocabulary.Count, TargetVocabulary.Count));
         LoadModelState(model);
         return model.to(device);
     }
 
-    public void LoadModelState(EncoderDecoder model)
+    /// <summary>The NAT with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    /// <exception cref="CheckpointException">the checkpoint holds an autoregressive model.</exception>
+    public NonAutoregressiveTransformer RestoreNonAutoregressive(Device device)
+    {
+        if (Settings.Architecture != Architecture.NonAutoregressive)
+            throw new CheckpointException($"This checkpoint holds an {Settings.Architecture} model, not a NAT; restore it with RestoreModel.");
+        var model = new NonAutoregressiveTransformer(Settings.NatConfig(SourceVocabulary.Count, TargetVocabulary.Count));
+        LoadModelState(model);
+        return model.to(device);
+    }
+
+    public void LoadModelState(nn.Module model)
     {
         try { model.load(new BinaryReader(new MemoryStream(ModelState))); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException)

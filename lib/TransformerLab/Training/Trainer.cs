@@ -17,14 +17,14 @@ public sealed record StepReport(long Step, long MaxSteps, int Epoch, double Loss
     public TimeSpan Remaining => Step == 0 ? TimeSpan.Zero : Elapsed / Step * (MaxSteps - Step);
 }
 
-/// <summary>One dev evaluation: teacher-forced loss and accuracy, and greedy-decoded error rates.</summary>
+/// <summary>One dev evaluation: teacher-forced (NAT: gold-length) loss and accuracy, and greedy-decoded (NAT: one-shot) error rates.</summary>
 public sealed record DevReport(long Step, double Loss, double TokenAccuracy, double SequenceError, double SymbolError, double ExactMatch, bool Best);
 
 /// <summary>
 /// Handed to <see cref="TrainerHooks.AfterBackward"/> between backward and the optimiser step: gradients are
 /// populated (and clipped) here, so probes such as per-layer gradient norms read them.
 /// </summary>
-public sealed record StepContext(EncoderDecoder Model, long Step, double Loss, double LearningRate)
+public sealed record StepContext(nn.Module Model, long Step, double Loss, double LearningRate)
 {
     public IReadOnlyList<(string Layer, double Norm)> LayerGradientNorms() => Introspection.LayerGradientNorms(Model);
 }
@@ -35,7 +35,7 @@ public sealed class TrainerHooks
     public Action<StepReport>? OnLog { get; init; }
     public Action<DevReport>? OnEvaluation { get; init; }
     public Action<StepContext>? AfterBackward { get; init; }
-    /// <summary>Null: built from <see cref="TrainingSettings.DecoderInput"/>.</summary>
+    /// <summary>Autoregressive runs only; null: built from <see cref="TrainingSettings.DecoderInput"/>.</summary>
     public IDecoderInputPolicy? DecoderInput { get; init; }
 }
 
@@ -84,11 +84,11 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         Directory.CreateDirectory(RunFolder);
 
         TorchRuntime.Seed(s.Seed);
-        var model = new EncoderDecoder(s.ModelConfig(data)).to(device);
+        using var trainable = TrainableModel.Create(s, data, device, hooks.DecoderInput);
+        var model = trainable.Module;
         var parameters = model.parameters().ToList();
         using var optimizer = torch.optim.AdamW(parameters, lr: s.Lr, beta1: s.Beta1, beta2: s.Beta2, weight_decay: s.WeightDecay);
         var schedule = LearningRateSchedule.From(s);
-        var policy = hooks.DecoderInput ?? DecoderInputPolicies.Create(s);
         var progress = new TrainingProgress();
         if (resumeFrom is not null)
         {
@@ -128,10 +128,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 using var batch = Batching.Make(data.Train, plan[progress.BatchInEpoch], data.SourceVocabulary, data.TargetVocabulary, device);
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 optimizer.zero_grad();
-                var (memory, sourceMask) = model.Encode(batch.Source);
-                var decoderInput = policy.DecoderInput(model, batch, memory, sourceMask, step);
-                var logits = model.Decode(decoderInput, memory, sourceMask);
-                var lossTensor = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, s.LabelSmoothing, Vocabulary.Pad);
+                var lossTensor = trainable.Loss(batch, step);
                 lossTensor.backward();
                 loss = lossTensor.item<float>();
                 gradNorm = torch.nn.utils.clip_grad_norm_(parameters, s.Clip > 0 ? s.Clip : double.PositiveInfinity);
@@ -158,7 +155,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
 
             if (step % s.EvalEvery == 0 || step == s.MaxSteps)
             {
-                last = Evaluate(model, devItems, device, step, progress.BestDevError);
+                last = Evaluate(trainable, devItems, device, step, progress.BestDevError);
                 if (last.Best)
                 {
                     progress = progress with { BestDevError = last.SequenceError, BestStep = step, EvaluationsWithoutImprovement = 0 };
@@ -190,7 +187,6 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             TokensSeen = progress.TokensSeen, TrainingSeconds = progress.TrainingSeconds,
         };
         AtomicFile.WriteAllBytes(SummaryPath, JsonSerializer.SerializeToUtf8Bytes(summary, SummaryJson));
-        model.Dispose();
         return summary;
     }
 
@@ -209,10 +205,10 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             : null;
     }
 
-    DevReport Evaluate(EncoderDecoder model, IReadOnlyList<EvaluationItem> items, Device device, long step, double bestSoFar)
+    DevReport Evaluate(TrainableModel model, IReadOnlyList<EvaluationItem> items, Device device, long step, double bestSoFar)
     {
-        var (loss, accuracy) = Evaluator.TeacherForced(model, data.Dev, data.SourceVocabulary, data.TargetVocabulary, device);
-        var (metrics, _) = Evaluator.Decode(model, items, data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, device);
+        var (loss, accuracy) = model.GoldContextReadings(data, data.Dev, device);
+        var (metrics, _) = Evaluator.Decode(model.DecodeGreedy, items, data.SourceVocabulary, data.TargetVocabulary, device);
         return new DevReport(step, loss, accuracy, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.SequenceErrorRate < bestSoFar);
     }
 

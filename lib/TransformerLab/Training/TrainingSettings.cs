@@ -4,6 +4,9 @@ using TransformerLab.Model;
 
 namespace TransformerLab.Training;
 
+/// <summary>Which decoder a run trains.</summary>
+public enum Architecture { Autoregressive, NonAutoregressive }
+
 /// <summary>The tasks <c>research train</c> knows.</summary>
 public enum TaskKind { G2p, Copy, Reverse, Sort }
 
@@ -43,6 +46,27 @@ public sealed record TrainingSettings
     public Activation Activation { get; init; } = Activation.ReLU;
     public bool TieEmbeddings { get; init; } = true;
     public bool CausalMask { get; init; } = true;
+
+    // ── non-autoregressive decoder (architecture = non_autoregressive) ──
+    /// <summary>Autoregressive (the paper's decoder) or non-autoregressive (Gu et al. 2018; all positions at once).</summary>
+    public Architecture Architecture { get; init; } = Architecture.Autoregressive;
+    /// <summary>NAT decoder input before any token is known: the uniform copy of the source embeddings, or positions only.</summary>
+    public NatDecoderInput NatDecoderInput { get; init; } = NatDecoderInput.UniformCopy;
+    /// <summary>NAT output length: a classifier over the offset from the source length or over the length, or cut at the first EOS.</summary>
+    public LengthPrediction LengthPrediction { get; init; } = LengthPrediction.Offset;
+    /// <summary>λ of L_tokens + λ·L_length.</summary>
+    public double LengthLossWeight { get; init; } = 0.1;
+    /// <summary>NAT training input: every position unknown (Gu et al.) or a uniform share of them (conditional masked LM, for mask-predict).</summary>
+    public NatMasking NatMasking { get; init; } = NatMasking.All;
+    /// <summary>The longest NAT output (length classes; the width cut_at_eos decodes, EOS included).</summary>
+    public int NatMaxLength { get; init; } = 32;
+    /// <summary>
+    /// Sequence-level knowledge distillation (Kim &amp; Rush 2016): an autoregressive checkpoint, relative to the workspace,
+    /// whose beam-search outputs replace the training targets. Empty: train on the data's own targets.
+    /// </summary>
+    public string DistillFrom { get; init; } = "";
+    /// <summary>Beam size of the distilling teacher.</summary>
+    public int DistillBeam { get; init; } = 4;
 
     // ── optimisation ──
     /// <summary>Peak learning rate (for noam: the scale factor of the formula).</summary>
@@ -115,6 +139,13 @@ public sealed record TrainingSettings
         MaxLength = Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16), PadId = Vocabulary.Pad,
     };
 
+    /// <summary>The NAT this run trains, for vocabularies of these sizes (not yet validated).</summary>
+    public NonAutoregressiveConfig NatConfig(long sourceVocabulary, long targetVocabulary) => new()
+    {
+        Transformer = ModelConfig(sourceVocabulary, targetVocabulary) with { CausalMask = false },
+        DecoderInput = NatDecoderInput, Length = LengthPrediction, MaxTargetLength = NatMaxLength,
+    };
+
     /// <summary>Every problem with the optimisation settings (the model's are checked by <see cref="TransformerConfig"/>).</summary>
     public IReadOnlyList<string> Problems()
     {
@@ -132,7 +163,11 @@ public sealed record TrainingSettings
         if (DivergenceFactor <= 1) p.Add($"divergence_factor must be > 1 (got {DivergenceFactor}).");
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
-        p.AddRange(ModelConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems()); // the model's own checks
+        if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
+        if (LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {LengthLossWeight}).");
+        p.AddRange(Architecture == Architecture.NonAutoregressive // the model's own checks
+            ? NatConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems()
+            : ModelConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems());
         return p;
     }
 

@@ -1,0 +1,203 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TransformerLab.Attention;
+using TransformerLab.Data;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Model;
+
+/// <summary>What the NAT decoder reads at each output position before any output token is known.</summary>
+public enum NatDecoderInput
+{
+    /// <summary>The source embedding at position ⌊j·T_source/T_target⌋ (Gu et al. 2018's uniform copy).</summary>
+    UniformCopy,
+    /// <summary>Nothing but the position: every query is the same placeholder plus its positional encoding.</summary>
+    PositionQueries,
+}
+
+/// <summary>How the NAT decides how many tokens to produce.</summary>
+public enum LengthPrediction
+{
+    /// <summary>A classifier over T_target − T_source in [−max, +max], trained jointly.</summary>
+    Offset,
+    /// <summary>A classifier over T_target in [1, max], trained jointly.</summary>
+    Absolute,
+    /// <summary>No classifier: decode <see cref="NonAutoregressiveConfig.MaxTargetLength"/> positions and cut at the
+    /// first EOS (the second answer of the study notes to "how many BOS tokens?").</summary>
+    CutAtEos,
+}
+
+/// <summary>A NAT: the Transformer's encoder and decoder layers, a length predictor and parallel decoder inputs.</summary>
+public sealed record NonAutoregressiveConfig
+{
+    /// <summary>Sizes, normalisation and positional encoding, as for the autoregressive model; <c>CausalMask</c> is ignored.</summary>
+    public required TransformerConfig Transformer { get; init; }
+    public NatDecoderInput DecoderInput { get; init; } = NatDecoderInput.UniformCopy;
+    public LengthPrediction Length { get; init; } = LengthPrediction.Offset;
+    /// <summary>The longest output: the largest absolute length or offset class, and the width <see cref="LengthPrediction.CutAtEos"/> decodes (EOS included).</summary>
+    public int MaxTargetLength { get; init; } = 32;
+
+    /// <summary>Classes of the length classifier (0 for <see cref="LengthPrediction.CutAtEos"/>).</summary>
+    public int LengthClasses => Length switch
+    {
+        LengthPrediction.Offset => 2 * MaxTargetLength + 1,
+        LengthPrediction.Absolute => MaxTargetLength + 1, // class 0 exists but is never predicted
+        _ => 0,
+    };
+
+    public IReadOnlyList<string> Problems()
+    {
+        var p = new List<string>(Transformer.Problems());
+        if (MaxTargetLength < 1) p.Add($"nat_max_length must be at least 1 (got {MaxTargetLength}).");
+        if (MaxTargetLength + 1 > Transformer.MaxLength) p.Add($"nat_max_length ({MaxTargetLength}) must be below the model's positions ({Transformer.MaxLength}).");
+        return p;
+    }
+}
+
+/// <summary>
+/// The non-autoregressive Transformer (Gu et al. 2018, without fertilities; with the conditional-masked-LM input
+/// of Ghazvininejad et al. 2019 for refinement). The encoder is the autoregressive model's; the decoder has no causal
+/// mask, so every output position is computed at once from the encoder output and its own input: a placeholder
+/// (BOS, "a row of Begin tokens") plus the uniform copy of the source, or the position alone. Positions whose token
+/// is already known (during mask-predict refinement, or in training with <c>nat_masking=uniform</c>) add that
+/// token's embedding instead of the placeholder's. A classifier over the mean of the encoder output predicts the length.
+/// </summary>
+public sealed class NonAutoregressiveTransformer : nn.Module
+{
+    // the encoder's parts carry the autoregressive model's names, so its weights load here (LoadEncoder)
+    readonly TokenEmbedding source_embedding, target_embedding;
+    readonly PositionalEncoding source_position, target_position;
+    readonly Dropout source_dropout, target_dropout;
+    readonly ModuleList<EncoderLayer> encoder_layers;
+    readonly ModuleList<DecoderLayer> decoder_layers;
+    readonly nn.Module<Tensor, Tensor>? encoder_norm, decoder_norm;
+    readonly Linear? output_projection;
+    readonly Parameter? output_bias;
+    readonly Linear? length_classifier;
+
+    public NonAutoregressiveConfig Config { get; }
+    TransformerConfig T => Config.Transformer;
+
+    public NonAutoregressiveTransformer(NonAutoregressiveConfig config) : base(nameof(NonAutoregressiveTransformer))
+    {
+        var problems = config.Problems();
+        if (problems.Count > 0) throw new ArgumentException("Invalid NAT configuration:" + string.Concat(problems.Select(x => Environment.NewLine + "  - " + x)));
+        Config = config;
+        var c = config.Transformer;
+        source_embedding = new TokenEmbedding(c.SourceVocabulary, c.DModel, c.PadId);
+        target_embedding = new TokenEmbedding(c.TargetVocabulary, c.DModel, c.PadId);
+        source_position = PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength);
+        target_position = PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength);
+        source_dropout = nn.Dropout(c.Dropout);
+        target_dropout = nn.Dropout(c.Dropout);
+        encoder_layers = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(_ => new EncoderLayer(c)).ToArray());
+        decoder_layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(_ => new DecoderLayer(c)).ToArray());
+        if (c.Norm == NormPlacement.Pre)
+        {
+            encoder_norm = Normalization.Create(c.Normalization, c.DModel);
+            decoder_norm = Normalization.Create(c.Normalization, c.DModel);
+        }
+        if (c.TieTargetEmbeddings) output_bias = nn.Parameter(torch.zeros(c.TargetVocabulary));
+        else output_projection = nn.Linear(c.DModel, c.TargetVocabulary);
+        if (config.LengthClasses > 0) length_classifier = nn.Linear(c.DModel, config.LengthClasses);
+        RegisterComponents();
+        EncoderStack.InitialiseWeights(this, c.PadId, source_embedding, target_embedding);
+    }
+
+    /// <summary>The placeholder token of positions whose output is not known yet.</summary>
+    public const long Placeholder = Vocabulary.Bos;
+
+    /// <summary>Encodes the source exactly as <see cref="EncoderDecoder.Encode"/> does.</summary>
+    /// <param name="source"><c>[batch, source time]</c></param>
+    /// <returns>memory <c>[batch, source time, d_model]</c>, mask <c>[batch, 1, 1, source time]</c>.</returns>
+    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) =>
+        EncoderStack.Encode(source, T.PadId, source_embedding, source_position, source_dropout, encoder_layers, encoder_norm);
+
+    /// <summary>Length-classifier logits from the mean of the encoder output over real source positions.</summary>
+    /// <returns><c>[batch, length classes]</c></returns>
+    public Tensor LengthLogits(Tensor memory, Tensor sourceMask)
+    {
+        if (length_classifier is null) throw new InvalidOperationException($"This NAT has no length classifier (length_prediction = {Config.Length}).");
+        using var scope = NewDisposeScope();
+        var real = sourceMask.view(sourceMask.shape[0], -1, 1).to(memory.dtype); // [batch, source time, 1]
+        var pooled = (memory * real).sum(1) / real.sum(1).clamp_min(1);
+        return length_classifier.forward(pooled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The length class of each target length, given the source lengths (clamped into range).</summary>
+    /// <param name="targetLengths"><c>[batch]</c></param>
+    /// <param name="sourceLengths"><c>[batch]</c></param>
+    public Tensor LengthClass(Tensor targetLengths, Tensor sourceLengths) => Config.Length switch
+    {
+        LengthPrediction.Offset => (targetLengths - sourceLengths).clamp(-Config.MaxTargetLength, Config.MaxTargetLength) + Config.MaxTargetLength,
+        LengthPrediction.Absolute => targetLengths.clamp(1, Config.MaxTargetLength),
+        _ => throw new InvalidOperationException("cut_at_eos predicts no length"),
+    };
+
+    /// <summary>The target length each length class stands for (the inverse of <see cref="LengthClass"/>), at least 1.</summary>
+    /// <param name="classes"><c>[batch, k]</c></param>
+    /// <param name="sourceLengths"><c>[batch]</c></param>
+    public Tensor LengthOf(Tensor classes, Tensor sourceLengths) => Config.Length switch
+    {
+        LengthPrediction.Offset => (classes - Config.MaxTargetLength + sourceLengths.unsqueeze(1)).clamp(1, Config.MaxTargetLength),
+        LengthPrediction.Absolute => classes.clamp(1, Config.MaxTargetLength),
+        _ => throw new InvalidOperationException("cut_at_eos predicts no length"),
+    };
+
+    /// <summary>
+    /// All output positions at once. Position j of row b exists when <paramref name="tokens"/>[b, j] is not PAD; it
+    /// reads <see cref="Placeholder"/> (unknown) or a known token. No causal mask: every position attends to every other.
+    /// </summary>
+    /// <param name="tokens"><c>[batch, target time]</c>: <see cref="Placeholder"/> or a token where the output exists, PAD beyond its length.</param>
+    /// <param name="source"><c>[batch, source time]</c> ids (uniform copy reads their embeddings).</param>
+    /// <param name="memory"><c>[batch, source time, d_model]</c></param>
+    /// <param name="sourceMask"><c>[batch, 1, 1, source time]</c></param>
+    /// <returns>logits <c>[batch, target time, target vocabulary]</c>.</returns>
+    public Tensor Decode(Tensor tokens, Tensor source, Tensor memory, Tensor sourceMask)
+    {
+        using var scope = NewDisposeScope();
+        var y = target_embedding.forward(tokens);
+        if (Config.DecoderInput == NatDecoderInput.UniformCopy) y = y + UniformCopy(source, tokens);
+        y = target_dropout.forward(target_position.forward(y, 0));
+        var targetMask = Masks.Padding(tokens, T.PadId);
+        foreach (var layer in decoder_layers) y = layer.forward(y, memory, targetMask, sourceMask);
+        return EncoderStack.Project(y, decoder_norm, output_projection, target_embedding, output_bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Gu et al.'s uniform copy: target position j of a row with source length S and target length L reads the
+    /// source embedding at ⌊j·S/L⌋; positions beyond L read nothing.
+    /// </summary>
+    /// <returns><c>[batch, target time, d_model]</c></returns>
+    Tensor UniformCopy(Tensor source, Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var sourceLengths = source.ne(T.PadId).sum([1L]);
+        var targetLengths = tokens.ne(T.PadId).sum([1L]).clamp_min(1);
+        var j = torch.arange(tokens.shape[1], device: tokens.device).unsqueeze(0);
+        var index = (j * sourceLengths.unsqueeze(1)).div(targetLengths.unsqueeze(1), rounding_mode: RoundingMode.floor);
+        index = torch.minimum(index, (sourceLengths - 1).clamp_min(0).unsqueeze(1));
+        var copied = source_embedding.forward(source.gather(1, index));
+        return copied.masked_fill(tokens.eq(T.PadId).unsqueeze(-1), 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Copies the encoder (embedding, layers, final norm) of an autoregressive model of the same sizes: the shared
+    /// encoder, for a NAT initialised from its teacher.
+    /// </summary>
+    public void LoadEncoder(EncoderDecoder teacher)
+    {
+        using var _ = torch.no_grad();
+        var theirs = teacher.state_dict();
+        foreach (var (name, p) in named_parameters())
+            if (IsEncoderPart(name))
+            {
+                if (!theirs.TryGetValue(name, out var t) || !t.shape.SequenceEqual(p.shape))
+                    throw new ArgumentException($"The teacher has no encoder parameter {name} of shape [{string.Join(", ", p.shape)}]; the encoders differ in size.");
+                p.copy_(t);
+            }
+    }
+
+    static bool IsEncoderPart(string name) =>
+        name.StartsWith("source_embedding.") || name.StartsWith("source_position.") || name.StartsWith("encoder_layers.") || name.StartsWith("encoder_norm.");
+}

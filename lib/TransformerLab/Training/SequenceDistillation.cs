@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using System.Text;
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Evaluation;
+using TransformerLab.Model;
+using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Training;
+
+/// <summary>
+/// Sequence-level knowledge distillation (Kim &amp; Rush 2016), the step Gu et al. (2018) found essential for a NAT:
+/// the training targets are replaced by an autoregressive teacher's beam-search outputs. A teacher picks one output
+/// per source, so the targets lose the data's multi-modality (two pronunciations of one word become one), which a NAT,
+/// predicting every position independently, cannot represent.
+/// </summary>
+public static class SequenceDistillation
+{
+    /// <summary>
+    /// The task's data for <paramref name="settings"/>: <see cref="TrainingSettings.LoadData"/>, with the training
+    /// targets distilled from <see cref="TrainingSettings.DistillFrom"/> when it is set. The teacher's outputs are
+    /// cached beside its checkpoint (<c>&lt;checkpoint&gt;.distilled-beamK.tsv</c>) and reused while they match the data.
+    /// </summary>
+    public static TaskData LoadTrainingData(TrainingSettings settings, string workspaceRoot)
+    {
+        var data = settings.LoadData(workspaceRoot);
+        if (string.IsNullOrEmpty(settings.DistillFrom)) return data;
+        var checkpointPath = Path.GetFullPath(Path.Combine(workspaceRoot, settings.DistillFrom));
+        var cache = $"{checkpointPath}.distilled-beam{settings.DistillBeam}.tsv";
+        var fingerprint = Fingerprint(checkpointPath, data.Train);
+        var cached = ReadCache(cache, fingerprint, data.Train);
+        if (cached is not null) return data with { Train = cached };
+
+        TorchRuntime.EnsureLoaded();
+        var checkpoint = Checkpoint.Load(checkpointPath);
+        if (!checkpoint.SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) || !checkpoint.TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols))
+            throw new SettingsException($"distill_from: {settings.DistillFrom} was trained on other data (its vocabularies differ from {data.Name}'s); distil from a teacher trained on the same task and data settings.");
+        using var teacher = checkpoint.RestoreModel(TorchRuntime.Device(settings.Device));
+        var distilled = TeacherOutputs(teacher, data.Train, data.SourceVocabulary, data.TargetVocabulary, settings.DistillBeam, TorchRuntime.Device(settings.Device));
+        WriteCache(cache, fingerprint, distilled);
+        return data with { Train = distilled };
+    }
+
+    /// <summary>
+    /// Each example with its target replaced by the teacher's best beam output for its source (each distinct source
+    /// decoded once). Deterministic: beam search has no randomness and the model is in eval mode.
+    /// </summary>
+    public static IReadOnlyList<Example> TeacherOutputs(EncoderDecoder teacher, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target, int beam, Device device)
+    {
+        var items = EvaluationItem.Group(examples);
+        var (_, predictions) = Evaluator.Decode(teacher, items, source, target, DecodeStrategy.Beam(beam), device);
+        var output = predictions.ToDictionary(p => string.Join(" ", p.Source), p => p.Output);
+        return examples.Select(e => e with { Target = output[e.SourceKey] }).ToList();
+    }
+
+    /// <summary>Identifies the teacher file and the training sources, so a cache made for other data or another teacher is not used.</summary>
+    static string Fingerprint(string checkpointPath, IReadOnlyList<Example> train)
+    {
+        if (!File.Exists(checkpointPath))
+            throw new SettingsException($"distill_from: no checkpoint at {checkpointPath}. Train the autoregressive teacher first (research train … --out <folder>) and pass its best.ckpt, relative to the workspace.");
+        using var sha = SHA256.Create();
+        using (var file = File.OpenRead(checkpointPath)) sha.TransformBlock(SHA256.HashData(file), 0, 32, null, 0);
+        var sources = Encoding.UTF8.GetBytes(string.Join("\n", train.Select(e => e.SourceKey)));
+        sha.TransformFinalBlock(sources, 0, sources.Length);
+        return Convert.ToHexString(sha.Hash!);
+    }
+
+    static IReadOnlyList<Example>? ReadCache(string path, string fingerprint, IReadOnlyList<Example> train)
+    {
+        if (!File.Exists(path)) return null;
+        var lines = File.ReadAllLines(path);
+        if (lines.Length != train.Count + 1 || lines[0] != "# " + fingerprint) return null;
+        return train.Select((e, i) => e with { Target = lines[i + 1].Split('\t')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries) }).ToList();
+    }
+
+    static void WriteCache(string path, string fingerprint, IReadOnlyList<Example> distilled) =>
+        AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(string.Concat(
+            new[] { "# " + fingerprint }.Concat(distilled.Select(e => e.SourceKey + "\t" + string.Join(" ", e.Target))).Select(l => l + "\n"))));
+}

@@ -1,0 +1,64 @@
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Evaluation;
+using TransformerLab.Model;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Training;
+
+/// <summary>
+/// What the training loop needs of an architecture: the module, the loss of a batch, and the two dev readings
+/// (loss and accuracy with the gold context; greedy-decoded outputs). The loop itself is the same for both.
+/// </summary>
+public abstract class TrainableModel : IDisposable
+{
+    public abstract nn.Module Module { get; }
+    /// <summary>The training loss of <paramref name="batch"/> at optimiser step <paramref name="step"/> (from 1), in training mode.</summary>
+    public abstract Tensor Loss(Batch batch, long step);
+    /// <summary>Loss and token accuracy on <paramref name="examples"/> with the gold context (teacher forcing, or the gold length).</summary>
+    public abstract (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device);
+    /// <summary>One output per row of <paramref name="source"/> <c>[batch, source time]</c>: greedy decoding, or the NAT's one-shot argmax.</summary>
+    public abstract IReadOnlyList<Hypothesis> DecodeGreedy(Tensor source);
+
+    public void Dispose() => Module.Dispose();
+
+    /// <summary>The model <paramref name="settings"/> describe, freshly initialised from the current torch seed.</summary>
+    public static TrainableModel Create(TrainingSettings settings, TaskData data, Device device, IDecoderInputPolicy? decoderInput = null) =>
+        settings.Architecture switch
+        {
+            Architecture.Autoregressive => new Autoregressive(new EncoderDecoder(settings.ModelConfig(data)).to(device), settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
+            _ => new NonAutoregressive(new NonAutoregressiveTransformer(settings.NatConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count)).to(device), settings),
+        };
+
+    sealed class Autoregressive(EncoderDecoder model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
+    {
+        public override nn.Module Module => model;
+
+        public override Tensor Loss(Batch batch, long step)
+        {
+            using var scope = NewDisposeScope();
+            var (memory, sourceMask) = model.Encode(batch.Source);
+            var logits = model.Decode(decoderInput.DecoderInput(model, batch, memory, sourceMask, step), memory, sourceMask);
+            return LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad).MoveToOuterDisposeScope();
+        }
+
+        public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>
+            Evaluator.TeacherForced(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);
+
+        public override IReadOnlyList<Hypothesis> DecodeGreedy(Tensor source) => Greedy.Decode(model, source);
+    }
+
+    sealed class NonAutoregressive(NonAutoregressiveTransformer model, TrainingSettings settings) : TrainableModel
+    {
+        public override nn.Module Module => model;
+
+        public override Tensor Loss(Batch batch, long step) =>
+            NonAutoregressiveObjective.Loss(model, batch, settings.LabelSmoothing, settings.LengthLossWeight, settings.NatMasking);
+
+        public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>
+            Evaluator.GoldLength(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);
+
+        public override IReadOnlyList<Hypothesis> DecodeGreedy(Tensor source) => NonAutoregressiveDecoding.Decode(model, source).Hypotheses;
+    }
+}
