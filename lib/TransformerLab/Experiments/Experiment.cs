@@ -51,6 +51,8 @@ public static class ExperimentRegistry
         Register(new LayerNormPlacementExperiment());
         Register(new ExposureBiasExperiment());
         Register(new ScheduledSamplingExperiment());
+        Register(new AtVsNatExperiment());
+        Register(new DecodingExperiment());
     }
 
     /// <summary>Adds an experiment (later issues' notebooks and tests add theirs); a name can be registered once.</summary>

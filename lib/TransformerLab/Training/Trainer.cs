@@ -241,11 +241,23 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         _ => false,
     };
 
-    DevReport? ReadBest()
+    DevReport? ReadBest() => ReadSummary()?.Best;
+
+    TrainingSummary? ReadSummary()
     {
         if (!File.Exists(SummaryPath)) return null;
-        try { return JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllText(SummaryPath), SummaryJson)?.Best; }
+        try { return JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllText(SummaryPath), SummaryJson); }
         catch (JsonException) { return null; }
+    }
+
+    /// <summary>
+    /// Finishes the run in <see cref="RunFolder"/>: returns its summary if it already ended (done, early-stopped or
+    /// diverged), resumes it from <see cref="LastCheckpoint"/> if it was interrupted or crashed, or starts it.
+    /// </summary>
+    public TrainingSummary RunToCompletion(CancellationToken cancel = default)
+    {
+        if (ReadSummary() is { Status: not RunStatus.Interrupted } finished && File.Exists(BestCheckpoint)) return finished;
+        return Run(resume: File.Exists(LastCheckpoint), cancel);
     }
 
     internal static readonly JsonSerializerOptions SummaryJson = new()

@@ -125,6 +125,16 @@ public sealed record TrainingSettings
         },
     };
 
+    /// <summary>
+    /// A G2P model small enough for several runs per hour on 2 cores (d_model 128, 2 + 2 layers, 3,000 steps): the
+    /// studies that train G2P many times (scheduled sampling, AT vs NAT, decoding) use it. The full model is the default.
+    /// </summary>
+    public static TrainingSettings SmallG2p => new()
+    {
+        DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2, BatchSize = 128,
+        Warmup = 300, Lr = 2e-3, MaxSteps = 3000, EvalEvery = 1000, EvalItems = 1000,
+    };
+
     /// <summary>The model this run trains, for the task's vocabularies.</summary>
     public TransformerConfig ModelConfig(TaskData data) => ModelConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count).Validate();
 

@@ -50,4 +50,33 @@ public sealed class StudyExperimentTests : IDisposable
         }
         Assert.Equal("scheduled_sampling", new ResultsStore(root).Load("scheduled-sampling").Single().Config["decoder_input"]);
     }
+
+    [Fact]
+    public void At_vs_nat_trains_three_models_and_measures_quality_speed_and_refinement()
+    {
+        var run = RunOne("at-vs-nat", new KeyValuePair<string, string>("nat_max_length", "8"));
+        foreach (var part in new[] { "at", "nat", "nat-kd" })
+            Assert.True(File.Exists(Path.Combine(run.Folder, part, "best.ckpt")), part);
+        Assert.True(File.Exists(Path.Combine(run.Folder, "at", "best.ckpt.distilled-beam4.tsv")));
+        foreach (var key in new[] { "at_greedy_sequence_error", "nat_sequence_error", "nat_kd_sequence_error", "nat_length_accuracy",
+                     "nat_repetition", "references_repetition", "latency_b1_nat_ms", "speedup_b1_vs_greedy", "speedup_b1_vs_beam4" })
+            Assert.True(run.Metrics.ContainsKey(key), key);
+        Assert.Equal(AtVsNatExperiment.Decoders.Count, run.Table("quality.csv").Count);
+        Assert.Equal(2 * 2 * 4, run.Table("refinement.csv").Count);
+        var lengths = run.Table("latency_by_length.csv").Select(r => r["output_length"]).ToList();
+        Assert.True(lengths.Count >= 2 && lengths.All(l => l is >= 2 and <= 5), string.Join(", ", lengths)); // lengths with ≥ 4 test items
+        // reverse: the NAT's outputs are exactly as long as the sources when its length classifier is right
+        Assert.InRange(run.Metrics["nat_length_accuracy"], 0, 1);
+    }
+
+    [Fact]
+    public void Decoding_compares_beam_sizes_length_normalisation_and_sampling()
+    {
+        var run = RunOne("decoding");
+        Assert.Equal(DecodingExperiment.BeamSizes.Length * DecodingExperiment.LengthPenalties.Length, run.Table("beam.csv").Count);
+        Assert.Equal(DecodingExperiment.SamplingGrid.Count, run.Table("sampling.csv").Count);
+        Assert.Equal([2.0, 3, 4, 5], run.Table("beam_by_length.csv").Select(r => r["source_length"]));
+        Assert.True(run.Metrics.ContainsKey("beam4_lp1_sequence_error"));
+        foreach (var row in run.Table("sampling.csv")) Assert.InRange(row["distinct_outputs"], 1, DecodingExperiment.Samples);
+    }
 }

@@ -1,0 +1,158 @@
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Evaluation;
+using TransformerLab.Metrics;
+using TransformerLab.Model;
+using TransformerLab.Runtime;
+using TransformerLab.Training;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Experiments;
+
+/// <summary>
+/// <c>at-vs-nat</c>: trains three models with the same settings and seed — the autoregressive Transformer (<c>at/</c>),
+/// a NAT on the data (<c>nat/</c>) and a NAT on the AT's beam-4 outputs (<c>nat-kd/</c>, sequence-level distillation) —
+/// then measures on test: quality (sequence and symbol error: WER and PER for G2P), length-prediction accuracy,
+/// consecutive-repeat rate, and latency (per item at batch 1, per batch of 64, and against output length).
+/// Tables: <c>quality.csv</c> (one row per model and decoding), <c>latency_by_length.csv</c>, <c>refinement.csv</c>
+/// (mask-predict iterations × length beam). Each part resumes if the run is interrupted.
+/// The NATs train as conditional masked LMs by default (<c>nat_masking=uniform</c>) so that refinement has something to refine.
+/// </summary>
+public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
+{
+    public override string Name => "at-vs-nat";
+    public override string Question => "How much faster is a non-autoregressive decoder, what does it cost in quality, and how much do distillation and refinement win back?";
+    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p with { NatMasking = NatMasking.Uniform };
+    public override void Validate(object config) => ((TrainingSettings)config with { Architecture = Architecture.NonAutoregressive }).Validate();
+
+    /// <summary>How AT and NAT outputs are decoded, in the rows of quality.csv (the <c>decoder</c> column is the index).</summary>
+    public static readonly IReadOnlyList<string> Decoders = ["at greedy", "at beam 4", "nat", "nat kd", "nat 4 iterations", "nat kd 4 iterations", "nat kd length beam 3", "references"];
+    /// <summary>Items timed one at a time.</summary>
+    const int LatencyItems = 40;
+
+    public override RunResult Run(TrainingSettings config, int seed, RunContext context)
+    {
+        var settings = config with { Seed = seed, Threads = config.Threads > 0 ? config.Threads : context.Threads };
+        var root = Workspace.Root();
+        var device = TorchRuntime.Device(settings.Device);
+        var at = settings with { Architecture = Architecture.Autoregressive, DistillFrom = "" };
+        var nat = settings with { Architecture = Architecture.NonAutoregressive, DistillFrom = "" };
+        var atFolder = Path.Combine(context.Folder, "at");
+        var kd = nat with { DistillFrom = Path.Combine(atFolder, "best.ckpt") };
+
+        var data = settings.LoadData(root);
+        var metrics = new Dictionary<string, double>();
+        var curve = new List<IReadOnlyDictionary<string, double>>();
+        foreach (var (name, part) in new[] { ("at", at), ("nat", nat), ("nat-kd", kd) })
+        {
+            context.Log.WriteLine($"training {name}");
+            var partData = part == kd ? SequenceDistillation.LoadTrainingData(part, root) : data;
+            var summary = new Trainer(part, partData, Path.Combine(context.Folder, name), new TrainerHooks
+            {
+                OnEvaluation = r => context.Log.WriteLine($"{name} dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}"),
+            }).RunToCompletion(context.Cancel);
+            if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");
+            if (summary.Status == RunStatus.Diverged) return new RunResult(metrics, curve, Diverged: true, $"{name}: {summary.Reason}");
+            var key = name.Replace('-', '_');
+            metrics[$"{key}_train_seconds"] = summary.TrainingSeconds;
+            metrics[$"{key}_parameters"] = summary.Parameters;
+            metrics[$"{key}_best_dev_sequence_error"] = summary.Best?.SequenceError ?? double.NaN;
+        }
+
+        using var teacher = Checkpoint.Load(Path.Combine(atFolder, "best.ckpt")).RestoreModel(device);
+        using var natModel = Checkpoint.Load(Path.Combine(context.Folder, "nat", "best.ckpt")).RestoreNonAutoregressive(device);
+        using var kdModel = Checkpoint.Load(Path.Combine(context.Folder, "nat-kd", "best.ckpt")).RestoreNonAutoregressive(device);
+        var test = EvaluationItem.Group(data.Test);
+        Func<Tensor, IReadOnlyList<Hypothesis>> Nat(NonAutoregressiveTransformer m, int iterations = 1, int lengthBeam = 1) =>
+            source => NonAutoregressiveDecoding.Decode(m, source, new NatDecodeOptions(lengthBeam, iterations)).Hypotheses;
+        var decoders = new Func<Tensor, IReadOnlyList<Hypothesis>>[]
+        {
+            s => Greedy.Decode(teacher, s), s => BeamSearch.Decode(teacher, s, new BeamOptions(4)).Select(n => n[0]).ToList(),
+            Nat(natModel), Nat(kdModel), Nat(natModel, 4), Nat(kdModel, 4), Nat(kdModel, lengthBeam: 3),
+        };
+
+        // quality, length accuracy and repeats on all of test
+        var quality = new List<IReadOnlyDictionary<string, double>>();
+        for (int d = 0; d < decoders.Length; d++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (m, predictions) = Evaluator.Decode(decoders[d], test, data.SourceVocabulary, data.TargetVocabulary, device);
+            var row = new Dictionary<string, double>
+            {
+                ["decoder"] = d, ["sequence_error"] = m.SequenceErrorRate, ["symbol_error"] = m.SymbolErrorRate,
+                ["length_accuracy"] = predictions.Count(p => p.References.Any(r => r.Count == p.Output.Count)) / (double)predictions.Count,
+                ["repetition"] = Repetition.Rate(predictions.Select(p => p.Output)),
+                ["mean_length"] = predictions.Average(p => p.Output.Count), ["test_seconds"] = clock.Elapsed.TotalSeconds,
+            };
+            quality.Add(row);
+            var key = Decoders[d].Replace(' ', '_');
+            foreach (var column in new[] { "sequence_error", "symbol_error", "length_accuracy", "repetition" }) metrics[$"{key}_{column}"] = row[column];
+            context.Log.WriteLine($"{Decoders[d]}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, repeats {row["repetition"]:P2}");
+        }
+        metrics["references_repetition"] = Repetition.Rate(test.Select(i => i.References[0]));
+        quality.Add(new Dictionary<string, double> { ["decoder"] = Decoders.Count - 1, ["repetition"] = metrics["references_repetition"], ["mean_length"] = test.Average(i => i.References[0].Count) });
+        ResultsStore.WriteCurve(Path.Combine(context.Folder, "quality.csv"), quality);
+
+        // latency: per item at batch 1, and per batch of 64 (the first items of test, in data order)
+        var sources = test.Select(i => data.SourceVocabulary.Encode(i.Source)).ToList();
+        string[] timed = ["at greedy", "at beam 4", "nat", "nat 4 iterations"];
+        foreach (var name in timed)
+        {
+            var decode = decoders[Decoders.ToList().IndexOf(name)];
+            var key = name.Replace(' ', '_');
+            var items = sources.Take(LatencyItems).Select(s => Batching.Pad([s], device)).ToList();
+            metrics[$"latency_b1_{key}_ms"] = 1000 * Latency.Measure(() => { foreach (var s in items) decode(s); }, warmup: 1, repeats: 3).Median / items.Count;
+            using var batch = Batching.Pad(sources.Take(64).ToList(), device);
+            metrics[$"latency_b64_{key}_ms"] = 1000 * Latency.Measure(() => decode(batch), warmup: 1, repeats: 3).Median;
+            foreach (var s in items) s.Dispose();
+        }
+        metrics["speedup_b1_vs_greedy"] = metrics["latency_b1_at_greedy_ms"] / metrics["latency_b1_nat_ms"];
+        metrics["speedup_b1_vs_beam4"] = metrics["latency_b1_at_beam_4_ms"] / metrics["latency_b1_nat_ms"];
+        metrics["speedup_b64_vs_greedy"] = metrics["latency_b64_at_greedy_ms"] / metrics["latency_b64_nat_ms"];
+        ResultsStore.WriteCurve(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
+
+        // refinement: mask-predict iterations × length beam, both NATs
+        var refinement = new List<IReadOnlyDictionary<string, double>>();
+        foreach (var (distilled, model) in new[] { (0, natModel), (1, kdModel) })
+            foreach (var lengthBeam in new[] { 1, 3 })
+                foreach (var iterations in new[] { 1, 2, 4, 8 })
+                {
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    var (m, predictions) = Evaluator.Decode(Nat(model, iterations, lengthBeam), test, data.SourceVocabulary, data.TargetVocabulary, device);
+                    refinement.Add(new Dictionary<string, double>
+                    {
+                        ["distilled"] = distilled, ["length_beam"] = lengthBeam, ["iterations"] = iterations,
+                        ["sequence_error"] = m.SequenceErrorRate, ["symbol_error"] = m.SymbolErrorRate,
+                        ["repetition"] = Repetition.Rate(predictions.Select(p => p.Output)), ["test_seconds"] = clock.Elapsed.TotalSeconds,
+                    });
+                }
+        ResultsStore.WriteCurve(Path.Combine(context.Folder, "refinement.csv"), refinement);
+        context.Log.WriteLine($"speed-up at batch 1: {metrics["speedup_b1_vs_greedy"]:F2}× over greedy, {metrics["speedup_b1_vs_beam4"]:F2}× over beam 4");
+        return new RunResult(metrics, curve);
+    }
+
+    /// <summary>
+    /// Decoding time against output length: test items grouped by their reference length; for each length with at
+    /// least 4 items, AT greedy and one-shot NAT on one item (batch 1) and on up to 64 items at once.
+    /// </summary>
+    static List<IReadOnlyDictionary<string, double>> LatencyByLength(IReadOnlyList<EvaluationItem> test, IReadOnlyList<int[]> sources,
+        Func<Tensor, IReadOnlyList<Hypothesis>> at, Func<Tensor, IReadOnlyList<Hypothesis>> nat, Device device)
+    {
+        var rows = new List<IReadOnlyDictionary<string, double>>();
+        foreach (var group in Enumerable.Range(0, test.Count).GroupBy(i => test[i].References[0].Count).Where(g => g.Count() >= 4).OrderBy(g => g.Key))
+        {
+            var indices = group.Take(64).ToList();
+            using var one = Batching.Pad([sources[indices[0]]], device);
+            using var many = Batching.Pad(indices.Select(i => sources[i]).ToList(), device);
+            rows.Add(new Dictionary<string, double>
+            {
+                ["output_length"] = group.Key, ["items"] = indices.Count,
+                ["at_b1_ms"] = 1000 * Latency.Measure(() => at(one), warmup: 1, repeats: 5).Median,
+                ["nat_b1_ms"] = 1000 * Latency.Measure(() => nat(one), warmup: 1, repeats: 5).Median,
+                ["at_batch_ms"] = 1000 * Latency.Measure(() => at(many), warmup: 1, repeats: 3).Median,
+                ["nat_batch_ms"] = 1000 * Latency.Measure(() => nat(many), warmup: 1, repeats: 3).Median,
+            });
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,94 @@
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Evaluation;
+using TransformerLab.Training;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Experiments;
+
+/// <summary>
+/// <c>decoding</c>: trains an autoregressive model, then decodes test from its best checkpoint in every way the
+/// library knows. <c>beam.csv</c>: greedy and beam 1/2/4/8, each without and with length normalisation (α = 1):
+/// sequence and symbol error, mean output length, model score, time. <c>beam_by_length.csv</c>: greedy against
+/// beam 4 by source length, and how many items each gets right that the other gets wrong. <c>sampling.csv</c>:
+/// temperature, top-k and top-p, <see cref="Samples"/> samples per item: mean error, oracle error (some sample is
+/// right) and diversity (distinct outputs per item).
+/// </summary>
+public sealed class DecodingExperiment : TrainingExperiment
+{
+    public override string Name => "decoding";
+    public override string Question => "When does beam search beat greedy decoding, what does length normalisation change, and what does sampling trade between diversity and accuracy?";
+    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p;
+
+    public static readonly int[] BeamSizes = [1, 2, 4, 8];
+    public static readonly double[] LengthPenalties = [0, 1];
+    /// <summary>(temperature, top-k, top-p) of each sampling row.</summary>
+    public static readonly IReadOnlyList<(double Temperature, int TopK, double TopP)> SamplingGrid =
+        [(0.5, 0, 0), (1.0, 0, 0), (1.5, 0, 0), (1.0, 3, 0), (1.0, 0, 0.9), (1.5, 0, 0.9)];
+    public const int Samples = 5;
+
+    protected override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
+    {
+        var device = Runtime.TorchRuntime.Device(settings.Device);
+        using var model = Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(device);
+        var test = EvaluationItem.Group(data.Test);
+        (Metrics.SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions, double Seconds) Run(DecodeStrategy strategy)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (m, p) = Evaluator.Decode(model, test, data.SourceVocabulary, data.TargetVocabulary, strategy, device);
+            return (m, p, clock.Elapsed.TotalSeconds);
+        }
+
+        var beamRows = new List<IReadOnlyDictionary<string, double>>();
+        IReadOnlyList<Prediction>? greedy = null, beam4 = null;
+        foreach (var alpha in LengthPenalties)
+            foreach (var size in BeamSizes)
+            {
+                var (m, predictions, seconds) = Run(DecodeStrategy.Beam(size, alpha));
+                if (size == 1 && alpha == 0) greedy = predictions;
+                if (size == 4 && alpha == 0) beam4 = predictions;
+                beamRows.Add(new Dictionary<string, double>
+                {
+                    ["beam"] = size, ["length_penalty"] = alpha, ["sequence_error"] = m.SequenceErrorRate, ["symbol_error"] = m.SymbolErrorRate,
+                    ["mean_length"] = predictions.Average(p => p.Output.Count), ["mean_log_probability"] = predictions.Average(p => p.LogProbability),
+                    ["seconds"] = seconds,
+                });
+                metrics[$"beam{size}{(alpha > 0 ? $"_lp{alpha}" : "")}_sequence_error"] = m.SequenceErrorRate;
+                metrics[$"beam{size}{(alpha > 0 ? $"_lp{alpha}" : "")}_symbol_error"] = m.SymbolErrorRate;
+                context.Log.WriteLine($"beam {size}, α {alpha}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, {seconds:F1} s");
+            }
+        metrics["reference_mean_length"] = test.Average(i => i.References[0].Count);
+        ResultsStore.WriteCurve(Path.Combine(context.Folder, "beam.csv"), beamRows);
+
+        // where beam search helps: by source length, items only one of the two gets right
+        ResultsStore.WriteCurve(Path.Combine(context.Folder, "beam_by_length.csv"), Enumerable.Range(0, test.Count)
+            .GroupBy(i => test[i].Source.Count).OrderBy(g => g.Key)
+            .Select(g => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
+            {
+                ["source_length"] = g.Key, ["items"] = g.Count(),
+                ["greedy_error"] = g.Count(i => !greedy![i].Correct) / (double)g.Count(),
+                ["beam4_error"] = g.Count(i => !beam4![i].Correct) / (double)g.Count(),
+                ["only_beam4_right"] = g.Count(i => beam4![i].Correct && !greedy![i].Correct),
+                ["only_greedy_right"] = g.Count(i => greedy![i].Correct && !beam4![i].Correct),
+            }).ToList());
+        metrics["only_beam4_right"] = Enumerable.Range(0, test.Count).Count(i => beam4![i].Correct && !greedy![i].Correct);
+        metrics["only_greedy_right"] = Enumerable.Range(0, test.Count).Count(i => greedy![i].Correct && !beam4![i].Correct);
+
+        var samplingRows = new List<IReadOnlyDictionary<string, double>>();
+        foreach (var (temperature, topK, topP) in SamplingGrid)
+        {
+            var runs = Enumerable.Range(1, Samples)
+                .Select(s => Run(new DecodeStrategy.SampledDecoding(new SamplingOptions(temperature, topK, topP, Seed: settings.Seed * 100 + s)))).ToList();
+            var distinct = Enumerable.Range(0, test.Count).Average(i => runs.Select(r => string.Join(" ", r.Predictions[i].Output)).Distinct().Count());
+            var oracle = Enumerable.Range(0, test.Count).Count(i => runs.All(r => !r.Predictions[i].Correct)) / (double)test.Count;
+            samplingRows.Add(new Dictionary<string, double>
+            {
+                ["temperature"] = temperature, ["top_k"] = topK, ["top_p"] = topP,
+                ["sequence_error"] = runs.Average(r => r.Metrics.SequenceErrorRate), ["symbol_error"] = runs.Average(r => r.Metrics.SymbolErrorRate),
+                ["oracle_sequence_error"] = oracle, ["distinct_outputs"] = distinct,
+            });
+            context.Log.WriteLine($"sampling T {temperature}, top-k {topK}, top-p {topP}: error {runs.Average(r => r.Metrics.SequenceErrorRate):P2}, oracle {oracle:P2}, {distinct:F2} distinct of {Samples}");
+        }
+        ResultsStore.WriteCurve(Path.Combine(context.Folder, "sampling.csv"), samplingRows);
+    }
+}
