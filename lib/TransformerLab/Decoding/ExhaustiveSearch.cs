@@ -43,4 +43,25 @@ public static class ExhaustiveSearch
             return best!;
         });
     }
+
+    /// <summary>
+    /// Search errors (Stahlberg &amp; Byrne 2019): for each beam size, the share of sources whose beam-search output is
+    /// less probable under the model than the exhaustive optimum, and the log-probability lost on average over sources.
+    /// Length penalty 0, so both rank by the same score.
+    /// </summary>
+    /// <param name="sources"><c>[count, source time]</c>, one exhaustive search each.</param>
+    public static IReadOnlyList<SearchErrorReport> SearchErrors(EncoderDecoder model, Tensor sources, IReadOnlyList<int> beamSizes, int maxLength)
+    {
+        var count = (int)sources.shape[0];
+        var optimum = Enumerable.Range(0, count).Select(i => { using var s = sources.narrow(0, i, 1); return Best(model, s, maxLength).LogProbability; }).ToArray();
+        return beamSizes.Select(size =>
+        {
+            var found = BeamSearch.Decode(model, sources, new BeamOptions(size), maxLength).Select(n => n[0].LogProbability).ToArray();
+            var lost = found.Zip(optimum, (f, o) => Math.Max(0, o - f)).ToArray();
+            return new SearchErrorReport(size, lost.Count(l => l > 1e-4) / (double)count, lost.Average(), count);
+        }).ToList();
+    }
 }
+
+/// <summary>How often a beam of <see cref="BeamSize"/> missed the most probable output, and by how much log-probability on average.</summary>
+public sealed record SearchErrorReport(int BeamSize, double ErrorRate, double MeanLogProbabilityLost, int Sources);

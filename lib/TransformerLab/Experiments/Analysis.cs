@@ -12,6 +12,19 @@ public sealed record SeedAggregate(IReadOnlyDictionary<string, string> Group, st
     public string Format(string number = "F4") => N == 0 ? "–" : $"{Mean.ToString(number)} ± {StandardDeviation.ToString(number)} (n {N})";
 }
 
+/// <summary>
+/// The rows with one key of a table every run writes (e.g. <c>quality.csv</c>), summarised over the runs: each other
+/// column's mean, sample standard deviation and count.
+/// </summary>
+public sealed record TableAggregate(IReadOnlyDictionary<string, double> Key, IReadOnlyDictionary<string, (double Mean, double StandardDeviation, int N)> Columns)
+{
+    public double Mean(string column) => Columns.TryGetValue(column, out var c) ? c.Mean : double.NaN;
+
+    /// <summary>"0.1234 ± 0.0056 (n 3)", or "–" where no run has the column.</summary>
+    public string Format(string column, string number = "F4") =>
+        Columns.TryGetValue(column, out var c) && c.N > 0 ? $"{c.Mean.ToString(number)} ± {c.StandardDeviation.ToString(number)} (n {c.N})" : "–";
+}
+
 /// <summary>Turning a store's runs into tables and plots, for notebooks and experiments.md.</summary>
 public static class Analysis
 {
@@ -68,6 +81,25 @@ public static class Analysis
         };
         return new DataFrame(columns);
     }
+
+    /// <summary>
+    /// <paramref name="file"/> of every finished run, its rows grouped by the values of <paramref name="keys"/> and
+    /// every other column summarised over runs (NaN cells skipped); groups in order of their keys.
+    /// </summary>
+    public static IReadOnlyList<TableAggregate> AggregateTable(IEnumerable<RunRecord> runs, string file, params string[] keys) =>
+        runs.Where(r => r.State == RunState.Done).SelectMany(r => r.Table(file))
+            .GroupBy(row => string.Join("\u0001", keys.Select(k => row.GetValueOrDefault(k, double.NaN))))
+            .Select(g => new TableAggregate(
+                keys.ToDictionary(k => k, k => g.First().GetValueOrDefault(k, double.NaN)),
+                g.SelectMany(row => row.Keys).Distinct().Where(c => !keys.Contains(c)).ToDictionary(c => c, c =>
+                {
+                    var values = g.Where(row => row.TryGetValue(c, out var v) && !double.IsNaN(v)).Select(row => row[c]).ToList();
+                    var (mean, sd) = MeanAndSd(values);
+                    return (mean, sd, values.Count);
+                })))
+            .OrderBy(a => keys.Select(k => a.Key[k]).ToArray(), Comparer<double[]>.Create((x, y) =>
+                x.Zip(y).Select(p => p.First.CompareTo(p.Second)).FirstOrDefault(c => c != 0)))
+            .ToList();
 
     /// <summary>Mean and sample standard deviation (n − 1; 0 for a single value, NaN for none).</summary>
     public static (double Mean, double StandardDeviation) MeanAndSd(IReadOnlyList<double> values)

@@ -132,6 +132,34 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     }
 
     /// <summary>
+    /// Side-by-side outputs of a finished run's three models on its first <paramref name="items"/> test items: the
+    /// ones where a NAT repeats a token the references do not repeat come first. Null when the run folder has no
+    /// checkpoints (run folders are committed without them).
+    /// </summary>
+    public static IReadOnlyList<(string Source, string Reference, string At, string Nat, string NatKd)>? Examples(RunRecord run, int items = 300)
+    {
+        var paths = new[] { "at", "nat", "nat-kd" }.Select(p => Path.Combine(run.Folder, p, "best.ckpt")).ToArray();
+        if (!paths.All(File.Exists)) return null;
+        var checkpoints = paths.Select(Checkpoint.Load).ToArray();
+        var data = checkpoints[0].Settings.LoadData(Workspace.Root());
+        var test = EvaluationItem.Group(data.Test).Take(items).ToList();
+        using var at = checkpoints[0].RestoreModel(CPU);
+        using var nat = checkpoints[1].RestoreNonAutoregressive(CPU);
+        using var kd = checkpoints[2].RestoreNonAutoregressive(CPU);
+        IReadOnlyList<Prediction> Decode(Func<Tensor, IReadOnlyList<Hypothesis>> decode) =>
+            Evaluator.Decode(decode, test, data.SourceVocabulary, data.TargetVocabulary, CPU).Predictions;
+        var a = Decode(s => Greedy.Decode(at, s));
+        var n = Decode(s => NonAutoregressiveDecoding.Decode(nat, s).Hypotheses);
+        var k = Decode(s => NonAutoregressiveDecoding.Decode(kd, s).Hypotheses);
+        bool Repeats(IReadOnlyList<string> x) => Repetition.Rate([x]) > 0;
+        var letters = checkpoints[0].Settings.Task == TaskKind.G2p; // a word reads better unspaced
+        return Enumerable.Range(0, test.Count)
+            .OrderByDescending(i => Repeats(n[i].Output) && !test[i].References.Any(Repeats))
+            .Select(i => (string.Join(letters ? "" : " ", test[i].Source), string.Join(" ", test[i].References[0]), string.Join(" ", a[i].Output), string.Join(" ", n[i].Output), string.Join(" ", k[i].Output)))
+            .ToList();
+    }
+
+    /// <summary>
     /// Decoding time against output length: test items grouped by their reference length; for each length with at
     /// least 4 items, AT greedy and one-shot NAT on one item (batch 1) and on up to 64 items at once.
     /// </summary>

@@ -77,6 +77,18 @@ public class DecodingTests
     }
 
     [Fact]
+    public void Search_errors_vanish_for_a_beam_that_never_prunes()
+    {
+        using var model = Model(targetVocabulary: 6, seed: 5);
+        using var sources = Sources(batch: 4);
+        var reports = ExhaustiveSearch.SearchErrors(model, sources, [1, 128], maxLength: 4);
+        Assert.Equal(0, reports[1].ErrorRate);
+        Assert.Equal(0, reports[1].MeanLogProbabilityLost, 4);
+        Assert.True(reports[0].ErrorRate >= reports[1].ErrorRate && reports[0].MeanLogProbabilityLost >= 0);
+        Assert.All(reports, r => Assert.Equal(4, r.Sources));
+    }
+
+    [Fact]
     public void Beam_search_returns_n_best_in_order_and_its_best_is_at_least_as_likely_as_greedy()
     {
         using var model = Model();
