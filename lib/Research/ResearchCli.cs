@@ -24,6 +24,7 @@ public static class ResearchCli
         EvalCommand.Create(),
         DataCommand.Create(),
         SweepCommand.Create(),
+        BenchCommand.Create(),
     };
 
     /// <summary>

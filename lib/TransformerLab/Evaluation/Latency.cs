@@ -31,4 +31,24 @@ public static class Latency
         }
         return new LatencyMeasurement(seconds);
     }
+
+    /// <summary>
+    /// Several callables timed in turns — A B C, A B C, … — so that a slow phase of the machine (another process, thermal
+    /// throttling) falls on all of them alike; <c>warmup</c> untimed turns first. One measurement per callable, in order.
+    /// </summary>
+    public static IReadOnlyList<LatencyMeasurement> MeasureInterleaved(IReadOnlyList<Action> actions, int warmup = 2, int repeats = 5)
+    {
+        if (warmup < 0) throw new ArgumentException($"warm-up calls must be ≥ 0 (got {warmup}).");
+        if (repeats < 1) throw new ArgumentException($"repeats must be at least 1 (got {repeats}).");
+        for (int i = 0; i < warmup; i++) foreach (var action in actions) action();
+        var seconds = actions.Select(_ => new double[repeats]).ToArray();
+        for (int r = 0; r < repeats; r++)
+            for (int a = 0; a < actions.Count; a++)
+            {
+                var clock = Stopwatch.StartNew();
+                actions[a]();
+                seconds[a][r] = clock.Elapsed.TotalSeconds;
+            }
+        return seconds.Select(s => new LatencyMeasurement(s)).ToList();
+    }
 }

@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using TorchSharp;
+using TransformerLab.Attention;
+using TransformerLab.Data;
+using TransformerLab.Decoding;
+using TransformerLab.Evaluation;
+using TransformerLab.Model;
+using TransformerLab.Runtime;
+using TransformerLab.Training;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Benchmarks;
+
+/// <summary>One measured figure: what, its value and unit, and the settings it was measured at.</summary>
+public sealed record BenchFigure(string Section, string Name, double Value, string Unit, string Detail = "");
+
+/// <summary>A ratio with the target it is held to (null: reported, not judged).</summary>
+public sealed record BenchRatio(string Name, double Value, string Target, bool? Met);
+
+/// <summary>Everything one <c>research bench</c> run measured.</summary>
+public sealed record BenchReport(string Machine, string Device, bool Quick, int Threads, DateTime StartedUtc, double Seconds,
+    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios)
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>A report written by <c>research bench</c>, or null if <paramref name="path"/> does not exist.</summary>
+    public static BenchReport? Load(string path) =>
+        File.Exists(path) ? System.Text.Json.JsonSerializer.Deserialize<BenchReport>(File.ReadAllText(path), Json) : null;
+
+    /// <summary>The figures of one section, in the order measured.</summary>
+    public IReadOnlyList<BenchFigure> Section(string section) => Figures.Where(f => f.Section == section).ToList();
+}
+
+/// <summary>
+/// The benchmarks of <c>research bench</c>, each in one process with its candidates interleaved, warm-up excluded and
+/// the median of repeats taken (<see cref="Latency.MeasureInterleaved"/>): the machine's matmul rate; our attention
+/// against TorchSharp's <c>MultiheadAttention</c> and the fused SDPA kernel; our training step against one built from
+/// <c>nn.TransformerEncoderLayer</c>/<c>DecoderLayer</c>; model FLOP utilisation; the KV cache; NAT against AT
+/// latency; native memory over a long training run.
+/// </summary>
+public sealed class Bench(Device device, bool quick, Action<string>? log = null)
+{
+    readonly List<BenchFigure> figures = [];
+    readonly List<BenchRatio> ratios = [];
+    int Repeats => quick ? 3 : 7;
+
+    public BenchReport Run()
+    {
+        var started = DateTime.UtcNow;
+        var clock = Stopwatch.StartNew();
+        using (torch.no_grad()) Matmul();
+        Attention();
+        TrainingStep();
+        using (torch.no_grad()) KeyValueCache();
+        using (torch.no_grad()) NatAgainstAt();
+        Memory();
+        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}", device.ToString(), quick, torch.get_num_threads(),
+            started, clock.Elapsed.TotalSeconds, figures, ratios);
+    }
+
+    void Add(string section, string name, double value, string unit, string detail = "")
+    {
+        figures.Add(new BenchFigure(section, name, value, unit, detail));
+        log?.Invoke($"{section}: {name} = {value:G4} {unit} {detail}");
+    }
+
+    void Ratio(string name, double value, string target, bool? met) => ratios.Add(new BenchRatio(name, value, target, met));
+
+    double peakGflops;
+
+    /// <summary>1. Dense matmul rate, the practical ceiling every other figure is compared with.</summary>
+    void Matmul()
+    {
+        foreach (var n in quick ? new[] { 512, 1024 } : [512, 1024, 2048])
+        {
+            using var scope = NewDisposeScope();
+            var a = torch.randn(n, n, device: device);
+            var b = torch.randn(n, n, device: device);
+            var t = Latency.Measure(() => { using var c = a.mm(b); Sync(); }, warmup: 2, repeats: Repeats).Median;
+            var gflops = 2.0 * n * n * n / t / 1e9;
+            peakGflops = Math.Max(peakGflops, gflops);
+            Add("matmul", $"{n}×{n}", gflops, "GFLOP/s");
+        }
+    }
+
+    /// <summary>2. Multi-head self-attention, d_model 256, 4 heads, batch 8: ours, TorchSharp's module, the fused kernel alone.</summary>
+    void Attention()
+    {
+        const long d = 256, heads = 4, batch = 8;
+        foreach (var time in quick ? new long[] { 64, 256 } : [64, 256, 1024])
+        {
+            using var scope = NewDisposeScope();
+            var ours = new MultiHeadAttention(d, heads).to(device);
+            var theirs = nn.MultiheadAttention(d, heads, dropout: 0.0).to(device);
+            ours.eval();
+            theirs.eval();
+            var x = torch.randn(batch, time, d, device: device);
+            var xt = x.transpose(0, 1).contiguous();
+            var q = torch.randn(batch, heads, time, d / heads, device: device);
+            foreach (var backward in new[] { false, true })
+            {
+                x.requires_grad_(backward);
+                xt.requires_grad_(backward);
+                q.requires_grad_(backward);
+                void Step(Func<Tensor> f)
+                {
+                    using var inner = NewDisposeScope();
+                    using var _ = torch.set_grad_enabled(backward);
+                    var y = f();
+                    if (backward) y.sum().backward();
+                    Sync();
+                }
+                var (wq, wk, wv, wo) = ours.Projections;
+                var times = Latency.MeasureInterleaved(
+                [
+                    () => Step(() => ours.forward(x, x, x)),
+                    () => Step(() => theirs.forward(xt, xt, xt, key_padding_mask: null, need_weights: false, attn_mask: null).Item1),
+                    () => Step(() => MinimalAttention(x, wq, wk, wv, wo, heads)),
+                    () => Step(() => nn.functional.scaled_dot_product_attention(q, q, q)),
+                ], warmup: 2, repeats: Repeats);
+                var pass = backward ? "forward+backward" : "forward";
+                Add("attention", $"ours, T={time}, {pass}", times[0].Median * 1e3, "ms");
+                Add("attention", $"nn.MultiheadAttention, T={time}, {pass}", times[1].Median * 1e3, "ms");
+                Add("attention", $"same projections + SDPA kernel, T={time}, {pass}", times[2].Median * 1e3, "ms");
+                Add("attention", $"SDPA kernel alone, T={time}, {pass}", times[3].Median * 1e3, "ms");
+                if (!backward)
+                {
+                    var overhead = times[0].Median / times[2].Median;
+                    Ratio($"our MHA forward / (same projections + SDPA kernel), T={time}", overhead, "≤ 1.1", overhead <= 1.1);
+                    Ratio($"our MHA forward / SDPA kernel alone (no projections), T={time}", times[0].Median / times[3].Median, "", null);
+                }
+                Ratio($"our MHA / nn.MultiheadAttention, T={time}, {pass}", times[0].Median / times[1].Median, "", null);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Multi-head attention in the fewest operations: the four projections with <paramref name="wq"/>… and the fused kernel,
+    /// no masks, no dispose scopes — what our module would cost with no overhead of its own.
+    /// </summary>
+    public static Tensor MinimalAttention(Tensor x, TorchSharp.Modules.Linear wq, TorchSharp.Modules.Linear wk, TorchSharp.Modules.Linear wv, TorchSharp.Modules.Linear wo, long heads)
+    {
+        long b = x.shape[0], t = x.shape[1], d = x.shape[2];
+        Tensor Split(Tensor y) => y.view(b, t, heads, d / heads).transpose(1, 2);
+        var o = nn.functional.scaled_dot_product_attention(Split(wq.forward(x)), Split(wk.forward(x)), Split(wv.forward(x)));
+        return wo.forward(o.transpose(1, 2).reshape(b, t, d));
+    }
+
+    static TransformerConfig StepConfig(bool large) => large
+        ? new() { SourceVocabulary = 64, TargetVocabulary = 64, DModel = 512, Heads = 8, DFF = 2048, EncoderLayers = 3, DecoderLayers = 3, Dropout = 0.1, Norm = NormPlacement.Post }
+        : new() { SourceVocabulary = 64, TargetVocabulary = 64, DModel = 256, Heads = 4, DFF = 1024, EncoderLayers = 3, DecoderLayers = 3, Dropout = 0.1, Norm = NormPlacement.Post };
+
+    /// <summary>
+    /// 3. One training step (forward, backward, AdamW) of our encoder–decoder against the same configuration built from
+    /// TorchSharp's layers (Post-LN, as they are), batch 32 × 32 tokens without padding. 4. Model FLOP utilisation of
+    /// the larger configuration: 6 · parameters · tokens per step (Kaplan et al.'s estimate) over the step time, against (1).
+    /// </summary>
+    void TrainingStep()
+    {
+        const long batch = 32, time = 32;
+        foreach (var large in quick ? new[] { false } : [false, true])
+        {
+            using var scope = NewDisposeScope();
+            var config = StepConfig(large);
+            TorchRuntime.Seed(1);
+            var ours = new EncoderDecoder(config).to(device);
+            var theirs = new BuiltinEncoderDecoder(config).to(device);
+            var source = torch.randint(4, config.SourceVocabulary, [batch, time], device: device);
+            var target = torch.randint(4, config.TargetVocabulary, [batch, time + 1], device: device);
+            var input = target[.., ..^1];
+            var output = target[.., 1..];
+            var optimisers = new[] { ours, (nn.Module)theirs }.Select(m => torch.optim.AdamW(m.parameters(), lr: 1e-4)).ToArray();
+            void Step(Func<Tensor> logits, optim.Optimizer optimiser)
+            {
+                using var inner = NewDisposeScope();
+                optimiser.zero_grad();
+                var loss = nn.functional.cross_entropy(logits().reshape(-1, config.TargetVocabulary), output.reshape(-1));
+                loss.backward();
+                optimiser.step();
+                Sync();
+            }
+            var times = Latency.MeasureInterleaved(
+            [
+                () => Step(() => ours.forward(source, input), optimisers[0]),
+                () => Step(() => theirs.forward(source, input), optimisers[1]),
+            ], warmup: 2, repeats: quick ? 3 : 5);
+            var tokens = batch * time;
+            var name = $"d_model {config.DModel}, {config.EncoderLayers}+{config.DecoderLayers} layers";
+            Add("training step", $"ours, {name}", tokens / times[0].Median, "target tokens/s");
+            Add("training step", $"built-in layers, {name}", tokens / times[1].Median, "target tokens/s");
+            if (!large) Ratio($"our training step / built-in ({name})", times[1].Median / times[0].Median, "≥ 1.0 (throughput)", times[1].Median / times[0].Median >= 1.0);
+            if (large || quick)
+            {
+                var parameters = ours.parameters().Sum(p => p.numel());
+                // encoder parameters see the source tokens, decoder parameters the target tokens: ≈ 6·N·tokens at equal lengths
+                var flops = 6.0 * parameters * tokens / times[0].Median;
+                Add("model FLOP utilisation", $"ours, {name}", flops / 1e9, "GFLOP/s", $"{parameters:N0} parameters");
+                Ratio($"model FLOP utilisation ({name})", flops / 1e9 / peakGflops, "reported", null);
+            }
+            foreach (var o in optimisers) o.Dispose();
+            ours.Dispose();
+            theirs.Dispose();
+        }
+    }
+
+    /// <summary>5. Greedy-style decoding of exactly L tokens with and without the key/value cache (batch 8, untrained small model).</summary>
+    void KeyValueCache()
+    {
+        using var scope = NewDisposeScope();
+        TorchRuntime.Seed(2);
+        var model = new EncoderDecoder(StepConfig(false)).to(device);
+        model.eval();
+        var source = torch.randint(4, 64, [8, 32], device: device);
+        var (memory, mask) = model.Encode(source);
+        foreach (var length in quick ? new[] { 16, 64 } : [16, 64, 256])
+        {
+            var times = Latency.MeasureInterleaved(
+                [() => DecodeSteps(model, memory, mask, length, useCache: true), () => DecodeSteps(model, memory, mask, length, useCache: false)],
+                warmup: 1, repeats: quick ? 2 : 3);
+            Add("KV cache", $"with cache, L={length}", times[0].Median * 1e3, "ms");
+            Add("KV cache", $"without cache, L={length}", times[1].Median * 1e3, "ms");
+            Ratio($"KV cache speed-up, L={length}", times[1].Median / times[0].Median, length == 64 ? "≥ 3" : "", length == 64 ? times[1].Median / times[0].Median >= 3 : null);
+        }
+        model.Dispose();
+    }
+
+    /// <summary>Feeds the argmax token for exactly <paramref name="length"/> steps (no early stop), as decoding a length-L output costs.</summary>
+    void DecodeSteps(EncoderDecoder model, Tensor memory, Tensor mask, int length, bool useCache)
+    {
+        using var scope = NewDisposeScope();
+        using var steps = DecoderSteps.Create(model, memory, mask, useCache);
+        var tokens = torch.full(memory.shape[0], Vocabulary.Bos, dtype: ScalarType.Int64, device: device);
+        for (int t = 0; t < length; t++)
+        {
+            using var inner = NewDisposeScope();
+            tokens = steps.Next(tokens).argmax(-1).MoveToOuterDisposeScope();
+        }
+        Sync();
+    }
+
+    /// <summary>6. One-pass NAT against AT greedy on G2P-sized outputs (8 and 16 tokens), batch 1 and 64, the small G2P model's sizes.</summary>
+    void NatAgainstAt()
+    {
+        using var scope = NewDisposeScope();
+        var transformer = new TransformerConfig { SourceVocabulary = 32, TargetVocabulary = 44, DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 };
+        TorchRuntime.Seed(3);
+        var at = new EncoderDecoder(transformer).to(device);
+        var nat = new NonAutoregressiveTransformer(new NonAutoregressiveConfig { Transformer = transformer with { CausalMask = false }, MaxTargetLength = 32 }).to(device);
+        at.eval();
+        nat.eval();
+        foreach (var batch in new[] { 1, 64 })
+            foreach (var length in new[] { 8, 16 })
+            {
+                var source = torch.randint(4, 32, [batch, 8], device: device);
+                var placeholders = torch.full([batch, length], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
+                var times = Latency.MeasureInterleaved(
+                [
+                    () => { using var s = NewDisposeScope(); var (m, k) = at.Encode(source); DecodeSteps(at, m, k, length, useCache: true); },
+                    () => { using var s = NewDisposeScope(); var (m, k) = nat.Encode(source); nat.Decode(placeholders, source, m, k).argmax(-1); Sync(); },
+                ], warmup: 2, repeats: Repeats);
+                Add("NAT vs AT", $"AT greedy, batch {batch}, {length} tokens", times[0].Median * 1e3, "ms");
+                Add("NAT vs AT", $"NAT one pass, batch {batch}, {length} tokens", times[1].Median * 1e3, "ms");
+                var speedup = times[0].Median / times[1].Median;
+                Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", speedup, batch == 1 ? "≥ 5" : "", batch == 1 ? speedup >= 5 : null);
+            }
+    }
+
+    /// <summary>7. Resident memory (managed + native) over a training run of the small config: growth after warm-up.</summary>
+    void Memory()
+    {
+        var steps = quick ? 300 : 2000;
+        var warm = steps / 10;
+        var config = StepConfig(false) with { DModel = 128, Heads = 4, DFF = 512, EncoderLayers = 2, DecoderLayers = 2 };
+        TorchRuntime.Seed(4);
+        using var model = new EncoderDecoder(config).to(device);
+        using var optimiser = torch.optim.AdamW(model.parameters(), lr: 1e-4);
+        var random = new Random(4);
+        var samples = new List<(int Step, double Mb)>();
+        for (int step = 1; step <= steps; step++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                var time = 16 + random.Next(16); // varying shapes, as real batches have
+                var source = torch.randint(4, 64, [32, time], device: device);
+                var target = torch.randint(4, 64, [32, time + 1], device: device);
+                optimiser.zero_grad();
+                var logits = model.forward(source, target[.., ..^1]);
+                nn.functional.cross_entropy(logits.reshape(-1, 64), target[.., 1..].reshape(-1)).backward();
+                optimiser.step();
+            }
+            if (step == warm || step % (steps / 10) == 0)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                using var process = Process.GetCurrentProcess();
+                samples.Add((step, process.WorkingSet64 / 1048576.0));
+            }
+        }
+        var atWarm = samples.First(s => s.Step == warm).Mb;
+        var atEnd = samples[^1].Mb;
+        Add("memory", $"resident after {warm} steps", atWarm, "MiB");
+        Add("memory", $"resident after {steps} steps", atEnd, "MiB");
+        var growth = (atEnd - atWarm) / atWarm;
+        Ratio($"memory growth from step {warm} to {steps}", growth, "< 5 %", growth < 0.05);
+    }
+
+    void Sync()
+    {
+        if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
+    }
+}
