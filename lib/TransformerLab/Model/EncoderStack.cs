@@ -35,6 +35,26 @@ static class EncoderStack
         return projection is not null ? projection.forward(y) : nn.functional.linear(y, targetEmbedding.Weight, tiedBias);
     }
 
+    /// <summary>
+    /// The parts of figure 1 for <paramref name="c"/>: embeddings, positional encodings and dropouts of both sides, the
+    /// layer stacks, Pre-LN's final norms (null for Post-LN), and the output projection — a linear layer, or only a bias
+    /// when it is tied to the target embedding.
+    /// </summary>
+    public static (TokenEmbedding SourceEmbedding, TokenEmbedding TargetEmbedding, PositionalEncoding SourcePosition, PositionalEncoding TargetPosition,
+        Dropout SourceDropout, Dropout TargetDropout, ModuleList<EncoderLayer> EncoderLayers, ModuleList<DecoderLayer> DecoderLayers,
+        nn.Module<Tensor, Tensor>? EncoderNorm, nn.Module<Tensor, Tensor>? DecoderNorm, Linear? OutputProjection, Parameter? OutputBias) Parts(TransformerConfig c)
+    {
+        var pre = c.Norm == NormPlacement.Pre;
+        return (new TokenEmbedding(c.SourceVocabulary, c.DModel, c.PadId), new TokenEmbedding(c.TargetVocabulary, c.DModel, c.PadId),
+            PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength), PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength),
+            nn.Dropout(c.Dropout), nn.Dropout(c.Dropout),
+            new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(_ => new EncoderLayer(c)).ToArray()),
+            new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(_ => new DecoderLayer(c)).ToArray()),
+            pre ? Normalization.Create(c.Normalization, c.DModel) : null, pre ? Normalization.Create(c.Normalization, c.DModel) : null,
+            c.TieTargetEmbeddings ? null : nn.Linear(c.DModel, c.TargetVocabulary),
+            c.TieTargetEmbeddings ? nn.Parameter(torch.zeros(c.TargetVocabulary)) : null);
+    }
+
     /// <summary>Glorot/Xavier uniform for every matrix, as the Annotated Transformer and PyTorch's nn.Transformer do; padding rows stay zero.</summary>
     public static void InitialiseWeights(nn.Module model, long padId, params TokenEmbedding[] embeddings)
     {

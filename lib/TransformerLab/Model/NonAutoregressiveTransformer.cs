@@ -84,21 +84,8 @@ public sealed class NonAutoregressiveTransformer : nn.Module
         if (problems.Count > 0) throw new ArgumentException("Invalid NAT configuration:" + string.Concat(problems.Select(x => Environment.NewLine + "  - " + x)));
         Config = config;
         var c = config.Transformer;
-        source_embedding = new TokenEmbedding(c.SourceVocabulary, c.DModel, c.PadId);
-        target_embedding = new TokenEmbedding(c.TargetVocabulary, c.DModel, c.PadId);
-        source_position = PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength);
-        target_position = PositionalEncoding.Create(c.PositionalEncoding, c.DModel, c.MaxLength);
-        source_dropout = nn.Dropout(c.Dropout);
-        target_dropout = nn.Dropout(c.Dropout);
-        encoder_layers = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(_ => new EncoderLayer(c)).ToArray());
-        decoder_layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(_ => new DecoderLayer(c)).ToArray());
-        if (c.Norm == NormPlacement.Pre)
-        {
-            encoder_norm = Normalization.Create(c.Normalization, c.DModel);
-            decoder_norm = Normalization.Create(c.Normalization, c.DModel);
-        }
-        if (c.TieTargetEmbeddings) output_bias = nn.Parameter(torch.zeros(c.TargetVocabulary));
-        else output_projection = nn.Linear(c.DModel, c.TargetVocabulary);
+        (source_embedding, target_embedding, source_position, target_position, source_dropout, target_dropout,
+            encoder_layers, decoder_layers, encoder_norm, decoder_norm, output_projection, output_bias) = EncoderStack.Parts(c);
         if (config.LengthClasses > 0) length_classifier = nn.Linear(c.DModel, config.LengthClasses);
         RegisterComponents();
         EncoderStack.InitialiseWeights(this, c.PadId, source_embedding, target_embedding);
