@@ -183,7 +183,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         var summary = new TrainingSummary
         {
             Status = status, Reason = reason, Steps = progress.Step, BestStep = progress.BestStep,
-            Best = best ?? ReadBest(), Last = last, Parameters = parameters.Sum(p => p.numel()),
+            Best = best ?? ReadBest() ?? LoggedEvaluation(progress.BestStep), Last = last, Parameters = parameters.Sum(p => p.numel()),
             TokensSeen = progress.TokensSeen, TrainingSeconds = progress.TrainingSeconds,
         };
         AtomicFile.WriteAllBytes(SummaryPath, JsonSerializer.SerializeToUtf8Bytes(summary, SummaryJson));
@@ -242,6 +242,13 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     };
 
     DevReport? ReadBest() => ReadSummary()?.Best;
+
+    /// <summary>The evaluation at <paramref name="step"/> as dev.csv recorded it (a run resumed after its last evaluation has no other record).</summary>
+    DevReport? LoggedEvaluation(long step)
+    {
+        var row = Experiments.ResultsStore.ReadCurve(Path.Combine(RunFolder, "dev.csv")).LastOrDefault(r => r["step"] == step);
+        return row is null ? null : new DevReport(step, row["dev_loss"], row["dev_token_accuracy"], row["dev_sequence_error"], row["dev_symbol_error"], row["dev_exact_match"], Best: true);
+    }
 
     TrainingSummary? ReadSummary()
     {

@@ -79,4 +79,16 @@ public sealed class StudyExperimentTests : IDisposable
         Assert.True(run.Metrics.ContainsKey("beam4_lp1_sequence_error"));
         foreach (var row in run.Table("sampling.csv")) Assert.InRange(row["distinct_outputs"], 1, DecodingExperiment.Samples);
     }
+
+    [Fact]
+    public void A_training_run_stopped_after_its_last_checkpoint_resumes_instead_of_retraining()
+    {
+        var first = RunOne("train");
+        var checkpoint = File.ReadAllBytes(Path.Combine(first.Folder, "last.ckpt"));
+        File.Delete(Path.Combine(first.Folder, "status.json")); // as a crash in a later measurement leaves it: pending
+        var again = RunOne("train");
+        Assert.Equal(checkpoint, File.ReadAllBytes(Path.Combine(again.Folder, "last.ckpt"))); // nothing retrained
+        Assert.Equal(first.Metrics["dev_sequence_error"], again.Metrics["dev_sequence_error"]);
+        Assert.Equal(first.Metrics["best_step"], again.Metrics["best_step"]);
+    }
 }
