@@ -65,9 +65,8 @@ public static class NonAutoregressiveDecoding
                 var classes = torch.arange(config.LengthClasses, device: device).unsqueeze(0).expand(batch, -1);
                 var raw = config.Length == LengthPrediction.Offset ? classes - config.MaxTargetLength + sourceLengths.unsqueeze(1) : classes;
                 var valid = raw.ge(1).logical_and(raw.le(config.MaxTargetLength)); // classes that stand for a length of their own
-                k = Math.Min(options.LengthBeam, (int)valid.sum([1L]).min().item<long>());
-                var top = logits.masked_fill(valid.logical_not(), double.NegativeInfinity).topk(Math.Max(1, k), -1).indexes;
-                k = Math.Max(1, k);
+                k = Math.Max(1, Math.Min(options.LengthBeam, (int)valid.sum([1L]).min().item<long>())); // no more candidates than valid lengths
+                var top = logits.masked_fill(valid.logical_not(), double.NegativeInfinity).topk(k, -1).indexes;
                 lengths = model.LengthOf(top, sourceLengths);
             }
 

@@ -42,17 +42,16 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
 
         var data = settings.LoadData(root);
         var metrics = new Dictionary<string, double>();
-        var curve = new List<IReadOnlyDictionary<string, double>>();
         foreach (var (name, part) in new[] { ("at", at), ("nat", nat), ("nat-kd", kd) })
         {
             context.Log.WriteLine($"training {name}");
-            var partData = part == kd ? SequenceDistillation.LoadTrainingData(part, root) : data;
+            var partData = SequenceDistillation.Distil(part, data, root); // the data itself for the AT and the plain NAT
             var summary = new Trainer(part, partData, Path.Combine(context.Folder, name), new TrainerHooks
             {
                 OnEvaluation = r => context.Log.WriteLine($"{name} dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}"),
             }).RunToCompletion(context.Cancel);
             if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");
-            if (summary.Status == RunStatus.Diverged) return new RunResult(metrics, curve, Diverged: true, $"{name}: {summary.Reason}");
+            if (summary.Status == RunStatus.Diverged) return new RunResult(metrics, [], Diverged: true, $"{name}: {summary.Reason}");
             var key = name.Replace('-', '_');
             metrics[$"{key}_train_seconds"] = summary.TrainingSeconds;
             metrics[$"{key}_parameters"] = summary.Parameters;
@@ -128,7 +127,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
                 }
         ResultsStore.WriteCurve(Path.Combine(context.Folder, "refinement.csv"), refinement);
         context.Log.WriteLine($"speed-up at batch 1: {metrics["speedup_b1_vs_greedy"]:F2}× over greedy, {metrics["speedup_b1_vs_beam4"]:F2}× over beam 4");
-        return new RunResult(metrics, curve);
+        return new RunResult(metrics, []);
     }
 
     /// <summary>

@@ -23,9 +23,12 @@ public static class SequenceDistillation
     /// targets distilled from <see cref="TrainingSettings.DistillFrom"/> when it is set. The teacher's outputs are
     /// cached beside its checkpoint (<c>&lt;checkpoint&gt;.distilled-beamK.tsv</c>) and reused while they match the data.
     /// </summary>
-    public static TaskData LoadTrainingData(TrainingSettings settings, string workspaceRoot)
+    public static TaskData LoadTrainingData(TrainingSettings settings, string workspaceRoot) =>
+        Distil(settings, settings.LoadData(workspaceRoot), workspaceRoot);
+
+    /// <summary><paramref name="data"/> with its training targets distilled as <see cref="LoadTrainingData"/> does (unchanged without <c>distill_from</c>).</summary>
+    public static TaskData Distil(TrainingSettings settings, TaskData data, string workspaceRoot)
     {
-        var data = settings.LoadData(workspaceRoot);
         if (string.IsNullOrEmpty(settings.DistillFrom)) return data;
         var checkpointPath = Path.GetFullPath(Path.Combine(workspaceRoot, settings.DistillFrom));
         var cache = $"{checkpointPath}.distilled-beam{settings.DistillBeam}.tsv";
