@@ -79,6 +79,7 @@ public static class SweepCommand
             catch (OperationCanceledException) { return ResearchCli.Interrupted; } // left pending, not failed
         }
 
+        var configurations = plan.Count / seeds; // of the whole sweep, before any sharding
         if (shardText is not null)
         {
             var (index, count) = Sweep.ParseShard(shardText);
@@ -86,7 +87,7 @@ public static class SweepCommand
             Console.WriteLine($"Shard {index}/{count}: {plan.Count} runs.");
         }
         var perJob = Math.Max(1, Environment.ProcessorCount / jobs);
-        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({plan.Count / seeds} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} torch thread{(perJob == 1 ? "" : "s")} each.");
+        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({(shardText is null ? "" : "this shard's share of ")}{configurations} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} torch thread{(perJob == 1 ? "" : "s")} each.");
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping: no new runs start; the runs under way finish or are marked failed."); };
         using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cancel.Cancel(); });

@@ -30,11 +30,11 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
         var norms = GradientProbe.AtInitialisation(settings.ModelConfig(data), batch, settings.Seed, device);
         foreach (var (layer, norm) in norms) metrics["init_grad_norm/" + layer] = norm;
         ResultsStore.WriteCurve(Path.Combine(context.Folder, "init_gradients.csv"), norms
-            .Select(n => (Name: n.Layer, n.Norm, Match: System.Text.RegularExpressions.Regex.Match(n.Layer, @"^(encoder|decoder)_layers\.(\d+)$")))
-            .Where(n => n.Match.Success)
+            .Select(n => (Position: Introspection.StackPosition(n.Layer), n.Norm))
+            .Where(n => n.Position is not null)
             .Select(n => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
             {
-                ["decoder"] = n.Match.Groups[1].Value == "decoder" ? 1 : 0, ["layer"] = int.Parse(n.Match.Groups[2].Value), ["grad_norm"] = n.Norm,
+                ["decoder"] = n.Position!.Value.Stack == "decoder" ? 1 : 0, ["layer"] = n.Position.Value.Index, ["grad_norm"] = n.Norm,
             }).ToList());
         context.Log.WriteLine("gradient norms at initialisation: " + string.Join(", ", norms.Select(n => $"{n.Layer} {n.Norm:G4}")));
     }

@@ -114,6 +114,18 @@ public static class Sweep
     public static IReadOnlyList<RunRecord> Ensure(ResultsStore store, IReadOnlyList<RunSpec> plan, int threads = 0)
     {
         Run(store, plan, spec => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount));
+        return Load(store, plan);
+    }
+
+    /// <summary>
+    /// The plan's runs that the store holds finished (done or diverged), running nothing: what a notebook shows of a
+    /// large sweep that is still under way, e.g. the depths of a grid that have been run so far.
+    /// </summary>
+    public static IReadOnlyList<RunRecord> Finished(ResultsStore store, IReadOnlyList<RunSpec> plan) =>
+        Load(store, plan).Where(r => r.State is RunState.Done or RunState.Diverged).ToList();
+
+    static IReadOnlyList<RunRecord> Load(ResultsStore store, IReadOnlyList<RunSpec> plan)
+    {
         var keys = plan.Select(p => p.Key).ToHashSet();
         return plan.Select(p => p.Experiment.Name).Distinct().SelectMany(store.Load).Where(r => keys.Contains(r.Key)).ToList();
     }

@@ -37,6 +37,19 @@ public static partial class Introspection
         return m.Success ? m.Value : parameterName.Split('.')[0];
     }
 
+    /// <summary>
+    /// <c>encoder_layers.3</c> → (<c>encoder</c>, 3); null for a part outside the stacks (embeddings, final norms,
+    /// output projection). Takes a name from <see cref="LayerName"/>.
+    /// </summary>
+    public static (string Stack, int Index)? StackPosition(string layer)
+    {
+        var m = StackedLayerParts().Match(layer);
+        return m.Success ? (m.Groups[1].Value, int.Parse(m.Groups[2].Value)) : null;
+    }
+
     [GeneratedRegex(@"^[A-Za-z_]+_layers\.\d+")]
     private static partial Regex StackedLayer();
+
+    [GeneratedRegex(@"^([A-Za-z_]+)_layers\.(\d+)$")]
+    private static partial Regex StackedLayerParts();
 }

@@ -120,6 +120,18 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void Finished_returns_the_finished_part_of_a_sweep_and_runs_nothing()
+    {
+        var plan = Plan(seeds: 1);
+        Assert.Empty(Sweep.Finished(store, plan));
+        RunAll(Sweep.Shard(plan, 0, 2));
+        lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
+        var finished = Sweep.Finished(store, plan);
+        Assert.Equal(Sweep.Shard(plan, 0, 2).Select(p => p.Key).Order(), finished.Select(r => r.Key).Order());
+        Assert.Empty(ToyExperiment.Calls);
+    }
+
+    [Fact]
     public void LoadOrRun_prefers_a_finished_full_sweep_and_otherwise_runs_the_small_one()
     {
         var full = Plan(seeds: 2);
@@ -215,6 +227,22 @@ public sealed class SweepTests : IDisposable
         Assert.Equal(3 * 1.7, band[0].Mean, 12);
         Assert.NotNull(Analysis.Heatmap(store.Load("toy"), "x", "label", "loss"));
         Assert.NotNull(Analysis.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
+    }
+
+    [Fact]
+    public void A_paired_difference_matches_runs_by_seed()
+    {
+        RunAll(Plan(seeds: 3));
+        var runs = store.Load("toy").Where(r => r.Config["label"] == "a").ToList();
+        // loss(x=2) − loss(x=1) = 0.5 + s/10 − (1.5 + s/10) = −1 for every seed s: no spread once paired
+        var paired = Analysis.PairedDifference(runs.Where(r => r.Config["x"] == "1").ToList(), runs.Where(r => r.Config["x"] == "2").ToList(), "loss");
+        Assert.Equal(-1, paired.Mean, 12);
+        Assert.Equal(0, paired.StandardDeviation, 12);
+        Assert.Equal(3, paired.N);
+        // a seed missing from one side is left out, not paired with another seed
+        var twoSeeds = Analysis.PairedDifference(runs.Where(r => r.Config["x"] == "1" && r.Seed != 2).ToList(), runs.Where(r => r.Config["x"] == "3").ToList(), "loss");
+        Assert.Equal(2, twoSeeds.N);
+        Assert.Equal(0, twoSeeds.Mean, 12);
     }
 
     [Fact]

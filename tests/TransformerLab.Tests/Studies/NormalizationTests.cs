@@ -53,4 +53,15 @@ public sealed class NormalizationTests
         Assert.All(norms.Where(n => n.Layer.Contains("_layers.")), n => Assert.True(n.Norm > 0 && double.IsFinite(n.Norm), n.Layer));
         Assert.Equal(norms, GradientProbe.AtInitialisation(sized, batch, seed: 9));
     }
+
+    [Fact]
+    public void Parameter_names_map_to_layers_and_stack_positions()
+    {
+        Assert.Equal("decoder_layers.3", Introspection.LayerName("decoder_layers.3.self_attn.w_q.weight"));
+        Assert.Equal("output_projection", Introspection.LayerName("output_projection.bias"));
+        Assert.Equal(("decoder", 3), Introspection.StackPosition("decoder_layers.3"));
+        Assert.Equal(("encoder", 11), Introspection.StackPosition("encoder_layers.11"));
+        Assert.Null(Introspection.StackPosition("output_projection"));
+        Assert.Null(Introspection.StackPosition("decoder_layers.3.self_attn"));   // a parameter name, not a layer
+    }
 }
