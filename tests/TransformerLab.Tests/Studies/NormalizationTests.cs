@@ -1,5 +1,6 @@
 using TorchSharp;
 using TransformerLab.Data;
+using TransformerLab.Decoding;
 using TransformerLab.Model;
 using TransformerLab.Runtime;
 using TransformerLab.Tests.Model;
@@ -35,6 +36,30 @@ public sealed class NormalizationTests
         Assert.Equal(new long[] { 2, 4, 11 }, logits.shape);
         Assert.Contains(model.modules(), m => m is SequenceBatchNorm);
         Assert.DoesNotContain(model.modules(), m => m is TorchSharp.Modules.LayerNorm);
+    }
+
+    [Fact]
+    public void With_batch_norm_cached_decoding_agrees_with_recomputing_the_prefix_after_training_moved_the_running_statistics()
+    {
+        using var model = Reference.NewModel(Reference.SmallConfig(NormPlacement.Pre) with { Normalization = NormalizationKind.BatchNorm }, seed: 5);
+        TorchRuntime.Seed(4);
+        model.train();
+        using (no_grad()) model.forward(Reference.Tokens(4, 6, 13, first: 4), Reference.Tokens(4, 5, 11, first: 4)); // updates the running averages
+        model.eval();
+        using var source = Reference.Tokens(3, 6, 13, first: 4);
+        var cached = Greedy.Decode(model, source, maxLength: 8, useCache: true);
+        var recomputed = Greedy.Decode(model, source, maxLength: 8, useCache: false);
+        for (int i = 0; i < cached.Count; i++)
+        {
+            Assert.Equal(recomputed[i].Tokens, cached[i].Tokens);
+            Assert.Equal(recomputed[i].LogProbability, cached[i].LogProbability, 4);
+        }
+        // in eval mode (running averages) a sequence's output no longer depends on the rest of the batch
+        using var target = Reference.Tokens(3, 4, 11, first: 4);
+        using var together = model.forward(source, target);
+        using var otherSources = source.clone();
+        otherSources[1..] = Reference.Tokens(2, 6, 13, first: 4);
+        Reference.AssertClose(together[0], model.forward(otherSources, target)[0], atol: 1e-5);
     }
 
     [Fact]
