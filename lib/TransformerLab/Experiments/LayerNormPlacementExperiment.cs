@@ -34,7 +34,7 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
             .Where(n => n.Position is not null)
             .Select(n => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
             {
-                ["decoder"] = n.Position!.Value.Stack == "decoder" ? 1 : 0, ["layer"] = n.Position.Value.Index, ["grad_norm"] = n.Norm,
+                ["decoder"] = n.Position is ("decoder", _) ? 1 : 0, ["layer"] = n.Position!.Value.Index, ["grad_norm"] = n.Norm,
             }).ToList());
         context.Log.WriteLine("gradient norms at initialisation: " + string.Join(", ", norms.Select(n => $"{n.Layer} {n.Norm:G4}")));
     }

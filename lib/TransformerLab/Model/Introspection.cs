@@ -43,13 +43,10 @@ public static partial class Introspection
     /// </summary>
     public static (string Stack, int Index)? StackPosition(string layer)
     {
-        var m = StackedLayerParts().Match(layer);
-        return m.Success ? (m.Groups[1].Value, int.Parse(m.Groups[2].Value)) : null;
+        var m = StackedLayer().Match(layer);
+        return m.Success && m.Length == layer.Length ? (m.Groups[1].Value, int.Parse(m.Groups[2].Value)) : null;
     }
 
-    [GeneratedRegex(@"^[A-Za-z_]+_layers\.\d+")]
+    [GeneratedRegex(@"^([A-Za-z_]+)_layers\.(\d+)")]
     private static partial Regex StackedLayer();
-
-    [GeneratedRegex(@"^([A-Za-z_]+)_layers\.(\d+)$")]
-    private static partial Regex StackedLayerParts();
 }
