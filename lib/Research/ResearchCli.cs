@@ -73,8 +73,26 @@ public static class ResearchCli
     /// <summary>
     /// A Spectre console on the current <see cref="Console.Out"/>. Not the static <c>AnsiConsole</c>: it binds to the
     /// writer of its first use, so output redirected later (tests, the notebook runner) would go to a stale writer.
+    /// When stdout is not a terminal (CI logs, <c>nohup</c>, a pipe) it writes plain text: no colours, links or cursor moves.
     /// </summary>
-    public static IAnsiConsole Terminal => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+    public static IAnsiConsole Terminal
+    {
+        get
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(Console.Out),
+                Ansi = IsTerminal ? AnsiSupport.Detect : AnsiSupport.No,
+                ColorSystem = IsTerminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+                Interactive = IsTerminal ? InteractionSupport.Detect : InteractionSupport.No,
+            });
+            if (!IsTerminal) console.Profile.Width = 160; // a log has no window to fit: don't wrap tables at 80 columns
+            return console;
+        }
+    }
+
+    /// <summary>Whether stdout is an interactive terminal (progress bars) or a log (plain lines).</summary>
+    public static bool IsTerminal => !Console.IsOutputRedirected;
 
     /// <summary>A table on stdout with the workspace's look.</summary>
     public static Table Table(params string[] columns)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using TorchSharp;
+using TransformerLab.Cli.Notebooks;
 using TransformerLab.Model;
 using TransformerLab.Runtime;
 using static TorchSharp.torch;
@@ -31,6 +32,11 @@ public static class DoctorCommand
         table.AddRow("LibTorch", torch.__version__);
         table.AddRow("libstdc++ fix", Markup.Escape(TorchRuntime.NativeFixStatus()));
         table.AddRow("Threads", $"{torch.get_num_threads()} intra-op, {Environment.ProcessorCount} logical cores");
+        if ((Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot()) is { } root)
+        {
+            var (pinned, running) = StdioKernel.Version(root);
+            table.AddRow("Notebook kernel", Markup.Escape($"dotnet-interactive {running} (pinned: {pinned ?? "no .config/dotnet-tools.json"})"));
+        }
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);
         table.AddRow($"Forward pass on {device.type.ToString().ToLowerInvariant()}", Markup.Escape($"{shape}, median {time.TotalMilliseconds:F2} ms"));

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Text;
 using Spectre.Console;
 using TransformerLab.Runtime;
@@ -8,7 +9,10 @@ using TransformerLab.Notebooks;
 
 namespace TransformerLab.Cli.Commands;
 
-/// <summary><c>research notebooks</c>: execute the Polyglot notebooks headless; write executed .ipynb and HTML pages.</summary>
+/// <summary>
+/// <c>research notebooks</c>: execute the Polyglot notebooks headless in the real .NET Interactive kernel; write the
+/// executed .ipynb files, one HTML page each and an index.
+/// </summary>
 public static class NotebooksCommand
 {
     public static Command Create()
@@ -16,9 +20,9 @@ public static class NotebooksCommand
         var notebooks = new Argument<string[]>("notebook") { Description = "Notebooks to run (default: every notebooks/*.ipynb of the workspace).", Arity = ArgumentArity.ZeroOrMore };
         var mode = new Option<string>("--mode") { Description = "quick: seconds per notebook (CI smoke runs); default: the real experiments.", DefaultValueFactory = _ => "default" };
         mode.AcceptOnlyFromAmong("quick", "default");
-        var output = new Option<string?>("--out") { Description = "Folder for the executed notebooks and HTML pages (default: artifacts/notebooks)." };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds one cell may run before the notebook is stopped.", DefaultValueFactory = _ => 1800 };
-        var command = new Command("notebooks", "Execute the notebooks headless and write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout };
+        var output = new Option<string?>("--out") { Description = "Folder for the executed notebooks and HTML pages, created if missing (default: artifacts/notebooks)." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds one cell may run before its notebook is stopped.", DefaultValueFactory = _ => 1800 };
+        var command = new Command("notebooks", "Execute the notebooks headless in the .NET Interactive kernel (the one VS Code runs); write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout };
         command.SetAction(parse => Run(parse.GetValue(notebooks) ?? [], NotebookMode.Parse(parse.GetValue(mode)), parse.GetValue(output), parse.GetValue(timeout)));
         return command;
     }
@@ -37,29 +41,56 @@ public static class NotebooksCommand
         if (missing.Count > 0) throw new UsageException($"No such notebook: {string.Join(", ", missing)}");
         if (paths.Count == 0) throw new UsageException("No notebooks found in notebooks/.");
         var folder = Path.GetFullPath(outFolder ?? Path.Combine(names.Length > 0 ? Environment.CurrentDirectory : WorkspaceRoot(), "artifacts", "notebooks"));
+        try { Directory.CreateDirectory(folder); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--out {folder}: cannot create the output folder ({e.Message}).");
+        }
 
-        // The runner sends cells' console output into the notebook; progress goes to the real terminal.
-        var terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        var terminal = ResearchCli.Terminal;
+        var options = new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds), Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot());
+        var reports = ResearchCli.IsTerminal ? WithProgressBar(terminal, options, paths) : WithLogLines(options, paths);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"), new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports)));
+
+        var table = ResearchCli.Table("notebook", "cells", "kernel start", "seconds", "status");
+        foreach (var r in reports)
+            table.AddRow(Markup.Escape(r.Name), $"{r.ExecutedCells}/{r.CodeCells}", $"{r.KernelStart.TotalSeconds:F1}", $"{r.Elapsed.TotalSeconds:F1}",
+                r.Ok ? "[green]ok[/]" : $"[red]{Markup.Escape(r.Error!)}[/]");
+        terminal.Write(table);
+        var index = Path.Combine(folder, "index.html");
+        terminal.MarkupLine($"Mode {size.ToString().ToLowerInvariant()}, {reports.Sum(r => r.Elapsed.TotalSeconds):F0} s in all. Rendered pages: " +
+                            (ResearchCli.IsTerminal ? $"[link]{Markup.Escape(index)}[/]" : Markup.Escape(index)));
+        return reports.All(r => r.Ok) ? ResearchCli.Ok : ResearchCli.Failed;
+    }
+
+    static List<NotebookReport> WithProgressBar(IAnsiConsole terminal, RunnerOptions options, List<string> paths)
+    {
         var reports = new List<NotebookReport>();
         terminal.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask("notebooks", maxValue: paths.Count);
-            var runner = new NotebookRunner(new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds)),
-                step => task.Description = Markup.Escape(step));
+            var runner = new NotebookRunner(options, step => task.Description = Markup.Escape(step));
             foreach (var path in paths)
             {
                 reports.Add(runner.RunAsync(path).GetAwaiter().GetResult());
                 task.Increment(1);
             }
         });
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"), new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports)));
+        return reports;
+    }
 
-        var table = ResearchCli.Table("notebook", "cells", "seconds", "status");
-        foreach (var r in reports)
-            table.AddRow(Markup.Escape(r.Name), $"{r.ExecutedCells}/{r.CodeCells}", $"{r.Elapsed.TotalSeconds:F1}",
-                r.Ok ? "[green]ok[/]" : $"[red]{Markup.Escape(r.Error!)}[/]");
-        terminal.Write(table);
-        terminal.MarkupLine($"Mode {size.ToString().ToLowerInvariant()}. Rendered pages: [link]{Markup.Escape(Path.Combine(folder, "index.html"))}[/]");
-        return reports.All(r => r.Ok) ? ResearchCli.Ok : ResearchCli.Failed;
+    /// <summary>For logs: one plain line per step (a notebook's kernel start, each cell), with the time since the start.</summary>
+    static List<NotebookReport> WithLogLines(RunnerOptions options, List<string> paths)
+    {
+        var clock = Stopwatch.StartNew();
+        var reports = new List<NotebookReport>();
+        foreach (var (path, i) in paths.Select((p, i) => (p, i + 1)))
+        {
+            var runner = new NotebookRunner(options, step => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] notebook {i}/{paths.Count} {step}"));
+            var report = runner.RunAsync(path).GetAwaiter().GetResult();
+            Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] notebook {i}/{paths.Count} {report.Name}: {(report.Ok ? "ok" : report.Error)} ({report.Elapsed.TotalSeconds:F1} s)");
+            reports.Add(report);
+        }
+        return reports;
     }
 }

@@ -31,6 +31,9 @@ public sealed class NotebookDocument
             throw new NotebookFormatException($"{path}: not a Jupyter notebook (no \"cells\" array).");
         if (root["nbformat"]?.GetValue<int>() is int major && major != 4)
             throw new NotebookFormatException($"{path}: nbformat {major} is not supported (expected 4).");
+        if (root["metadata"]?["kernelspec"]?["name"]?.GetValue<string>() is { } spec
+            && !spec.StartsWith(".net", StringComparison.OrdinalIgnoreCase) && root["metadata"]?["polyglot_notebook"] is null)
+            throw new NotebookFormatException($"{path}: a notebook for the '{spec}' kernel; research notebooks runs .NET Interactive (Polyglot) notebooks.");
         foreach (var (cell, i) in cells.Select((c, i) => (c, i)))
             if (cell is not JsonObject o || o["cell_type"] is null || o["source"] is null)
                 throw new NotebookFormatException($"{path}: cell {i + 1} has no cell_type or source.");

@@ -27,9 +27,12 @@ public static partial class NotebookDisplay
         Formatter.Register<GenericChart>((chart, writer) => writer.Write(ChartHtml(chart)), HtmlFormatter.MimeType);
         Formatter.Register<DataFrame>((frame, writer) => writer.Write(DataFrameHtml(frame)), HtmlFormatter.MimeType);
         Formatter.Register<Tensor>((tensor, writer) => writer.Write(TensorText(tensor)), PlainTextFormatter.MimeType);
+        // A device is its name ("cpu", "cuda:0"), not the kernel's object tree of its fields.
+        Formatter.Register<Device>((device, writer) => writer.Write(device.ToString()), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), HtmlFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(Tensor), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(Device), PlainTextFormatter.MimeType);
     }
 
     /// <summary>
@@ -95,6 +98,7 @@ public static partial class NotebookDisplay
         _ => value.ToString() ?? "",
     };
 
-    /// <summary>A tensor as TorchSharp prints it (numpy style), with its shape, type and device.</summary>
-    public static string TensorText(Tensor tensor) => tensor.str(fltFormat: "g6", style: TorchSharp.TensorStringStyle.Numpy);
+    /// <summary>A tensor as TorchSharp prints it: a line with its shape, type and device, then its values in numpy style.</summary>
+    public static string TensorText(Tensor tensor) =>
+        tensor.str(style: TorchSharp.TensorStringStyle.Metadata) + "\n" + tensor.str(fltFormat: "g6", style: TorchSharp.TensorStringStyle.Numpy);
 }

@@ -5,6 +5,12 @@ namespace TransformerLab.Notebooks;
 /// <summary>The first cell of every notebook calls <see cref="Init"/>: formatters, LibTorch, and the mode in use.</summary>
 public static class NotebookSetup
 {
+    /// <summary>
+    /// The library as every notebook's first line references it, relative to <c>notebooks/</c>: the Debug build folder,
+    /// which both of the README's commands (and <c>dotnet build Research.sln</c>) write, natives laid out flat beside it.
+    /// </summary>
+    public const string LibraryReference = "../lib/TransformerLab/bin/Debug/net10.0/TransformerLab.dll";
+
     /// <summary>Registers the display formatters, loads LibTorch, and returns a one-line summary to show.</summary>
     public static string Init()
     {

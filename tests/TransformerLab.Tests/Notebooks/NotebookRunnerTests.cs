@@ -1,19 +1,35 @@
+using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
+using TransformerLab.Cli;
 using TransformerLab.Cli.Commands;
 using TransformerLab.Cli.Notebooks;
 using TransformerLab.Notebooks;
+using TransformerLab.Tests.Foundation;
 using Xunit;
 
 namespace TransformerLab.Tests.Notebooks;
 
-/// <summary>The headless runner on small fixture notebooks written to a temporary folder.</summary>
+/// <summary>
+/// <c>research notebooks</c> on small fixture notebooks, executed by the real .NET Interactive kernel (the workspace's
+/// pinned <c>dotnet-interactive stdio</c>, as VS Code runs it) — not by a host that could hide its problems.
+/// </summary>
 public sealed class NotebookRunnerTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("notebooks-").FullName;
     string Out => Path.Combine(_dir, "out");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The library as notebooks reference it: the build folder of lib/TransformerLab, in this build's configuration.</summary>
+    internal static string Library
+    {
+        get
+        {
+            var configuration = typeof(NotebookRunnerTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+            return Path.Combine(NotebooksCommand.WorkspaceRoot(AppContext.BaseDirectory), "lib", "TransformerLab", "bin", configuration, "net10.0", "TransformerLab.dll");
+        }
+    }
 
     string Write(string name, params string[] codeCells)
     {
@@ -24,46 +40,77 @@ public sealed class NotebookRunnerTests : IDisposable
         return path;
     }
 
-    NotebookReport Run(string path, double timeoutSeconds = 60) =>
+    NotebookReport Run(string path, double timeoutSeconds = 120) =>
         new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(timeoutSeconds))).RunAsync(path).GetAwaiter().GetResult();
 
-    JsonArray Outputs(NotebookReport report, int codeCell) =>
+    static JsonArray Outputs(NotebookReport report, int codeCell) =>
         (JsonArray)JsonNode.Parse(File.ReadAllText(report.IpynbPath!))!["cells"]![codeCell]!["outputs"]!; // cell 0 is markdown
 
     static string Text(JsonNode? node) => node is JsonArray a ? string.Concat(a.Select(l => l!.GetValue<string>())) : node?.GetValue<string>() ?? "";
 
+    static string Type(JsonNode? output) => output!["output_type"]!.GetValue<string>();
+
     [Fact]
-    public void Display_trailing_values_and_stdout_become_outputs_in_order()
+    public void The_kernel_produces_streams_displays_values_charts_tables_and_tensors_in_order()
     {
         var report = Run(Write("outputs",
-            "Console.WriteLine(\"before\");\ndisplay(42);\nConsole.Write(\"after\");",
+            "Console.WriteLine(\"before\");\ndisplay(\"shown\");\nConsole.Write(\"after\");",
             "var x = 20;",
-            "x + 1",
-            "string? nothing = null;\nnothing",
-            "#!csharp\nx * 2"));
+            "#!csharp\n$\"{x + 1}\"",
+            $"#r \"{Library}\"\nusing TransformerLab.Notebooks;\nNotebookSetup.Init();",
+            "Plotly.NET.CSharp.Chart.Line<int, int, string>(new[] { 1, 2, 3 }, new[] { 4, 5, 6 })",
+            "new Microsoft.Data.Analysis.DataFrame(new Microsoft.Data.Analysis.Int32DataFrameColumn(\"n\", new[] { 7, 8 }))",
+            "TorchSharp.torch.ones(2, 3)"));
         Assert.True(report.Ok, report.Error);
+        Assert.True(report.KernelStart > TimeSpan.Zero);
 
         var first = Outputs(report, 1);
-        Assert.Equal(["stream", "display_data", "stream"], first.Select(o => o!["output_type"]!.GetValue<string>()));
+        Assert.Equal(["stream", "display_data", "stream"], first.Select(Type));
         Assert.Equal("before\n", Text(first[0]!["text"]));
-        Assert.Equal("42", Text(first[1]!["data"]!["text/plain"]));
+        Assert.Equal("shown", Text(first[1]!["data"]!["text/plain"]));
+        Assert.Equal("after", Text(first[2]!["text"]));
         Assert.Empty(Outputs(report, 2)); // a declaration has no value
-        Assert.Equal("21", Text(Outputs(report, 3)[0]!["data"]!["text/plain"]));
-        Assert.Equal("<null>", Text(Outputs(report, 4)[0]!["data"]!["text/plain"])); // a null value is still a value
-        Assert.Equal("40", Text(Outputs(report, 5)[0]!["data"]!["text/plain"]));    // #!csharp accepted
+        var value = Outputs(report, 3).Single()!;
+        Assert.Equal("execute_result", Type(value));
+        Assert.Equal("21", Text(value["data"]!["text/plain"]));
+        Assert.Equal(3, value["execution_count"]!.GetValue<int>());
+
+        // The chart: Plotly.NET loads in the kernel (one FSharp.Core) and our formatter draws it as HTML.
+        var chart = Outputs(report, 5).Single()!;
+        Assert.Contains("Plotly.newPlot", Text(chart["data"]!["text/html"]));
+        Assert.Contains("\"y\":[4,5,6]", Text(chart["data"]!["text/html"]));
+        var table = Text(Outputs(report, 6).Single()!["data"]!["text/html"]);
+        Assert.Contains("<table class=\"dataframe\">", table);
+        Assert.Contains("<td>8</td>", table);
+        var tensor = Text(Outputs(report, 7).Single()!["data"]!["text/plain"]);
+        Assert.Contains("[2x3], type = Float32", tensor);
+
+        // Ids, markdown and metadata survive; UTF-8 without BOM; the page renders markdown and inlines plotly.js.
+        var bytes = File.ReadAllBytes(report.IpynbPath!);
+        Assert.False(bytes.Take(3).SequenceEqual(new byte[] { 0xEF, 0xBB, 0xBF }));
+        var notebook = JsonNode.Parse(Encoding.UTF8.GetString(bytes))!;
+        Assert.Equal("md-1", notebook["cells"]![0]!["id"]!.GetValue<string>());
+        Assert.Equal("code-1", notebook["cells"]![1]!["id"]!.GetValue<string>());
+        Assert.Equal("# Fixture\nSome *markdown* — with UTF-8.", Text(notebook["cells"]![0]!["source"]));
+        Assert.Equal("csharp", notebook["cells"]![1]!["metadata"]!["polyglot_notebook"]!["kernelName"]!.GetValue<string>());
+        Assert.Equal(".net-csharp", notebook["metadata"]!["kernelspec"]!["name"]!.GetValue<string>());
+        Assert.Equal(1, notebook["cells"]![1]!["execution_count"]!.GetValue<int>());
+        var page = File.ReadAllText(report.HtmlPath!);
+        Assert.Contains("<em>markdown</em>", page);
+        Assert.Contains($"plotly.js v{NotebookDisplay.PlotlyJsVersion}", page);
     }
 
     [Fact]
-    public void An_error_stops_the_notebook_and_the_partial_notebook_is_still_written()
+    public void An_exception_stops_the_notebook_and_the_partial_notebook_is_still_written()
     {
         var report = Run(Write("error", "1 + 1", "throw new InvalidOperationException(\"boom\");", "Console.WriteLine(\"never\");"));
         Assert.False(report.Ok);
-        Assert.Contains("cell 2", report.Error);
+        Assert.Equal("cell 2: System.InvalidOperationException: boom", report.Error);
         Assert.True(File.Exists(report.IpynbPath) && File.Exists(report.HtmlPath));
         var error = Outputs(report, 2).Single()!;
-        Assert.Equal("error", error["output_type"]!.GetValue<string>());
+        Assert.Equal("error", Type(error));
         Assert.Equal("System.InvalidOperationException", error["ename"]!.GetValue<string>());
-        Assert.Equal("cell 2: boom", error["evalue"]!.GetValue<string>());
+        Assert.Equal("boom", error["evalue"]!.GetValue<string>());
         Assert.Empty(Outputs(report, 3));
         var notebook = JsonNode.Parse(File.ReadAllText(report.IpynbPath!))!;
         Assert.Null(notebook["cells"]![3]!["execution_count"]);
@@ -71,61 +118,38 @@ public sealed class NotebookRunnerTests : IDisposable
     }
 
     [Fact]
-    public void A_compile_error_names_the_cell_and_the_diagnostic()
+    public void A_compile_error_names_the_diagnostic()
     {
         var report = Run(Write("compile", "int y = \"text\";"));
         Assert.False(report.Ok);
-        Assert.Equal("CompilationError", Outputs(report, 1).Single()!["ename"]!.GetValue<string>());
+        Assert.Contains("CS0029", report.Error);
         Assert.Contains("CS0029", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
     }
 
     [Fact]
-    public void Relative_references_resolve_against_the_notebook_folder()
+    public void A_cell_over_the_timeout_stops_the_notebook()
     {
-        // A library the runner does not carry is loaded from the path; the workspace library maps to the loaded copy.
-        var refs = Directory.CreateDirectory(Path.Combine(_dir, "refs")).FullName;
-        File.Copy(typeof(TransformerLab.NativeFix.ElfImage).Assembly.Location, Path.Combine(refs, "TransformerLab.NativeFix.dll"));
-        File.Copy(typeof(NotebookSetup).Assembly.Location, Path.Combine(refs, "TransformerLab.dll"));
-        var report = Run(Write("references",
-            "#r \"refs/TransformerLab.NativeFix.dll\"\nTransformerLab.NativeFix.GlibcxxCompat.LibraryFileName",
-            "#r \"refs/TransformerLab.dll\"\ntypeof(TransformerLab.Notebooks.NotebookSetup).Assembly == typeof(TransformerLab.Runtime.TorchRuntime).Assembly"));
-        Assert.True(report.Ok, report.Error);
-        Assert.Equal("libLibTorchSharp.so", Text(Outputs(report, 1)[0]!["data"]!["text/plain"]));
-        Assert.Equal("True", Text(Outputs(report, 2)[0]!["data"]!["text/plain"]));
-    }
-
-    [Fact]
-    public void A_missing_reference_is_an_error_that_says_where_it_looked()
-    {
-        var report = Run(Write("missing-ref", "#r \"nowhere/Library.dll\"\n1"));
+        var report = Run(Write("slow", "System.Threading.Thread.Sleep(60_000);", "1"), timeoutSeconds: 3);
         Assert.False(report.Ok);
-        Assert.Contains("no such file", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
+        Assert.Contains("did not finish within 3 s", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
+        Assert.Empty(Outputs(report, 2));
     }
 
     [Fact]
-    public void Nuget_references_map_to_carried_packages_and_others_are_refused_by_name()
+    public void A_cell_for_a_kernel_that_net_interactive_lacks_is_an_error_that_lists_the_kernels()
     {
-        var ok = Run(Write("nuget", "#r \"nuget: Plotly.NET, 6.0.0\"\n#r \"nuget:Microsoft.Data.Analysis\"\ntypeof(Plotly.NET.GenericChart).Name"));
-        Assert.True(ok.Ok, ok.Error);
-        var refused = Run(Write("nuget-unknown", "#r \"nuget: Newtonsoft.Json, 13.0.3\"\n1"));
-        Assert.False(refused.Ok);
-        var message = Outputs(refused, 1).Single()!["evalue"]!.GetValue<string>();
-        Assert.Contains("Newtonsoft.Json", message);
-        Assert.Contains("TorchSharp", message); // lists what it carries
-    }
-
-    [Fact]
-    public void Unknown_magics_are_refused_by_name()
-    {
-        var report = Run(Write("magic", "#!time\n1 + 1"));
+        var cell = NotebookDocument.CodeCell("c1", "print(1)");
+        cell["metadata"] = new JsonObject { ["polyglot_notebook"] = new JsonObject { ["kernelName"] = "python" } };
+        var path = Path.Combine(_dir, "python-cell.ipynb");
+        File.WriteAllText(path, NotebookDocument.NewRoot([cell]).ToJsonString());
+        var report = Run(path);
         Assert.False(report.Ok);
-        Assert.Contains("'#!time' is not supported", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
-        var packageSource = Run(Write("source", "#i \"nuget:https://example.invalid/index.json\"\n1"));
-        Assert.Contains("'#i'", packageSource.Error);
+        Assert.Contains("'python' kernel", report.Error);
+        Assert.Contains("csharp", report.Error);
     }
 
     [Fact]
-    public void Invalid_json_and_missing_files_are_reported_without_writing_anything()
+    public void Invalid_json_missing_files_and_other_kernels_notebooks_are_reported_without_starting_a_kernel()
     {
         var broken = Path.Combine(_dir, "broken.ipynb");
         File.WriteAllText(broken, "{ \"cells\": [ ");
@@ -134,47 +158,35 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.Contains("not valid JSON", report.Error);
         Assert.Null(report.IpynbPath);
         Assert.Contains("no such notebook", Run(Path.Combine(_dir, "absent.ipynb")).Error);
+
+        var python = JsonNode.Parse(NotebookDocument.NewRoot([NotebookDocument.CodeCell("c1", "print(1)")]).ToJsonString())!.AsObject();
+        python["metadata"] = new JsonObject { ["kernelspec"] = new JsonObject { ["name"] = "python3", ["display_name"] = "Python 3" } };
+        var pythonPath = Path.Combine(_dir, "python.ipynb");
+        File.WriteAllText(pythonPath, python.ToJsonString());
+        Assert.Contains("'python3' kernel", Run(pythonPath).Error);
         Assert.False(Directory.Exists(Out));
     }
 
     [Fact]
-    public void A_cell_over_the_timeout_stops_the_notebook()
+    public void The_command_creates_a_missing_output_folder_and_fails_cleanly_on_a_bad_notebook()
     {
-        var report = Run(Write("slow", "System.Threading.Thread.Sleep(3000);", "1"), timeoutSeconds: 0.5);
-        Assert.False(report.Ok);
-        Assert.Contains("did not finish within 0.5 s", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
-    }
+        var broken = Path.Combine(_dir, "bad.ipynb");
+        File.WriteAllText(broken, "not json");
+        var output = Path.Combine(_dir, "no-such-dir", "deeper");
+        var (exit, stdout, stderr) = CliTests.Run("notebooks", broken, "--out", output);
+        Assert.Equal(ResearchCli.Failed, exit);
+        Assert.True(File.Exists(Path.Combine(output, "index.html")));
+        Assert.Contains("not valid JSON", stdout);
+        Assert.DoesNotContain("Exception", stdout + stderr);
+        Assert.False(stdout.Contains('\u001b'), "escape codes in redirected output: " + stdout.Replace("\u001b", "<ESC>")); // plain text in logs
 
-    [Fact]
-    public void Writing_keeps_ids_markdown_and_metadata_in_utf8_without_bom()
-    {
-        var report = Run(Write("roundtrip", "1"));
-        var bytes = File.ReadAllBytes(report.IpynbPath!);
-        Assert.False(bytes.Take(3).SequenceEqual(new byte[] { 0xEF, 0xBB, 0xBF }));
-        var notebook = JsonNode.Parse(Encoding.UTF8.GetString(bytes))!;
-        Assert.Equal("md-1", notebook["cells"]![0]!["id"]!.GetValue<string>());
-        Assert.Equal("# Fixture\nSome *markdown* — with UTF-8.", Text(notebook["cells"]![0]!["source"]));
-        Assert.Equal("csharp", notebook["cells"]![1]!["metadata"]!["polyglot_notebook"]!["kernelName"]!.GetValue<string>());
-        Assert.Equal(".net-csharp", notebook["metadata"]!["kernelspec"]!["name"]!.GetValue<string>());
-        Assert.Equal("polyglot-notebook", notebook["metadata"]!["language_info"]!["name"]!.GetValue<string>());
-        Assert.Equal(1, notebook["cells"]![1]!["execution_count"]!.GetValue<int>());
-        Assert.Contains("<em>markdown</em>", File.ReadAllText(report.HtmlPath!));
-    }
-
-    [Fact]
-    public void Older_dotnet_interactive_metadata_is_read_and_other_kernels_are_refused()
-    {
-        var cell = NotebookDocument.CodeCell("c1", "1");
-        cell["metadata"] = new JsonObject { ["dotnet_interactive"] = new JsonObject { ["language"] = "fsharp" } };
-        var path = Path.Combine(_dir, "fsharp.ipynb");
-        File.WriteAllText(path, NotebookDocument.NewRoot([cell]).ToJsonString());
-        var report = Run(path);
-        Assert.False(report.Ok);
-        Assert.Contains("'fsharp' kernel", report.Error);
+        var (missingExit, _, missingError) = CliTests.Run("notebooks", Path.Combine(_dir, "nowhere.ipynb"));
+        Assert.Equal(ResearchCli.Usage, missingExit);
+        Assert.Contains("No such notebook", missingError);
     }
 }
 
-/// <summary>Every notebook of the workspace, executed in quick mode: any error output fails its test case.</summary>
+/// <summary>Every notebook of the workspace, executed in quick mode in the real kernel: any error output fails its test case.</summary>
 public class WorkspaceNotebookTests
 {
     public static TheoryData<string> Notebooks()
@@ -187,7 +199,7 @@ public class WorkspaceNotebookTests
 
     [Theory]
     [MemberData(nameof(Notebooks))]
-    public async Task Runs_in_quick_mode_without_errors(string notebook)
+    public async Task Runs_in_quick_mode_in_the_kernel_without_errors(string notebook)
     {
         var root = NotebooksCommand.WorkspaceRoot(AppContext.BaseDirectory);
         var output = Directory.CreateTempSubdirectory("workspace-notebooks-").FullName;
@@ -203,5 +215,18 @@ public class WorkspaceNotebookTests
         {
             Directory.Delete(output, recursive: true);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void References_the_library_where_the_build_puts_it(string notebook)
+    {
+        var root = NotebooksCommand.WorkspaceRoot(AppContext.BaseDirectory);
+        var source = NotebookDocument.Source(NotebookDocument.Load(Path.Combine(root, "notebooks", notebook)).Cells
+            .OfType<JsonObject>().First(c => c["cell_type"]!.GetValue<string>() == "code"));
+        var reference = source.Split('\n')[0];
+        Assert.Equal($"#r \"{NotebookSetup.LibraryReference}\"", reference.Trim());
+        var library = Path.Combine(root, "notebooks", NotebookSetup.LibraryReference);
+        Assert.True(File.Exists(library), $"{notebook} references {library}, which the build did not write (build Debug: dotnet build Research.sln).");
     }
 }
