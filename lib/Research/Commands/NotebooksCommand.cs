@@ -50,7 +50,9 @@ public static class NotebooksCommand
         var terminal = ResearchCli.Terminal;
         var options = new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds), Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot());
         var reports = ResearchCli.IsTerminal ? WithProgressBar(terminal, options, paths) : WithLogLines(options, paths);
-        AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"), new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports)));
+        var provenance = $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC at {Workspace.Revision(options.Workspace ?? Environment.CurrentDirectory)}";
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"),
+            new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports, size.ToString().ToLowerInvariant(), provenance)));
 
         var table = ResearchCli.Table("notebook", "cells", "kernel start", "seconds", "status");
         foreach (var r in reports)

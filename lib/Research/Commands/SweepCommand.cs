@@ -36,16 +36,23 @@ public static class SweepCommand
         return command;
     }
 
+    /// <summary>Without a name: one line per experiment. With one: that experiment's question and every key with its default.</summary>
     static int List(string? name)
     {
-        var experiments = name is null ? ExperimentRegistry.All : [ExperimentRegistry.Get(name)];
-        foreach (var e in experiments)
+        var terminal = ResearchCli.Terminal;
+        if (name is null)
         {
-            ResearchCli.Terminal.MarkupLine($"[bold]{Markup.Escape(e.Name)}[/] (version {e.Version}): {Markup.Escape(e.Question)}");
-            var table = ResearchCli.Table("key", "type", "default");
-            foreach (var (key, type, value) in Settings.Describe(e.Defaults)) table.AddRow(key, Markup.Escape(type), Markup.Escape(value));
-            ResearchCli.Terminal.Write(table);
+            var table = ResearchCli.Table("experiment", "version", "question");
+            foreach (var e in ExperimentRegistry.All) table.AddRow(Markup.Escape(e.Name), e.Version.ToString(), Markup.Escape(e.Question));
+            terminal.Write(table);
+            terminal.WriteLine("Every experiment takes the training settings as keys, with its own defaults: research sweep --list <experiment> shows them.");
+            return ResearchCli.Ok;
         }
+        var experiment = ExperimentRegistry.Get(name);
+        terminal.MarkupLine($"[bold]{Markup.Escape(experiment.Name)}[/] (version {experiment.Version}): {Markup.Escape(experiment.Question)}");
+        var keys = ResearchCli.Table("key", "type", "default");
+        foreach (var (key, type, value) in Settings.Describe(experiment.Defaults)) keys.AddRow(key, Markup.Escape(type), Markup.Escape(value));
+        terminal.Write(keys);
         return ResearchCli.Ok;
     }
 

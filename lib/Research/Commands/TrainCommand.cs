@@ -48,6 +48,7 @@ public static class TrainCommand
             return ResearchCli.Ok;
         }
         if (resume && outFolder is null) throw new UsageException("--resume needs --out: the run folder to continue.");
+        foreach (var warning in settings.Warnings()) Console.Error.WriteLine($"warning: {warning}");
         var root = NotebooksCommand.WorkspaceRoot();
         var folder = Path.GetFullPath(outFolder ?? Path.Combine(root, "runs", task.ToString().ToLowerInvariant(),
             $"{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-seed{settings.Seed}"));

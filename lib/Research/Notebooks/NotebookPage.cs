@@ -73,20 +73,67 @@ public static class NotebookPage
         }
     }
 
-    /// <summary>The index page: one row per notebook with its status and time.</summary>
-    public static string Index(IEnumerable<NotebookReport> reports)
+    /// <summary>
+    /// What the index shows of a notebook: its title (the first heading), its question and its answer (the paragraphs that
+    /// start with <c>**Question.**</c> and <c>**Answer.**</c>), and its key figure — the first chart of the code cell tagged
+    /// <c>key-figure</c>, as the kernel drew it.
+    /// </summary>
+    public static NotebookSummary Summarise(NotebookDocument doc, string name)
     {
-        var rows = string.Concat(reports.Select(r =>
-            $"<tr><td><a href=\"{WebUtility.HtmlEncode(r.Name)}.html\">{WebUtility.HtmlEncode(r.Name)}</a></td>" +
-            $"<td>{r.ExecutedCells}/{r.CodeCells}</td><td>{r.Elapsed.TotalSeconds:F1} s</td>" +
-            $"<td>{(r.Ok ? "ok" : WebUtility.HtmlEncode(r.Error))}</td></tr>\n"));
+        var markdown = doc.Cells.OfType<JsonObject>().Where(c => c["cell_type"]?.GetValue<string>() == "markdown")
+            .Select(NotebookDocument.Source).ToList();
+        var title = markdown.SelectMany(m => m.Split('\n')).FirstOrDefault(l => l.StartsWith("# ", StringComparison.Ordinal))?[2..].Trim() ?? name;
+        string? Paragraph(string label) => markdown.SelectMany(m => m.Replace("\r\n", "\n").Split("\n\n"))
+            .FirstOrDefault(p => p.TrimStart().StartsWith($"**{label}.**", StringComparison.Ordinal)) is { } p
+            ? p.Trim()[(label.Length + 5)..].Replace('\n', ' ').Trim() : null;
+        var figure = doc.Cells.OfType<JsonObject>()
+            .Where(c => (c["metadata"]?["tags"] as JsonArray)?.Any(t => t?.GetValue<string>() == "key-figure") == true)
+            .SelectMany(c => (c["outputs"] as JsonArray ?? []).OfType<JsonObject>())
+            .Select(o => o["data"]?["text/html"] is { } html ? NotebookDocument.Text(html) : null)
+            .FirstOrDefault(h => h is not null && h.Contains("Plotly.newPlot", StringComparison.Ordinal));
+        return new NotebookSummary(title, Paragraph("Question"), Paragraph("Answer"), figure);
+    }
+
+    /// <summary>
+    /// The entry page: for each notebook its question, its one-line answer and its key figure, linked to the full page,
+    /// with the run's status and time; and when and at which commit the pages were made.
+    /// </summary>
+    public static string Index(IReadOnlyList<NotebookReport> reports, string mode, string provenance)
+    {
+        var sections = new StringBuilder();
+        foreach (var r in reports)
+        {
+            var s = r.Summary;
+            sections.Append("<section class=\"cell\">")
+                .Append($"<h2><a href=\"{WebUtility.HtmlEncode(r.Name)}.html\">{WebUtility.HtmlEncode(s?.Title ?? r.Name)}</a></h2>");
+            if (s?.Question is { } q) sections.Append("<p><b>Question.</b> ").Append(Inline(q)).Append("</p>");
+            if (!r.Ok) sections.Append($"<pre class=\"error\">{WebUtility.HtmlEncode(r.Error)}</pre>");
+            else if (s?.Answer is { } a) sections.Append("<p><b>Answer.</b> ").Append(Inline(a)).Append("</p>");
+            if (s?.KeyFigure is { } figure) sections.Append("<div class=\"html\">").Append(figure).Append("</div>");
+            sections.Append($"<p class=\"meta\">{r.ExecutedCells}/{r.CodeCells} cells, {r.Elapsed.TotalSeconds:F1} s, {(r.Ok ? "ok" : "failed")}</p></section>\n");
+        }
+        var html = sections.ToString();
+        var plotly = html.Contains("Plotly.newPlot", StringComparison.Ordinal) ? $"<script>{NotebookDisplay.PlotlyJs()}</script>" : "";
         return $"""
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>Transformer Lab notebooks</title><style>{Style}</style></head>
+            <html lang="en"><head><meta charset="utf-8"><title>Transformer Lab notebooks</title><style>{Style}{IndexStyle}</style>{plotly}</head>
             <body><h1>Transformer Lab notebooks</h1>
-            <table class="dataframe"><thead><tr><th>notebook</th><th>cells run</th><th>time</th><th>status</th></tr></thead><tbody>
-            {rows}</tbody></table></body></html>
+            <p class="meta">{WebUtility.HtmlEncode(provenance)}; notebook size {WebUtility.HtmlEncode(mode)}. Each section is one notebook: its question,
+            its answer as the page states it, and its key figure; the title links to the whole page.</p>
+            {html}</body></html>
 
             """;
     }
+
+    const string IndexStyle = " .meta { color: #777; font-size: 13px; } h2 { margin-top: 2em; border-top: 1px solid #ddd; padding-top: .8em; }";
+
+    /// <summary>Markdown of one paragraph (code spans, emphasis) as inline HTML.</summary>
+    static string Inline(string markdown)
+    {
+        var html = Markdig.Markdown.ToHtml(markdown, Markdown).Trim();
+        return html.StartsWith("<p>", StringComparison.Ordinal) && html.EndsWith("</p>", StringComparison.Ordinal) ? html[3..^4] : html;
+    }
 }
+
+/// <summary>The index page's view of one executed notebook (see <see cref="NotebookPage.Summarise"/>).</summary>
+public sealed record NotebookSummary(string Title, string? Question, string? Answer, string? KeyFigure);

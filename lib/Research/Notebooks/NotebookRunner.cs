@@ -15,7 +15,7 @@ public sealed record RunnerOptions(string OutputFolder, NotebookSize Size = Note
 
 /// <summary>What happened to one notebook: the files written, the kernel's start-up time, and the first error if any.</summary>
 public sealed record NotebookReport(string Name, int CodeCells, int ExecutedCells, TimeSpan Elapsed, TimeSpan KernelStart,
-    string? Error, string? IpynbPath, string? HtmlPath)
+    string? Error, string? IpynbPath, string? HtmlPath, NotebookSummary? Summary = null)
 {
     public bool Ok => Error is null;
 }
@@ -48,12 +48,15 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
         int executed = 0;
         var kernelStart = TimeSpan.Zero;
         progress?.Invoke($"{name}: starting the kernel");
+        var environment = new Dictionary<string, string> { [NotebookMode.EnvironmentVariable] = options.Size.ToString().ToLowerInvariant() };
+        // Quick runs train afresh in a folder of their own and never touch the committed store (NotebookRuns).
+        var scratch = options.Size == NotebookSize.Quick ? Directory.CreateTempSubdirectory("quick-runs-").FullName : null;
+        if (scratch is not null) environment[NotebookRuns.ScratchVariable] = scratch;
         try
         {
             await using var kernel = await StdioKernel.StartAsync(
                 options.Workspace ?? Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.Root(), Path.GetDirectoryName(Path.GetFullPath(path))!,
-                new Dictionary<string, string> { [NotebookMode.EnvironmentVariable] = options.Size.ToString().ToLowerInvariant() },
-                KernelStartTimeout);
+                environment, KernelStartTimeout);
             kernelStart = kernel.StartTime;
             foreach (var (cell, number) in codeCells.Select((c, i) => (c, i + 1)))
             {
@@ -80,12 +83,16 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
         {
             error = e.Message;
         }
+        finally
+        {
+            if (scratch is not null) Directory.Delete(scratch, recursive: true);
+        }
 
         Directory.CreateDirectory(options.OutputFolder);
         var ipynb = Path.Combine(options.OutputFolder, name + ".ipynb");
         var html = Path.Combine(options.OutputFolder, name + ".html");
         AtomicFile.WriteAllBytes(ipynb, new UTF8Encoding(false).GetBytes(doc.ToJson()));
         AtomicFile.WriteAllBytes(html, new UTF8Encoding(false).GetBytes(NotebookPage.Render(doc, name)));
-        return new NotebookReport(name, codeCells.Count, executed, clock.Elapsed, kernelStart, error, ipynb, html);
+        return new NotebookReport(name, codeCells.Count, executed, clock.Elapsed, kernelStart, error, ipynb, html, NotebookPage.Summarise(doc, name));
     }
 }

@@ -1,7 +1,4 @@
 using Microsoft.Data.Analysis;
-using Plotly.NET;
-using Plotly.NET.CSharp;
-using TransformerLab.Notebooks;
 
 namespace TransformerLab.Experiments;
 
@@ -135,38 +132,6 @@ public static class Analysis
             .Select(g => { var (m, s) = MeanAndSd(g.Select(x => x.Value).ToList()); return (g.Key, m, s, g.Count()); })
             .ToList();
 
-    /// <summary>A curve per group of runs, each with a ±1 sd band over seeds.</summary>
-    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by, string column, string? title = null)
-    {
-        var charts = runs.GroupBy(r => string.Join(", ", by.Select(k => $"{k}={r.Config.GetValueOrDefault(k, "")}")))
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g =>
-            {
-                var band = CurveBand(g, column);
-                return Plotly.NET.CSharp.Chart.Range<double, double, string>(
-                    band.Select(b => b.Step), band.Select(b => b.Mean),
-                    band.Select(b => b.Mean + b.StandardDeviation), band.Select(b => b.Mean - b.StandardDeviation),
-                    StyleParam.Mode.Lines, Name: $"{g.Key} (n {g.Select(r => r.Seed).Distinct().Count()})");
-            });
-        var chart = Plotly.NET.CSharp.Chart.Combine(charts)
-            .WithXAxisStyle<double, double, string>(TitleText: "step")
-            .WithYAxisStyle<double, double, string>(TitleText: column);
-        return title is null ? chart : Plots.WithTitle(chart, title);
-    }
-
-    /// <summary>A heatmap of a metric's seed mean over two configuration keys (empty cells: no finished run).</summary>
-    public static GenericChart Heatmap(IReadOnlyList<RunRecord> runs, string xKey, string yKey, string metric, string? title = null)
-    {
-        var aggregates = Aggregate(runs, [xKey, yKey], metric);
-        var xs = Ordered(aggregates.Select(a => a.Group[xKey]));
-        var ys = Ordered(aggregates.Select(a => a.Group[yKey]));
-        var z = ys.Select(y => xs.Select(x => aggregates.FirstOrDefault(a => a.Group[xKey] == x && a.Group[yKey] == y) is { N: > 0 } a ? a.Mean : double.NaN).ToArray()).ToArray();
-        var chart = Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(z, X: xs, Y: ys, Name: metric)
-            .WithXAxisStyle<double, double, string>(TitleText: xKey)
-            .WithYAxisStyle<double, double, string>(TitleText: yKey);
-        return title is null ? chart : Plots.WithTitle(chart, title);
-    }
-
     /// <summary>Groups in the order of their values, key by key: numerically where both values are numbers.</summary>
     sealed class GroupOrder : IComparer<string[]>
     {
@@ -185,7 +150,7 @@ public static class Analysis
     static double? Number(string s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
 
     /// <summary>Distinct values, numerically when they all are numbers (so 1e-3 comes before 2e-3), otherwise ordinally.</summary>
-    static List<string> Ordered(IEnumerable<string> values)
+    public static List<string> Ordered(IEnumerable<string> values)
     {
         var distinct = values.Distinct().ToList();
         return distinct.All(v => Number(v) is not null) ? [.. distinct.OrderBy(v => Number(v))] : [.. distinct.Order(StringComparer.Ordinal)];

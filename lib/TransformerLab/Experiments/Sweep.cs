@@ -131,13 +131,14 @@ public static class Sweep
     }
 
     /// <summary>
-    /// The full sweep's runs if the store has every one of them finished (someone ran <c>research sweep</c>),
-    /// otherwise <paramref name="otherwise"/>'s runs, running what is missing: how a notebook shows the real result
-    /// when it exists and a small version of it when not.
+    /// The full sweep's runs if <paramref name="store"/> has every one of them finished (someone ran <c>research sweep</c>),
+    /// otherwise <paramref name="otherwise"/>'s runs, running what is missing in <paramref name="scratch"/> (default: the
+    /// same store): how a notebook shows the real result when it exists and a small version of it when not.
     /// </summary>
-    public static (IReadOnlyList<RunRecord> Runs, bool Full) LoadOrRun(ResultsStore store, IReadOnlyList<RunSpec> full, IReadOnlyList<RunSpec> otherwise, int threads = 0)
+    public static (IReadOnlyList<RunRecord> Runs, bool Full) LoadOrRun(ResultsStore store, IReadOnlyList<RunSpec> full,
+        IReadOnlyList<RunSpec> otherwise, ResultsStore? scratch = null, int threads = 0)
     {
         if (full.All(spec => store.StateOf(spec) is RunState.Done or RunState.Diverged)) return (Ensure(store, full, threads), true);
-        return (Ensure(store, otherwise, threads), false);
+        return (Ensure(scratch ?? store, otherwise, threads), false);
     }
 }

@@ -1,16 +1,21 @@
+using System.Globalization;
 using System.Reflection;
 using Microsoft.FSharp.Core;
 using Plotly.NET;
 using Plotly.NET.CSharp;
+using TransformerLab.Experiments;
 
 namespace TransformerLab.Notebooks;
 
 /// <summary>
-/// What the notebooks need from Plotly.NET that its C# bindings (0.14) lack. Plotly.NET's F# functions take every
-/// option as an <c>FSharpOption</c>, which C# cannot omit; here the unset ones are passed as <c>None</c> (null).
+/// The notebooks' charts that Plotly.NET's C# bindings (0.14) do not give directly, drawn so that they cannot mislead:
+/// maps that are compared share one colour scale and print their numbers, and a band over seeds has one legend entry.
 /// </summary>
 public static class Plots
 {
+    /// <summary>Plotly's default colours, in order: a group's line and its band share one.</summary>
+    static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
     /// <summary>Sets the chart's title.</summary>
     public static GenericChart WithTitle(this GenericChart chart, string title)
     {
@@ -21,8 +26,17 @@ public static class Plots
         return apply.Invoke(chart);
     }
 
+    /// <summary>Sets plotly.js attributes that the C# bindings do not expose (e.g. <c>zmin</c>) on every trace of the chart.</summary>
+    public static GenericChart WithTraceAttributes(this GenericChart chart, params (string Name, object Value)[] attributes) =>
+        GenericChart.mapTrace(FSharpFunc<Trace, Trace>.FromConverter(trace =>
+        {
+            foreach (var (name, value) in attributes) trace.SetProperty(name, value);
+            return trace;
+        }), chart);
+
     /// <summary>
-    /// An attention map as a heatmap: rows are queries, columns keys, read top to bottom like the matrix.
+    /// An attention map as a heatmap: rows are queries, columns keys, read top to bottom like the matrix; weights on
+    /// one scale from 0 to 1, so that two maps can be compared by colour.
     /// </summary>
     /// <param name="weights"><c>[query time, key time]</c></param>
     public static GenericChart AttentionHeatmap(TorchSharp.torch.Tensor weights, IReadOnlyList<string> keys, IReadOnlyList<string> queries, string title)
@@ -32,9 +46,66 @@ public static class Plots
         var x = keys.Select((k, i) => $"{i}:{k}").ToArray();
         var y = queries.Select((q, i) => $"{i}:{q}").ToArray();
         var chart = Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(rows, X: x, Y: y, ReverseYAxis: true)
+            .WithTraceAttributes(("zmin", 0.0), ("zmax", 1.0))
             .WithXAxisStyle<double, double, string>(TitleText: "key")
             .WithYAxisStyle<double, double, string>(TitleText: "query");
         return chart.WithTitle(title);
+    }
+
+    /// <summary>
+    /// A metric's seed mean over two configuration keys, every cell printed with its value; empty where no run of that
+    /// cell finished, "diverged" where every one diverged. The colour scale runs from <paramref name="zMin"/> to
+    /// <paramref name="zMax"/> whatever the data, so that maps drawn side by side share it.
+    /// </summary>
+    public static GenericChart Heatmap(IReadOnlyList<RunRecord> runs, string xKey, string yKey, string metric, string title,
+        double zMin = 0, double zMax = 1, string format = "0.000")
+    {
+        var aggregates = Analysis.Aggregate(runs, [xKey, yKey], metric);
+        var xs = Analysis.Ordered(aggregates.Select(a => a.Group[xKey]));
+        var ys = Analysis.Ordered(aggregates.Select(a => a.Group[yKey]));
+        SeedAggregate? Cell(string x, string y) => aggregates.FirstOrDefault(a => a.Group[xKey] == x && a.Group[yKey] == y);
+        var z = ys.Select(y => xs.Select(x => Cell(x, y) is { N: > 0 } a ? a.Mean : double.NaN).ToArray()).ToArray();
+        var text = ys.Select(y => xs.Select(x => Cell(x, y) switch
+        {
+            { N: > 0 } a => a.Mean.ToString(format, CultureInfo.InvariantCulture) + (a.N > 1 ? $" ± {a.StandardDeviation.ToString(format, CultureInfo.InvariantCulture)}" : ""),
+            { Diverged: > 0 } => "diverged",
+            _ => "",
+        }).ToArray()).ToArray();
+        return Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(z, X: xs, Y: ys, Name: metric)
+            .WithTraceAttributes(("zmin", zMin), ("zmax", zMax), ("text", text), ("texttemplate", "%{text}"), ("hovertemplate", $"{xKey} %{{x}}, {yKey} %{{y}}: %{{text}}<extra></extra>"))
+            .WithXAxisStyle<double, double, string>(TitleText: xKey)
+            .WithYAxisStyle<double, double, string>(TitleText: yKey)
+            .WithTitle(title);
+    }
+
+    /// <summary>
+    /// A curve per group of runs: the mean over seeds as a line, ±1 sd as a shaded band in the line's colour; one legend
+    /// entry per group, naming how many seeds it averages.
+    /// </summary>
+    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by, string column, string? title = null)
+    {
+        var charts = runs.GroupBy(r => string.Join(", ", by.Select(k => $"{k}={r.Config.GetValueOrDefault(k, "")}")))
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .SelectMany((g, i) =>
+            {
+                var band = Analysis.CurveBand(g, column);
+                var steps = band.Select(b => b.Step).ToArray();
+                var colour = Palette[i % Palette.Length];
+                var shade = Color.fromString($"rgba({Convert.ToInt32(colour[1..3], 16)},{Convert.ToInt32(colour[3..5], 16)},{Convert.ToInt32(colour[5..7], 16)},0.2)");
+                return new[]
+                {
+                    Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean + b.StandardDeviation),
+                        ShowLegend: false, LineWidth: 0, LineColor: shade),
+                    Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean - b.StandardDeviation),
+                        ShowLegend: false, LineWidth: 0, LineColor: shade, Fill: StyleParam.Fill.ToNext_y, FillColor: shade),
+                    Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean),
+                        Name: $"{g.Key} (n {g.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
+                };
+            });
+        var chart = Plotly.NET.CSharp.Chart.Combine(charts)
+            .WithXAxisStyle<double, double, string>(TitleText: "step")
+            .WithYAxisStyle<double, double, string>(TitleText: column);
+        return title is null ? chart : chart.WithTitle(title);
     }
 
     /// <summary>Calls a static F# member, giving the named arguments and None for every other option.</summary>

@@ -14,4 +14,29 @@ public static class Workspace
     /// <summary>The workspace root, or an error saying how to get into one.</summary>
     public static string Root(string? start = null) => FindRoot(start)
         ?? throw new DirectoryNotFoundException($"Not inside the workspace (no Research.sln above {start ?? Environment.CurrentDirectory}): run from the repository.");
+
+    /// <summary>
+    /// Which code produced a result: "commit abc1234" of the git checkout at <paramref name="root"/>, "… with uncommitted
+    /// changes" when the tracked files differ from it, or "no git checkout" (no git, or not a repository).
+    /// </summary>
+    public static string Revision(string root)
+    {
+        string? Git(params string[] args)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("git") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args) info.ArgumentList.Add(a);
+            try
+            {
+                using var git = System.Diagnostics.Process.Start(info)!;
+                var output = git.StandardOutput.ReadToEnd();
+                git.WaitForExit();
+                return git.ExitCode == 0 ? output.Trim() : null;
+            }
+            catch (System.ComponentModel.Win32Exception) { return null; }
+        }
+        var commit = Git("rev-parse", "--short", "HEAD");
+        if (commit is null) return "no git checkout";
+        var dirty = Git("status", "--porcelain", "--untracked-files=no") is { Length: > 0 };
+        return $"commit {commit}{(dirty ? " with uncommitted changes" : "")}";
+    }
 }

@@ -181,6 +181,18 @@ public sealed record TrainingSettings
         return p;
     }
 
+    /// <summary>Settings that are valid but almost certainly not what was meant: the run goes ahead, the user is told.</summary>
+    public IReadOnlyList<string> Warnings()
+    {
+        var w = new List<string>();
+        if (Warmup >= MaxSteps)
+            w.Add($"warmup ({Warmup}) ≥ max_steps ({MaxSteps}): every step is warm-up, so the learning rate never reaches lr = {Lr}. " +
+                  $"Lower warmup (e.g. --set warmup={Math.Max(1, MaxSteps / 10)}) or raise max_steps.");
+        if (EvalEvery > MaxSteps && MaxSteps > 0 && Patience > 0)
+            w.Add($"eval_every ({EvalEvery}) > max_steps ({MaxSteps}): only the final evaluation runs, so patience ({Patience}) never stops early.");
+        return w;
+    }
+
     public TrainingSettings Validate()
     {
         var problems = Problems();

@@ -1,5 +1,6 @@
 using TransformerLab.Cli;
 using TransformerLab.Experiments;
+using TransformerLab.Notebooks;
 using TransformerLab.Tests.Foundation;
 using TransformerLab.Training;
 using Xunit;
@@ -225,8 +226,22 @@ public sealed class SweepTests : IDisposable
         var band = Analysis.CurveBand(store.Load("toy").Where(r => r.Config["x"] == "1"), "loss");
         Assert.Equal(3, band.Count);
         Assert.Equal(3 * 1.7, band[0].Mean, 12);
-        Assert.NotNull(Analysis.Heatmap(store.Load("toy"), "x", "label", "loss"));
-        Assert.NotNull(Analysis.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
+        Assert.NotNull(Plots.Heatmap(store.Load("toy"), "x", "label", "loss", "toy"));
+        Assert.NotNull(Plots.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
+    }
+
+    [Fact]
+    public void Heatmaps_share_a_fixed_scale_and_print_their_values_and_bands_have_one_legend_entry_per_group()
+    {
+        RunAll(Plan(seeds: 3));
+        var heatmap = Plotly.NET.GenericChart.toChartHTML(Plots.Heatmap(store.Load("toy"), "x", "label", "loss", "toy", zMin: 0, zMax: 10, format: "0.0"));
+        Assert.Contains("\"zmin\":0.0", heatmap);
+        Assert.Contains("\"zmax\":10.0", heatmap);
+        Assert.Contains("\"texttemplate\":\"%{text}\"", heatmap);
+        Assert.Contains("\"1.7 ± 0.1\"", heatmap); // x=1: the mean 1.7 of seeds 1.6, 1.7, 1.8, with its sd
+        var bands = Plotly.NET.GenericChart.toChartHTML(Plots.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(bands, "\"showlegend\":false").Count / 2); // upper and lower of 3 groups
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(bands, "\"name\":\"x=").Count);
     }
 
     [Fact]
@@ -300,6 +315,10 @@ public sealed class SweepTests : IDisposable
         Assert.Contains("4 already finished", output);
         (exit, output, _) = CliTests.Run("sweep", "--list");
         Assert.Contains("train", output);
+        Assert.Contains("ln-placement", output);
+        Assert.DoesNotContain("label_smoothing", output); // experiments only; keys per experiment on request
+        Assert.True(output.Split('\n').Length < 40, output);
+        (exit, output, _) = CliTests.Run("sweep", "--list", "train");
         Assert.Contains("label_smoothing", output);
     }
 }

@@ -123,6 +123,37 @@ public class AttentionTests
     }
 
     [Fact]
+    public void The_study_notes_view_only_split_is_told_apart_from_multi_head_attention()
+    {
+        // The GitBook code (seed 001) splits heads with view(B, -1, H, d_k) and no transpose. Same weights, same input:
+        TorchRuntime.Seed(11);
+        using var scope = torch.NewDisposeScope();
+        var theirs = nn.MultiheadAttention(16, 4, dropout: 0.0);
+        var ours = new MultiHeadAttention(16, 4);
+        ours.CopyFrom(theirs);
+        theirs.eval();
+        ours.eval();
+        var x = torch.randn(1, 6, 16);
+        var (reference, _) = theirs.forward(x.transpose(0, 1), x.transpose(0, 1), x.transpose(0, 1), null, false, null);
+        var (notes, weights) = ViewOnlyHeadSplit.Forward(ours, x, x, x);
+
+        // Its weights are heads × heads per token, not time × time per head ...
+        Assert.Equal(new long[] { 1, 6, 4, 4 }, weights.shape);
+        // ... so it is not multi-head attention: the comparison with TorchSharp that ours passes fails for it.
+        Assert.True((notes - reference.transpose(0, 1)).abs().max().item<float>() > 0.05f);
+        AssertClose(reference.transpose(0, 1), ours.forward(x, x, x));
+
+        // And no token sees another: change token 0 and only output 0 moves (ours moves every output).
+        var changed = x.clone();
+        changed[0, 0] = torch.randn(16);
+        var notesMoved = (ViewOnlyHeadSplit.Forward(ours, changed, changed, changed).Output - notes).abs().amax([2]).squeeze(0);
+        var oursMoved = (ours.forward(changed, changed, changed) - ours.forward(x, x, x)).abs().amax([2]).squeeze(0);
+        Assert.True(notesMoved[0].item<float>() > 1e-3f);
+        Assert.Equal(0f, notesMoved[1..].max().item<float>());
+        Assert.True(oursMoved[1..].min().item<float>() > 1e-5f);
+    }
+
+    [Fact]
     public void Masks_have_the_documented_shapes_and_meaning()
     {
         using var scope = torch.NewDisposeScope();

@@ -35,6 +35,9 @@ public sealed class NotebookRunnerTests : IDisposable
     {
         var cells = new List<JsonObject> { NotebookDocument.MarkdownCell("md-1", "# Fixture\nSome *markdown* — with UTF-8.") };
         cells.AddRange(codeCells.Select((c, i) => NotebookDocument.CodeCell($"code-{i + 1}", c)));
+        cells.Add(NotebookDocument.MarkdownCell("md-2", "**Question.** Does it `run`?\n\n**Answer.** It does."));
+        foreach (var chart in cells.Where(c => NotebookDocument.Source(c).Contains("Chart.Line")))
+            chart["metadata"]!["tags"] = new JsonArray("key-figure");
         var path = Path.Combine(_dir, name + ".ipynb");
         File.WriteAllText(path, NotebookDocument.NewRoot(cells).ToJsonString());
         return path;
@@ -98,6 +101,12 @@ public sealed class NotebookRunnerTests : IDisposable
         var page = File.ReadAllText(report.HtmlPath!);
         Assert.Contains("<em>markdown</em>", page);
         Assert.Contains($"plotly.js v{NotebookDisplay.PlotlyJsVersion}", page);
+
+        // The index's view of it: title, question, answer, and the tagged cell's chart.
+        Assert.Equal(new NotebookSummary("Fixture", "Does it `run`?", "It does.", Text(chart["data"]!["text/html"])), report.Summary);
+        var index = NotebookPage.Index([report], "quick", "commit test");
+        Assert.Contains("<b>Question.</b> Does it <code>run</code>?", index);
+        Assert.Contains("Plotly.newPlot", index);
     }
 
     [Fact]
@@ -203,6 +212,9 @@ public class WorkspaceNotebookTests
     {
         var root = NotebooksCommand.WorkspaceRoot(AppContext.BaseDirectory);
         var output = Directory.CreateTempSubdirectory("workspace-notebooks-").FullName;
+        var committed = Path.Combine(root, "data", "runs");
+        string[] Runs() => Directory.Exists(committed) ? Directory.GetDirectories(committed, "*", SearchOption.AllDirectories) : [];
+        var before = Runs();
         try
         {
             var report = await new NotebookRunner(new RunnerOptions(output, NotebookSize.Quick, TimeSpan.FromMinutes(5)))
@@ -210,6 +222,7 @@ public class WorkspaceNotebookTests
             Assert.True(report.Ok, report.Error);
             Assert.Equal(report.CodeCells, report.ExecutedCells);
             Assert.DoesNotContain("\"output_type\": \"error\"", File.ReadAllText(report.IpynbPath!));
+            Assert.Empty(Runs().Except(before)); // quick runs train in a scratch store, never in the committed one
         }
         finally
         {

@@ -36,6 +36,17 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void A_run_that_is_all_warm_up_trains_but_says_so()
+    {
+        var (exit, _, error) = CliTests.Run(["train", "--task", "reverse", "--out", folder, .. Tiny, "--set", "warmup=10"]);
+        Assert.True(exit == ResearchCli.Ok, error);
+        Assert.Contains("warning: warmup (10) ≥ max_steps (10): every step is warm-up", error);
+        var (_, _, quiet) = CliTests.Run(["train", "--task", "reverse", "--out", folder + "-2", .. Tiny]);
+        Assert.DoesNotContain("warning", quiet);
+        Directory.Delete(folder + "-2", recursive: true);
+    }
+
+    [Fact]
     public void A_config_file_applies_before_set_and_list_shows_the_result()
     {
         Directory.CreateDirectory(folder);
