@@ -50,8 +50,10 @@ public static class SweepCommand
         }
         var experiment = ExperimentRegistry.Get(name);
         terminal.MarkupLine($"[bold]{Markup.Escape(experiment.Name)}[/] (version {experiment.Version}): {Markup.Escape(experiment.Question)}");
-        var keys = ResearchCli.Table("key", "type", "default");
-        foreach (var (key, type, value) in Settings.Describe(experiment.Defaults)) keys.AddRow(key, Markup.Escape(type), Markup.Escape(value));
+        var keys = ResearchCli.Table("key", "type", "default", "what it sets");
+        var descriptions = Settings.Descriptions(experiment.Defaults.GetType());
+        foreach (var (key, type, value) in Settings.Describe(experiment.Defaults))
+            keys.AddRow(key, Markup.Escape(type), Markup.Escape(value), Markup.Escape(descriptions.GetValueOrDefault(key, "")));
         terminal.Write(keys);
         return ResearchCli.Ok;
     }

@@ -42,8 +42,10 @@ public static class TrainCommand
         var settings = Resolve(task, configFile, sets, device);
         if (list)
         {
-            var table = ResearchCli.Table("key", "type", $"value ({task.ToString().ToLowerInvariant()})");
-            foreach (var (key, type, value) in Settings.Describe(settings)) table.AddRow(key, Markup.Escape(type), Markup.Escape(value));
+            var table = ResearchCli.Table("key", "type", $"value ({task.ToString().ToLowerInvariant()})", "what it sets");
+            var descriptions = Settings.Descriptions(settings.GetType());
+            foreach (var (key, type, value) in Settings.Describe(settings))
+                table.AddRow(key, Markup.Escape(type), Markup.Escape(value), Markup.Escape(descriptions.GetValueOrDefault(key, "")));
             ResearchCli.Terminal.Write(table);
             return ResearchCli.Ok;
         }

@@ -94,7 +94,15 @@ public sealed class Checkpoint
             var version = r.ReadInt32();
             if (version != Version) throw new CheckpointException($"{path} has checkpoint format {version}; this build reads format {Version}.");
             var header = JsonSerializer.Deserialize<Header>(r.ReadString(), Json)!;
-            byte[] Block() => r.ReadBytes(checked((int)r.ReadInt64()));
+            byte[] Block()
+            {
+                // A valid hash only says the file is as written; the lengths inside must still fit the file.
+                var length = r.ReadInt64();
+                var left = r.BaseStream.Length - r.BaseStream.Position;
+                if (length < 0 || length > left)
+                    throw new CheckpointException($"{path} is corrupt: a block claims {length:N0} bytes where {left:N0} remain. Use another checkpoint (best.ckpt or last.ckpt) or retrain.");
+                return r.ReadBytes((int)length);
+            }
             return new Checkpoint
             {
                 Settings = Training.Settings.FromJson(header.Settings, new TrainingSettings()),

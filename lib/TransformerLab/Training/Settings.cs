@@ -17,6 +17,34 @@ public static class Settings
     public static IReadOnlyList<(string Key, string Type, string Value)> Describe<T>(T value) where T : class =>
         Properties(value.GetType()).Select(p => (Key(p), TypeName(p.PropertyType), Format(p.GetValue(value)))).ToList();
 
+    /// <summary>
+    /// Each key's one-line description: the summary of its property's XML documentation, which the build writes beside the
+    /// library — so a key is described once, where it is declared. Empty where the file or the summary is missing.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Descriptions(Type type)
+    {
+        var file = Path.ChangeExtension(type.Assembly.Location, ".xml");
+        var summaries = File.Exists(file)
+            ? System.Xml.Linq.XDocument.Load(file).Descendants("member")
+                .Where(m => ((string?)m.Attribute("name"))?.StartsWith("P:", StringComparison.Ordinal) == true && m.Element("summary") is not null)
+                .ToDictionary(m => ((string)m.Attribute("name")!)[2..], m => OneLine(m.Element("summary")!))
+            : [];
+        return Properties(type).ToDictionary(Key, p => summaries.GetValueOrDefault($"{p.DeclaringType!.FullName}.{p.Name}", ""));
+    }
+
+    /// <summary>A doc summary as plain text on one line; a <c>&lt;see cref&gt;</c> reads as the key or name it points to.</summary>
+    static string OneLine(System.Xml.Linq.XElement summary)
+    {
+        var text = string.Concat(summary.Nodes().Select(n => n switch
+        {
+            System.Xml.Linq.XText t => t.Value,
+            System.Xml.Linq.XElement { Name.LocalName: "see" } e => Snake(((string?)e.Attribute("cref") ?? "").Split('.')[^1]),
+            System.Xml.Linq.XElement e => e.Value,
+            _ => "",
+        }));
+        return string.Join(' ', text.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>Returns a copy of <paramref name="value"/> with each <c>key=value</c> applied, in order.</summary>
     /// <exception cref="SettingsException">an unknown key (the message lists the valid ones) or a value of the wrong type.</exception>
     public static T With<T>(T value, IEnumerable<KeyValuePair<string, string>> assignments) where T : class

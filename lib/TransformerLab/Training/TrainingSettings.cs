@@ -17,34 +17,53 @@ public enum TaskKind { G2p, Copy, Reverse, Sort }
 public sealed record TrainingSettings
 {
     // ── task ──
+    /// <summary>What the model learns: g2p (CMUdict letters → phonemes), or the synthetic copy, reverse or sort.</summary>
     public TaskKind Task { get; init; } = TaskKind.G2p;
     /// <summary>CMUdict file, relative to the workspace root.</summary>
     public string DataPath { get; init; } = CmuDict.DefaultPath;
     /// <summary>G2P: keep stress digits on vowels (69 phonemes instead of 39).</summary>
     public bool Stress { get; init; }
-    /// <summary>Synthetic tasks: distinct symbols, input lengths, split sizes.</summary>
+    /// <summary>Synthetic tasks: distinct symbols in the vocabulary.</summary>
     public int Symbols { get; init; } = 20;
+    /// <summary>Synthetic tasks: the shortest input, in symbols.</summary>
     public int MinLength { get; init; } = 4;
+    /// <summary>Synthetic tasks: the longest input, in symbols.</summary>
     public int MaxLength { get; init; } = 16;
+    /// <summary>Synthetic tasks: training examples.</summary>
     public int TrainSize { get; init; } = 20_000;
+    /// <summary>Synthetic tasks: development examples (model selection, early stopping).</summary>
     public int DevSize { get; init; } = 1_000;
+    /// <summary>Synthetic tasks: test examples (reported once, never used to choose).</summary>
     public int TestSize { get; init; } = 1_000;
     /// <summary>Seed of the synthetic data, kept apart from <see cref="Seed"/> so that seeds vary training, not the data.</summary>
     public int DataSeed { get; init; } = 1;
 
     // ── model (see TransformerConfig) ──
+    /// <summary>Width of every token representation (d_model).</summary>
     public long DModel { get; init; } = 256;
+    /// <summary>Attention heads per layer; each gets d_model / heads dimensions.</summary>
     public long Heads { get; init; } = 4;
+    /// <summary>Inner width of the position-wise feed-forward layer (d_ff).</summary>
     [JsonPropertyName("d_ff")] public long DFF { get; init; } = 1024;
+    /// <summary>Encoder layers (N of the paper, encoder side).</summary>
     public int EncoderLayers { get; init; } = 3;
+    /// <summary>Decoder layers (N of the paper, decoder side).</summary>
     public int DecoderLayers { get; init; } = 3;
+    /// <summary>Dropout on embeddings, sublayer outputs and the feed-forward layer.</summary>
     public double Dropout { get; init; } = 0.1;
+    /// <summary>Dropout on the attention weights.</summary>
     public double AttentionDropout { get; init; }
+    /// <summary>LayerNorm after the residual addition (post, the paper) or before the sublayer (pre).</summary>
     public NormPlacement Norm { get; init; } = NormPlacement.Pre;
+    /// <summary>The normalisation in every block: layer_norm, or batch_norm to show why not.</summary>
     public NormalizationKind Normalization { get; init; } = NormalizationKind.LayerNorm;
+    /// <summary>How positions enter: sinusoidal (the paper), learned embeddings, or none.</summary>
     public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Sinusoidal;
+    /// <summary>The feed-forward activation.</summary>
     public Activation Activation { get; init; } = Activation.ReLU;
+    /// <summary>Share the target embedding with the output projection (Press and Wolf 2017).</summary>
     public bool TieEmbeddings { get; init; } = true;
+    /// <summary>Mask future positions in decoder self-attention; false only to show what it prevents.</summary>
     public bool CausalMask { get; init; } = true;
 
     // ── non-autoregressive decoder (architecture = non_autoregressive) ──
@@ -71,20 +90,27 @@ public sealed record TrainingSettings
     // ── optimisation ──
     /// <summary>Peak learning rate (for noam: the scale factor of the formula).</summary>
     public double Lr { get; init; } = 1e-3;
+    /// <summary>Learning-rate schedule after warm-up: noam, inverse_sqrt, cosine or constant.</summary>
     public LearningRateScheduleKind Schedule { get; init; } = LearningRateScheduleKind.Cosine;
+    /// <summary>Steps of linear learning-rate warm-up from 0 to lr.</summary>
     public int Warmup { get; init; } = 1000;
     /// <summary>Cosine: the learning rate at the last step.</summary>
     public double MinLr { get; init; }
     /// <summary>AdamW's decoupled weight decay (TorchSharp's default is 0).</summary>
     public double WeightDecay { get; init; } = 0.01;
+    /// <summary>AdamW's β₁.</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>AdamW's β₂ (0.98 in the paper).</summary>
     public double Beta2 { get; init; } = 0.98;
     /// <summary>Clip the global gradient norm to this; 0 = no clipping.</summary>
     public double Clip { get; init; } = 1.0;
+    /// <summary>Label smoothing ε of the cross-entropy (0.1 in the paper).</summary>
     public double LabelSmoothing { get; init; } = 0.1;
     /// <summary>Sentences per batch.</summary>
     public int BatchSize { get; init; } = 128;
+    /// <summary>Optimiser steps in all.</summary>
     public int MaxSteps { get; init; } = 9_000;
+    /// <summary>What the decoder reads while training: teacher_forcing (the gold prefix) or scheduled_sampling.</summary>
     public DecoderInputKind DecoderInput { get; init; } = DecoderInputKind.TeacherForcing;
     /// <summary>Scheduled sampling: how ε_i (the chance of feeding the gold token) decays; see <see cref="TeacherForcingSchedule"/>.</summary>
     public TeacherForcingDecay SamplingDecay { get; init; } = TeacherForcingDecay.InverseSigmoid;
@@ -104,12 +130,15 @@ public sealed record TrainingSettings
     public int EvalItems { get; init; }
     /// <summary>Stop after this many evaluations without a better dev error; 0 = never.</summary>
     public int Patience { get; init; }
+    /// <summary>Write a steps.csv row (and a TensorBoard point) every this many steps.</summary>
     public int LogEvery { get; init; } = 50;
     /// <summary>Diverged when the smoothed loss exceeds this multiple of its lowest value (or is not finite).</summary>
     public double DivergenceFactor { get; init; } = 4.0;
 
     // ── reproducibility and hardware ──
+    /// <summary>Seed of initialisation, batch order, dropout and sampling; seeds vary training, data_seed the data.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>Where to compute: cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Torch intra-op threads; 0 = LibTorch's default (one per core).</summary>
     public int Threads { get; init; }

@@ -58,6 +58,10 @@ public sealed class TrainCliTests : IDisposable
         Assert.Matches(@"norm\s*│\s*one of post \| pre\s*│\s*post", output);
         Assert.Matches(@"lr\s*│\s*a number\s*│\s*0\.004", output);      // --set wins over the file
         Assert.Matches(@"tie_embeddings\s*│\s*true or false\s*│\s*false", output);
+        // every key says what it sets, from its property's documentation
+        Assert.Matches(@"warmup\s*│[^│]*│[^│]*│\s*Steps of linear learning-rate warm-up", output);
+        var descriptions = TransformerLab.Training.Settings.Descriptions(typeof(TransformerLab.Training.TrainingSettings));
+        Assert.All(descriptions, d => Assert.False(string.IsNullOrWhiteSpace(d.Value), $"{d.Key} has no description"));
 
         File.WriteAllText(config, """{ "d_model": "wide" }""");
         (exit, _, error) = CliTests.Run("train", "--task", "sort", "--config", config, "--list");

@@ -106,8 +106,27 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(bytes, File.ReadAllBytes(last));
         Assert.Equal(summaryBefore, File.ReadAllText(Path.Combine(folder, "summary.json")));
 
+        // A block length that does not fit the file, under a hash that matches: still the clean error, never an overflow.
+        var valid = File.ReadAllBytes(Path.Combine(folder, "best.ckpt"));
+        var body = valid[..^32];
+        var lengthAt = FirstBlockLengthOffset(body);
+        BitConverter.GetBytes(1L << 40).CopyTo(body, lengthAt);
+        var forged = Path.Combine(folder, "forged.ckpt");
+        File.WriteAllBytes(forged, [.. body, .. System.Security.Cryptography.SHA256.HashData(body)]);
+        Assert.Contains("a block claims", Assert.Throws<CheckpointException>(() => Checkpoint.Load(forged)).Message);
+
         File.WriteAllText(Path.Combine(folder, "not-a.ckpt"), "hello");
         Assert.Contains("not a Transformer Lab checkpoint", Assert.Throws<CheckpointException>(() => Checkpoint.Load(Path.Combine(folder, "not-a.ckpt"))).Message);
+    }
+
+    /// <summary>Where the first block's int64 length sits: after the magic, the format version and the header string.</summary>
+    static int FirstBlockLengthOffset(byte[] body)
+    {
+        using var r = new BinaryReader(new MemoryStream(body), System.Text.Encoding.UTF8);
+        r.ReadBytes(8);
+        r.ReadInt32();
+        r.ReadString();
+        return (int)r.BaseStream.Position;
     }
 
     [Fact]
