@@ -13,7 +13,7 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "Fewer sizes and repeats (under 2 minutes on 2 cores): a smoke run, not figures to quote." };
+        var quick = new Option<bool>("--quick") { Description = "Fewer sizes and repeats (about a minute on an idle 2-core machine): a smoke run, not figures to quote." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (cuda needs TorchSharp-cuda referenced).", DefaultValueFactory = _ => "cpu" };
         var output = new Option<string?>("--out") { Description = "JSON file of the figures and ratios. Default: artifacts/bench/bench[-quick].json in the workspace." };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads; 0 = one per core.", DefaultValueFactory = _ => 0 };
@@ -38,10 +38,20 @@ public static class BenchCommand
         var figures = ResearchCli.Table("section", "figure", "value", "unit");
         foreach (var f in report.Figures) figures.AddRow(Markup.Escape(f.Section), Markup.Escape(f.Name + (f.Detail == "" ? "" : $" ({f.Detail})")), $"{f.Value:G4}", Markup.Escape(f.Unit));
         ResearchCli.Terminal.Write(figures);
-        var ratios = ResearchCli.Table("ratio", "value", "target", "met");
+        var ratios = ResearchCli.Table("ratio", "value", "repeats from–to", "target", "met");
         foreach (var r in report.Ratios)
-            ratios.AddRow(Markup.Escape(r.Name), $"{r.Value:G4}", Markup.Escape(r.Target), r.Met switch { true => "[green]yes[/]", false => "[red]no[/]", null => "" });
+            ratios.AddRow(Markup.Escape(r.Name), $"{r.Value:G4}", double.IsNaN(r.Low) ? "" : $"{r.Low:G3}–{r.High:G3}" + (r.Unsteady ? " [yellow]unsteady[/]" : ""),
+                Markup.Escape(r.Target), r.Met switch { true => "[green]yes[/]", false => "[red]no[/]", null => "" });
         ResearchCli.Terminal.Write(ratios);
+        if (report.LoadAverage is { } load)
+        {
+            Console.WriteLine($"Load average {load.AtStart:F2} at the start, {load.AtEnd:F2} at the end, on {load.Cores} cores.");
+            if (load.Busy)
+                Console.Error.WriteLine($"warning: the machine was busy when the bench started (load average {load.AtStart:F2} on {load.Cores} cores): " +
+                                        "its times and ratios measure the contention as much as the code. Rerun on an idle machine before quoting them.");
+        }
+        if (report.Ratios.Any(r => r.Unsteady))
+            Console.Error.WriteLine("warning: ratios marked unsteady varied by more than half their value across repeats: not figures to quote.");
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(report, BenchReport.Json));

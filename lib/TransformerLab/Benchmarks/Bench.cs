@@ -14,12 +14,32 @@ namespace TransformerLab.Benchmarks;
 /// <summary>One measured figure: what, its value and unit, and the settings it was measured at.</summary>
 public sealed record BenchFigure(string Section, string Name, double Value, string Unit, string Detail = "");
 
-/// <summary>A ratio with the target it is held to (null: reported, not judged).</summary>
-public sealed record BenchRatio(string Name, double Value, string Target, bool? Met);
+/// <summary>
+/// A ratio with the target it is held to (null: reported, not judged), and its spread: the lowest and highest value of the
+/// ratio taken repeat by repeat (the candidates run interleaved, so repeat r of each saw the same moment of the machine).
+/// </summary>
+public sealed record BenchRatio(string Name, double Value, string Target, bool? Met, double Low = double.NaN, double High = double.NaN)
+{
+    /// <summary>Repeats disagree by more than half the value: a figure the machine's state, not the code, decided.</summary>
+    public bool Unsteady => !double.IsNaN(Low) && High - Low > 0.5 * Value;
+}
+
+/// <summary>The 1-minute load average at the start and at the end of a run (Linux; NaN elsewhere), and the machine's cores.</summary>
+public sealed record MachineLoad(double AtStart, double AtEnd, int Cores)
+{
+    /// <summary>Something else was running when the bench started: more than a quarter of a core busy on average.</summary>
+    public bool Busy => AtStart > 0.25 * Cores;
+
+    public static double Now()
+    {
+        try { return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return double.NaN; }
+    }
+}
 
 /// <summary>Everything one <c>research bench</c> run measured.</summary>
 public sealed record BenchReport(string Machine, string Device, bool Quick, int Threads, DateTime StartedUtc, double Seconds,
-    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios)
+    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios, MachineLoad? LoadAverage = null)
 {
     public static readonly System.Text.Json.JsonSerializerOptions Json = new()
     {
@@ -50,6 +70,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
 
     public BenchReport Run()
     {
+        var loadAtStart = MachineLoad.Now();
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         using (torch.no_grad()) Matmul();
@@ -59,7 +80,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         using (torch.no_grad()) NatAgainstAt();
         Memory();
         return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}", device.ToString(), quick, torch.get_num_threads(),
-            started, clock.Elapsed.TotalSeconds, figures, ratios);
+            started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount));
     }
 
     void Add(string section, string name, double value, string unit, string detail = "")
@@ -69,6 +90,14 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
     }
 
     void Ratio(string name, double value, string target, bool? met) => ratios.Add(new BenchRatio(name, value, target, met));
+
+    /// <summary>numerator / denominator of medians, with the spread of the repeat-by-repeat ratios.</summary>
+    void Ratio(string name, LatencyMeasurement numerator, LatencyMeasurement denominator, string target, Func<double, bool>? met)
+    {
+        var value = numerator.Median / denominator.Median;
+        var perRepeat = numerator.Seconds.Zip(denominator.Seconds, (n, d) => n / d).ToList();
+        ratios.Add(new BenchRatio(name, value, target, met?.Invoke(value), perRepeat.Min(), perRepeat.Max()));
+    }
 
     double peakGflops;
 
@@ -129,11 +158,10 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 Add("attention", $"SDPA kernel alone, T={time}, {pass}", times[3].Median * 1e3, "ms");
                 if (!backward)
                 {
-                    var overhead = times[0].Median / times[2].Median;
-                    Ratio($"our MHA forward / (same projections + SDPA kernel), T={time}", overhead, "≤ 1.1", overhead <= 1.1);
-                    Ratio($"our MHA forward / SDPA kernel alone (no projections), T={time}", times[0].Median / times[3].Median, "", null);
+                    Ratio($"our MHA forward / (same projections + SDPA kernel), T={time}", times[0], times[2], "≤ 1.1", r => r <= 1.1);
+                    Ratio($"our MHA forward / SDPA kernel alone (no projections), T={time}", times[0], times[3], "", null);
                 }
-                Ratio($"our MHA / nn.MultiheadAttention, T={time}, {pass}", times[0].Median / times[1].Median, "", null);
+                Ratio($"our MHA / nn.MultiheadAttention, T={time}, {pass}", times[0], times[1], "", null);
             }
         }
     }
@@ -192,7 +220,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
             var name = $"d_model {config.DModel}, {config.EncoderLayers}+{config.DecoderLayers} layers";
             Add("training step", $"ours, {name}", tokens / times[0].Median, "target tokens/s");
             Add("training step", $"built-in layers, {name}", tokens / times[1].Median, "target tokens/s");
-            if (!large) Ratio($"our training step / built-in ({name})", times[1].Median / times[0].Median, "≥ 1.0 (throughput)", times[1].Median / times[0].Median >= 1.0);
+            if (!large) Ratio($"our training step / built-in ({name})", times[1], times[0], "≥ 1.0 (throughput)", r => r >= 1.0);
             if (large || quick)
             {
                 var parameters = ours.parameters().Sum(p => p.numel());
@@ -223,7 +251,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 warmup: 1, repeats: quick ? 2 : 3);
             Add("KV cache", $"with cache, L={length}", times[0].Median * 1e3, "ms");
             Add("KV cache", $"without cache, L={length}", times[1].Median * 1e3, "ms");
-            Ratio($"KV cache speed-up, L={length}", times[1].Median / times[0].Median, length == 64 ? "≥ 3" : "", length == 64 ? times[1].Median / times[0].Median >= 3 : null);
+            Ratio($"KV cache speed-up, L={length}", times[1], times[0], length == 64 ? "≥ 3" : "", length == 64 ? r => r >= 3 : null);
         }
         model.Dispose();
     }
@@ -264,8 +292,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 ], warmup: 2, repeats: Repeats);
                 Add("NAT vs AT", $"AT greedy, batch {batch}, {length} tokens", times[0].Median * 1e3, "ms");
                 Add("NAT vs AT", $"NAT one pass, batch {batch}, {length} tokens", times[1].Median * 1e3, "ms");
-                var speedup = times[0].Median / times[1].Median;
-                Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", speedup, batch == 1 ? "≥ 5" : "", batch == 1 ? speedup >= 5 : null);
+                Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", times[0], times[1], batch == 1 ? "≥ 5" : "", batch == 1 ? r => r >= 5 : null);
             }
     }
 

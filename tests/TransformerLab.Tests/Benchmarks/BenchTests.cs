@@ -49,6 +49,19 @@ public class BenchTests
     }
 
     [Fact]
+    public void A_ratio_carries_its_spread_and_a_busy_machine_is_named()
+    {
+        var steady = new BenchRatio("r", 2.0, "", null, 1.9, 2.2);
+        var unsteady = new BenchRatio("r", 2.0, "", null, 0.2, 2.2);
+        Assert.False(steady.Unsteady);
+        Assert.True(unsteady.Unsteady);
+        Assert.False(new BenchRatio("r", 2.0, "", null).Unsteady); // no repeats: no spread to judge
+        Assert.True(new MachineLoad(1.2, 2.0, 2).Busy);            // more than a quarter of the cores busy before the start
+        Assert.False(new MachineLoad(0.1, 2.0, 2).Busy);           // the bench's own load at the end does not count
+        if (OperatingSystem.IsLinux()) Assert.False(double.IsNaN(MachineLoad.Now()));
+    }
+
+    [Fact]
     public void Bench_refuses_a_negative_thread_count()
     {
         var (exit, _, error) = CliTests.Run("bench", "--quick", "--threads", "-1");
