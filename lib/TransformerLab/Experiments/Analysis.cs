@@ -82,6 +82,22 @@ public static class Analysis
         return new SeedAggregate(new Dictionary<string, string>(), metric, mean, sd, differences.Count, 0, 0);
     }
 
+    /// <summary>
+    /// Within each finished run, one row of <paramref name="file"/> minus another — e.g. beam 4 minus greedy decoding of the
+    /// same model — over the runs: the rows of a run share its seed, model and data, so seed-to-seed spread cancels. Rows
+    /// are picked by the values of their key columns; the per-seed differences come in seed order.
+    /// </summary>
+    public static (SeedAggregate Difference, IReadOnlyList<double> PerSeed) PairedRowDifference(IEnumerable<RunRecord> runs, string file,
+        IReadOnlyDictionary<string, double> baseline, IReadOnlyDictionary<string, double> treatment, string column)
+    {
+        static double At(RunRecord run, string file, IReadOnlyDictionary<string, double> key, string column) =>
+            run.Table(file).Single(row => key.All(k => row.GetValueOrDefault(k.Key, double.NaN) == k.Value))[column];
+        var perSeed = runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
+            .Select(r => At(r, file, treatment, column) - At(r, file, baseline, column)).ToList();
+        var (mean, sd) = MeanAndSd(perSeed);
+        return (new SeedAggregate(new Dictionary<string, string>(), column, mean, sd, perSeed.Count, 0, 0), perSeed);
+    }
+
     /// <summary>The aggregates as a table: the group keys, then mean, sd, n, diverged, failed.</summary>
     public static DataFrame ToDataFrame(IReadOnlyList<SeedAggregate> aggregates)
     {

@@ -231,6 +231,19 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void A_paired_row_difference_subtracts_within_each_run_in_seed_order()
+    {
+        RunAll(Plan(seeds: 3));
+        var runs = store.Load("toy").Where(r => r.Config["x"] == "1" && r.Config["label"] == "a").ToList();
+        // curve.csv of a toy run: loss · (4 − step); step 3 minus step 1 = −2 · loss, loss = 1.5 + seed / 10
+        var (difference, perSeed) = Analysis.PairedRowDifference(runs, "curve.csv",
+            new Dictionary<string, double> { ["step"] = 1 }, new Dictionary<string, double> { ["step"] = 3 }, "loss");
+        Assert.Equal([-3.2, -3.4, -3.6], perSeed.Select(d => Math.Round(d, 9)));
+        Assert.Equal(-3.4, difference.Mean, 9);
+        Assert.Equal(3, difference.N);
+    }
+
+    [Fact]
     public void Heatmaps_share_a_fixed_scale_and_print_their_values_and_bands_have_one_legend_entry_per_group()
     {
         RunAll(Plan(seeds: 3));
