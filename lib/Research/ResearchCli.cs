@@ -25,6 +25,7 @@ public static class ResearchCli
         DataCommand.Create(),
         SweepCommand.Create(),
         BenchCommand.Create(),
+        ReportCommand.Create(),
     };
 
     /// <summary>

@@ -280,14 +280,14 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
 sealed class MetricsLog : IDisposable
 {
     readonly StreamWriter steps, dev;
-    readonly TorchSharp.Modules.SummaryWriter tensorboard; // writes each event as it comes; nothing to close
+    readonly TensorBoardEventFile tensorboard;
 
     /// <summary>Opens the logs; on resume, drops rows after <paramref name="resumedStep"/> (they belong to the lost part of the run).</summary>
     public MetricsLog(string folder, long resumedStep)
     {
         steps = Open(Path.Combine(folder, "steps.csv"), "step,epoch,loss,lr,grad_norm,tokens_per_second,elapsed_seconds", resumedStep);
         dev = Open(Path.Combine(folder, "dev.csv"), "step,dev_loss,dev_token_accuracy,dev_sequence_error,dev_symbol_error,dev_exact_match", resumedStep);
-        tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(folder, "tensorboard"));
+        tensorboard = new TensorBoardEventFile(Path.Combine(folder, "tensorboard"));
     }
 
     static StreamWriter Open(string path, string header, long keepUpTo)
@@ -304,24 +304,25 @@ sealed class MetricsLog : IDisposable
     public void Step(StepReport r)
     {
         steps.WriteLine(string.Join(",", r.Step, r.Epoch, F(r.Loss), F(r.LearningRate), F(r.GradientNorm), F(r.TokensPerSecond), F(r.Elapsed.TotalSeconds)));
-        tensorboard.add_scalar("train/loss", (float)r.Loss, (int)r.Step);
-        tensorboard.add_scalar("train/lr", (float)r.LearningRate, (int)r.Step);
-        tensorboard.add_scalar("train/grad_norm", (float)r.GradientNorm, (int)r.Step);
-        tensorboard.add_scalar("train/tokens_per_second", (float)r.TokensPerSecond, (int)r.Step);
+        tensorboard.Scalar("train/loss", r.Loss, r.Step);
+        tensorboard.Scalar("train/lr", r.LearningRate, r.Step);
+        tensorboard.Scalar("train/grad_norm", r.GradientNorm, r.Step);
+        tensorboard.Scalar("train/tokens_per_second", r.TokensPerSecond, r.Step);
     }
 
     public void Dev(DevReport r)
     {
         dev.WriteLine(string.Join(",", r.Step, F(r.Loss), F(r.TokenAccuracy), F(r.SequenceError), F(r.SymbolError), F(r.ExactMatch)));
-        tensorboard.add_scalar("dev/loss", (float)r.Loss, (int)r.Step);
-        tensorboard.add_scalar("dev/token_accuracy", (float)r.TokenAccuracy, (int)r.Step);
-        tensorboard.add_scalar("dev/sequence_error", (float)r.SequenceError, (int)r.Step);
-        tensorboard.add_scalar("dev/symbol_error", (float)r.SymbolError, (int)r.Step);
+        tensorboard.Scalar("dev/loss", r.Loss, r.Step);
+        tensorboard.Scalar("dev/token_accuracy", r.TokenAccuracy, r.Step);
+        tensorboard.Scalar("dev/sequence_error", r.SequenceError, r.Step);
+        tensorboard.Scalar("dev/symbol_error", r.SymbolError, r.Step);
     }
 
     public void Dispose()
     {
         steps.Dispose();
         dev.Dispose();
+        tensorboard.Dispose();
     }
 }

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.Text;
+using TransformerLab.Experiments;
+using TransformerLab.Reporting;
+using TransformerLab.NativeFix;
+
+namespace TransformerLab.Cli.Commands;
+
+/// <summary><c>research report</c>: regenerate experiments.md's result tables from the results store.</summary>
+public static class ReportCommand
+{
+    public static Command Create()
+    {
+        var check = new Option<bool>("--check") { Description = "Change nothing; exit 1 naming every table that differs from what the store gives." };
+        var file = new Option<string?>("--file") { Description = "The markdown file (default experiments.md in the workspace)." };
+        var store = new Option<string?>("--store") { Description = "Results folder (default data/runs in the workspace)." };
+        var command = new Command("report", "Regenerate the result tables of experiments.md (between <!-- report: name --> and <!-- /report -->) from the committed runs.")
+            { check, file, store };
+        command.SetAction(parse => Run(parse.GetValue(check), parse.GetValue(file), parse.GetValue(store)));
+        return command;
+    }
+
+    static int Run(bool check, string? file, string? storePath)
+    {
+        var root = NotebooksCommand.WorkspaceRoot();
+        var path = Path.GetFullPath(file ?? Path.Combine(root, "experiments.md"));
+        if (!File.Exists(path)) throw new UsageException($"No such file: {path}.");
+        var store = storePath is null ? ResultsStore.Default(root) : new ResultsStore(storePath);
+        var markdown = File.ReadAllText(path);
+        string updated; IReadOnlyList<string> changed;
+        try { (updated, changed) = ExperimentsReport.Update(markdown, new ReportSources(store)); }
+        catch (ReportException e) { throw new UsageException(e.Message); }
+        var tables = ExperimentsReport.Marked(markdown).Count;
+        if (check)
+        {
+            if (changed.Count == 0) { Console.WriteLine($"{tables} tables in {path} match {store.Root}."); return ResearchCli.Ok; }
+            Console.Error.WriteLine($"{changed.Count} of {tables} tables in {path} differ from {store.Root}: {string.Join(", ", changed)}. Run `research report` to regenerate them.");
+            return ResearchCli.Failed;
+        }
+        if (changed.Count > 0) AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(updated));
+        Console.WriteLine(changed.Count == 0 ? $"{tables} tables in {path}: all up to date." : $"{tables} tables in {path}: regenerated {string.Join(", ", changed)}.");
+        return ResearchCli.Ok;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.RegularExpressions;
+using TransformerLab.Experiments;
+
+namespace TransformerLab.Reporting;
+
+/// <summary>A report table could not be made: the runs it rests on are missing, or experiments.md names an unknown table.</summary>
+public sealed class ReportException(string message) : Exception(message);
+
+/// <summary>
+/// The sweep a table rests on, as its command line gives it (<c>research sweep experiment --set … --grid … --seeds N</c>):
+/// the report loads exactly the runs that command makes, so a table cannot quietly mix in other runs of the store.
+/// </summary>
+public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<string, string>> Set, IReadOnlyList<KeyValuePair<string, string[]>> Grid, int Seeds)
+{
+    public static SweepSpec Of(string experiment, int seeds, (string Key, string Value)[] set, params (string Key, string Values)[] grid) =>
+        new(experiment, [.. set.Select(s => KeyValuePair.Create(s.Key, s.Value))],
+            [.. grid.Select(g => KeyValuePair.Create(g.Key, g.Values.Split(',')))], seeds);
+
+    public IReadOnlyList<RunSpec> Plan() => Sweep.Plan(ExperimentRegistry.Get(Experiment), Set, Grid, Seeds);
+
+    public string CommandLine => string.Join(" ", new[] { $"research sweep {Experiment}" }
+        .Concat(Grid.Select(g => $"--grid {g.Key}={string.Join(",", g.Value)}"))
+        .Concat(Set.Select(s => $"--set {s.Key}={s.Value}"))
+        .Append($"--seeds {Seeds}"));
+}
+
+/// <summary>Where report tables read from: the results store, and the committed benchmark file.</summary>
+public sealed class ReportSources(ResultsStore store)
+{
+    readonly Dictionary<SweepSpec, IReadOnlyList<RunRecord>> loaded = [];
+
+    public ResultsStore Store => store;
+
+    /// <summary>Every run of <paramref name="sweep"/>, finished; a missing or unfinished run is an error naming the command.</summary>
+    public IReadOnlyList<RunRecord> Runs(SweepSpec sweep)
+    {
+        if (loaded.TryGetValue(sweep, out var runs)) return runs;
+        var plan = sweep.Plan();
+        runs = Sweep.Finished(store, plan);
+        if (runs.Count < plan.Count)
+            throw new ReportException($"{plan.Count - runs.Count} of the {plan.Count} runs of `{sweep.CommandLine}` are not finished in {store.Root}; run that command (it skips finished runs), then report again.");
+        return loaded[sweep] = runs;
+    }
+}
+
+/// <summary>
+/// experiments.md's result tables, generated from committed runs. A table's place in the file is marked
+/// <c>&lt;!-- report: name --&gt;</c> … <c>&lt;!-- /report --&gt;</c>; <see cref="Update"/> rewrites what is between the marks
+/// and leaves every other line as written. <c>research report</c> writes the file; a test fails when it is out of date.
+/// </summary>
+public static class ExperimentsReport
+{
+    static readonly Regex Block = new(@"(?<open><!-- report: (?<name>[a-z0-9\-]+) -->\n)(?<body>.*?)(?<close><!-- /report -->)", RegexOptions.Singleline);
+
+    /// <summary>The markdown with every marked table regenerated, and the names of the tables whose text changed.</summary>
+    /// <exception cref="ReportException">a marked name is not a known table, or a table's runs are missing.</exception>
+    public static (string Markdown, IReadOnlyList<string> Changed) Update(string markdown, ReportSources sources)
+    {
+        var changed = new List<string>();
+        var text = Block.Replace(markdown.ReplaceLineEndings("\n"), m =>
+        {
+            var name = m.Groups["name"].Value;
+            if (!ExperimentsTables.All.TryGetValue(name, out var table))
+                throw new ReportException($"experiments.md marks a table '{name}' that the report does not know; known: {string.Join(", ", ExperimentsTables.All.Keys)}.");
+            var body = table(sources).ToString();
+            if (body != m.Groups["body"].Value) changed.Add(name);
+            return m.Groups["open"].Value + body + m.Groups["close"].Value;
+        });
+        return (text, changed);
+    }
+
+    /// <summary>The table names marked in <paramref name="markdown"/>, in order.</summary>
+    public static IReadOnlyList<string> Marked(string markdown) => Block.Matches(markdown.ReplaceLineEndings("\n")).Select(m => m.Groups["name"].Value).ToList();
+}

@@ -1,0 +1,286 @@
+using TransformerLab.Experiments;
+
+namespace TransformerLab.Reporting;
+
+/// <summary>
+/// Every table of experiments.md that reports results, each made from the runs of the sweep whose command experiments.md
+/// shows beside it. Percentages are the stored fractions × 100; "mean ± sd" is over the finished (done) runs of a row,
+/// sample sd; per-seed values are in seed order.
+/// </summary>
+public static class ExperimentsTables
+{
+    // ---- the sweeps, as their commands in experiments.md give them ----
+
+    public static readonly SweepSpec LayerNormGridSweep = SweepSpec.Of("ln-placement", 3, [],
+        ("norm", "post,pre"), ("encoder_layers+decoder_layers", "2,6,12"), ("lr", "0.0005,0.001,0.002"), ("warmup", "0,300"));
+
+    public static readonly SweepSpec PaperScheduleSweep = SweepSpec.Of("ln-placement", 3,
+        [("norm", "post"), ("warmup", "4000"), ("schedule", "inverse_sqrt"), ("max_steps", "6000"), ("eval_every", "500"), ("threads", "1")],
+        ("encoder_layers+decoder_layers", "6,12"), ("lr", "0.001,0.002"));
+
+    public static readonly SweepSpec NormalizationSweep = SweepSpec.Of("ln-placement", 3, [("warmup", "300")],
+        ("normalization", "layer_norm,batch_norm"), ("norm", "post,pre"));
+
+    public static readonly SweepSpec ExposureBiasSweep = SweepSpec.Of("exposure-bias", 3, []);
+
+    public static readonly SweepSpec ScheduledSamplingSweep = SweepSpec.Of("scheduled-sampling", 3, [], ("decoder_input", "teacher_forcing,scheduled_sampling"));
+
+    public static readonly SweepSpec SampledPredictionsSweep = SweepSpec.Of("scheduled-sampling", 3, [("sampling_predictions", "sample")]);
+
+    public static readonly SweepSpec ScheduledSamplingG2pSweep = SweepSpec.Of("scheduled-sampling", 3,
+        [("task", "g2p"), ("d_model", "128"), ("heads", "4"), ("d_ff", "256"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("batch_size", "128"),
+         ("warmup", "300"), ("lr", "0.002"), ("label_smoothing", "0.1"), ("max_steps", "3000"), ("eval_every", "1000"), ("eval_items", "1000"), ("sampling_k", "270")],
+        ("decoder_input", "teacher_forcing,scheduled_sampling"));
+
+    public static readonly SweepSpec AtVsNatG2p = SweepSpec.Of("at-vs-nat", 3, []);
+
+    public static readonly SweepSpec AtVsNatReverse = SweepSpec.Of("at-vs-nat", 3, [("task", "reverse"), ("label_smoothing", "0"), ("batch_size", "64")]);
+
+    public static readonly SweepSpec DecodingSweep = SweepSpec.Of("decoding", 3, []);
+
+    static readonly (string, string)[] Notebook02To04 =
+        [("d_model", "64"), ("d_ff", "128"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("dropout", "0.1"), ("batch_size", "64"), ("lr", "0.002"), ("label_smoothing", "0")];
+
+    public static readonly SweepSpec HeadsSweep = SweepSpec.Of("train", 3,
+        [("task", "sort"), ("symbols", "12"), ("min_length", "4"), ("max_length", "10"), ("train_size", "8000"), ("dev_size", "300"), .. Notebook02To04,
+         ("warmup", "150"), ("max_steps", "1500"), ("eval_every", "1500")], ("heads", "1,2,4,8"));
+
+    public static readonly SweepSpec PositionsSweep = SweepSpec.Of("train", 3,
+        [("task", "reverse"), ("symbols", "10"), ("min_length", "4"), ("max_length", "12"), ("train_size", "10000"), ("dev_size", "300"), ("heads", "4"), .. Notebook02To04,
+         ("warmup", "200"), ("max_steps", "2000"), ("eval_every", "2000")], ("positional_encoding", "none,sinusoidal,learned"));
+
+    public static readonly SweepSpec CausalMaskSweep = SweepSpec.Of("train", 3,
+        [("task", "reverse"), ("symbols", "10"), ("min_length", "4"), ("max_length", "10"), ("train_size", "8000"), ("dev_size", "300"), ("heads", "4"), .. Notebook02To04,
+         ("warmup", "200"), ("max_steps", "1500"), ("eval_every", "1500")], ("causal_mask", "true,false"));
+
+    /// <summary>Every table, by the name experiments.md marks it with.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<ReportSources, MarkdownTable>> All = new Dictionary<string, Func<ReportSources, MarkdownTable>>
+    {
+        ["ln-gradients-at-init"] = GradientsAtInitialisation,
+        ["ln-grid-2"] = s => LayerNormGrid(s, 2),
+        ["ln-grid-6"] = s => LayerNormGrid(s, 6),
+        ["ln-grid-12"] = s => LayerNormGrid(s, 12),
+        ["ln-vs-bn"] = LayerNormVsBatchNorm,
+        ["exposure-bias"] = ExposureBias,
+        ["scheduled-sampling-reverse"] = ScheduledSamplingReverse,
+        ["scheduled-sampling-g2p"] = ScheduledSamplingG2p,
+        ["at-vs-nat-g2p"] = s => AtVsNat(s, AtVsNatG2p, "WER %", "PER %", meanLength: true),
+        ["at-vs-nat-g2p-refinement"] = AtVsNatRefinement,
+        ["at-vs-nat-reverse"] = s => AtVsNat(s, AtVsNatReverse, "test sequence error %", "symbol error %", meanLength: false),
+        ["decoding-beam"] = DecodingBeam,
+        ["decoding-sampling"] = DecodingSampling,
+        ["heads-02"] = Heads,
+        ["positions-03"] = Positions,
+        ["causal-mask-04"] = CausalMask,
+    };
+
+    // ---- the tables ----
+
+    static MarkdownTable GradientsAtInitialisation(ReportSources s)
+    {
+        // Initialisation and the first batch depend on the seed and the model only, not on lr or warm-up: one cell of the grid serves.
+        var runs = s.Runs(LayerNormGridSweep).Where(r => r.Config["lr"] == "0.001" && r.Config["warmup"] == "0").ToList();
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var depth in new[] { "6", "12" })
+            foreach (var norm in new[] { "post", "pre" })
+            {
+                var group = runs.Where(r => r.Config["encoder_layers"] == depth && r.Config["norm"] == norm).ToList();
+                string Ends(int decoder) => $"{Mean(group, r => InitGradient(r, decoder, 0)):F3} → {Mean(group, r => InitGradient(r, decoder, int.Parse(depth) - 1)):F3}";
+                rows.Add([$"{Placement(norm)}, {depth}", Ends(0), Ends(1), group.Count.ToString()]);
+            }
+        return new(["placement, layers", "encoder first → last", "decoder first → last", "seeds"], rows);
+    }
+
+    static double InitGradient(RunRecord run, int decoder, int layer) =>
+        run.Table("init_gradients.csv").Single(row => row["decoder"] == decoder && row["layer"] == layer)["grad_norm"];
+
+    static MarkdownTable LayerNormGrid(ReportSources s, int depth) =>
+        TrainingGrid(s.Runs(LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == depth.ToString()).ToList(), ["norm", "lr", "warmup"],
+            ["placement", "peak lr", "warm-up"], v => [Placement(v[0]), v[1], v[2]]);
+
+    static MarkdownTable PaperScheduleWarmup(ReportSources s) =>
+        TrainingGrid(s.Runs(PaperScheduleSweep), ["encoder_layers", "lr"], ["layers", "peak lr"], v => [$"{v[0]} + {v[0]}", v[1]]);
+
+    /// <summary>A training grid: best dev sequence error, teacher-forced accuracy there, final training loss, per seed, outcome.</summary>
+    static MarkdownTable TrainingGrid(IReadOnlyList<RunRecord> runs, string[] keys, string[] headers, Func<string[], string[]> label) =>
+        new([.. headers, "dev sequence error %", "teacher-forced acc. %", "final train loss", "per seed %", "runs"],
+            Groups(runs, keys).Select(g => (IReadOnlyList<string>)[.. label(g.Values),
+                Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 1, 100), Cell.MeanSd(Done(g.Runs, "dev_token_accuracy"), 1, 100),
+                Cell.MeanSd(g.Runs.Where(r => r.State == RunState.Done).Select(r => Final(r, "loss")), 3),
+                string.Join(" / ", g.Runs.Select(r => Cell.Number(100 * r.Metrics.GetValueOrDefault("dev_sequence_error", double.NaN), 1) + (r.State == RunState.Diverged ? " (diverged)" : ""))),
+                Outcome(g.Runs)]).ToList());
+
+    static MarkdownTable LayerNormVsBatchNorm(ReportSources s) =>
+        new(["normalisation", "placement", "dev sequence error %", "teacher-forced dev acc. %", "dev loss (eval mode)", "final train loss (train mode)"],
+            Groups(s.Runs(NormalizationSweep), "normalization", "norm").OrderByDescending(g => g.Values[0]).ThenByDescending(g => g.Values[1]).Select(g => (IReadOnlyList<string>)[
+                g.Values[0] == "layer_norm" ? "LayerNorm" : "BatchNorm", g.Values[1] == "pre" ? "Pre" : "Post",
+                Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 1, 100), Cell.MeanSd(Done(g.Runs, "dev_token_accuracy"), 1, 100),
+                Cell.MeanSd(Done(g.Runs, "dev_loss"), 3), Cell.MeanSd(g.Runs.Select(r => Final(r, "loss")), 3)]).ToList());
+
+    static MarkdownTable ExposureBias(ReportSources s)
+    {
+        var runs = s.Runs(ExposureBiasSweep);
+        return new(["", "teacher-forced", "free-running", "gap"],
+        [
+            ["token accuracy %", Cell.MeanSd(Done(runs, "tf_token_accuracy"), 2, 100), Cell.MeanSd(Done(runs, "free_token_accuracy"), 2, 100), Cell.MeanSd(Done(runs, "accuracy_gap"), 2, 100) + " points"],
+            ["loss (nats / token)", Cell.MeanSd(Done(runs, "tf_loss"), 3), Cell.MeanSd(Done(runs, "free_loss"), 3), ""],
+            ["test sequence error %, greedy", "", Cell.MeanSd(Done(runs, "test_sequence_error"), 2, 100), ""],
+        ]);
+    }
+
+    static MarkdownTable ScheduledSamplingReverse(ReportSources s)
+    {
+        var grid = s.Runs(ScheduledSamplingSweep);
+        var teacher = grid.Where(r => r.Config["decoder_input"] == "teacher_forcing").ToList();
+        var policies = new (string Name, IReadOnlyList<RunRecord> Runs)[]
+        {
+            ("teacher forcing", teacher),
+            ("scheduled sampling, argmax", grid.Where(r => r.Config["decoder_input"] == "scheduled_sampling").ToList()),
+            ("scheduled sampling, sampled", s.Runs(SampledPredictionsSweep)),
+        };
+        return new(["policy", "test sequence error %", "paired", "test symbol error %", "paired", "teacher-forced acc. %", "free-running acc. %", "gap (points)", "per seed, test sequence error %"],
+            policies.Select(p => (IReadOnlyList<string>)[p.Name,
+                Cell.MeanSd(Done(p.Runs, "test_sequence_error"), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Paired(teacher, p.Runs, "test_sequence_error"), 2, 100),
+                Cell.MeanSd(Done(p.Runs, "test_symbol_error"), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Paired(teacher, p.Runs, "test_symbol_error"), 2, 100),
+                Cell.MeanSd(Done(p.Runs, "tf_token_accuracy"), 2, 100), Cell.MeanSd(Done(p.Runs, "free_token_accuracy"), 2, 100),
+                Cell.MeanSd(Done(p.Runs, "accuracy_gap"), 2, 100), Cell.PerSeed(Done(p.Runs, "test_sequence_error"), 1, 100)]).ToList());
+    }
+
+    static MarkdownTable ScheduledSamplingG2p(ReportSources s)
+    {
+        var runs = s.Runs(ScheduledSamplingG2pSweep);
+        var teacher = runs.Where(r => r.Config["decoder_input"] == "teacher_forcing").ToList();
+        var sampled = runs.Where(r => r.Config["decoder_input"] == "scheduled_sampling").ToList();
+        (string Metric, int Decimals, double Scale)[] columns =
+            [("test_sequence_error", 2, 100), ("test_symbol_error", 2, 100), ("tf_token_accuracy", 2, 100), ("free_token_accuracy", 2, 100), ("accuracy_gap", 2, 100), ("free_loss", 3, 1)];
+        IReadOnlyList<string> Row(string name, IReadOnlyList<RunRecord> g) => [name, .. columns.Select(c => Cell.MeanSd(Done(g, c.Metric), c.Decimals, c.Scale)), Cell.PerSeed(Done(g, "test_sequence_error"), 2, 100)];
+        return new(["policy", "test WER %", "test PER %", "teacher-forced acc. %", "free-running acc. %", "gap (points)", "free-running loss", "per seed, test WER %"],
+        [
+            Row("teacher forcing", teacher), Row("scheduled sampling", sampled),
+            ["paired difference", .. columns.Select(c => Cell.SignedMeanSd(Paired(teacher, sampled, c.Metric), c.Decimals, c.Scale)), ""],
+        ]);
+    }
+
+    static MarkdownTable AtVsNat(ReportSources s, SweepSpec sweep, string errorHeader, string symbolHeader, bool meanLength)
+    {
+        var runs = s.Runs(sweep).Where(r => r.State == RunState.Done).ToList();
+        var rows = new List<IReadOnlyList<string>>();
+        for (var d = 0; d < AtVsNatExperiment.Decoders.Count; d++)
+        {
+            var quality = runs.Select(r => r.Table("quality.csv").Single(row => row["decoder"] == d)).ToList();
+            string Column(string name, int decimals, double scale = 100) =>
+                quality.All(q => q.ContainsKey(name)) ? Cell.MeanSd(quality.Select(q => q[name]), decimals, scale) : "";
+            var name = AtVsNatExperiment.Decoders[d];
+            List<string> row = [Describe(name), Column("sequence_error", 2), Column("symbol_error", 2), Column("length_accuracy", 2), Column("repetition", 2)];
+            if (meanLength) row.Add(Cell.Number(quality.Average(q => q["meanLength"]), 2));
+            rows.Add(row);
+        }
+        return new(["decoder", errorHeader, symbolHeader, "length accuracy %", "repeated neighbours %", .. meanLength ? new[] { "mean length" } : []], rows);
+    }
+
+    static string Describe(string decoder) => decoder switch
+    {
+        "at greedy" => "AT greedy", "at beam 4" => "AT beam 4", "nat" => "NAT, one pass", "nat kd" => "NAT distilled, one pass",
+        "nat 4 iterations" => "NAT, 4 iterations", "nat kd 4 iterations" => "NAT distilled, 4 iterations",
+        "nat kd length beam 3" => "NAT distilled, length beam 3", "references" => "references", _ => decoder,
+    };
+
+    static MarkdownTable AtVsNatRefinement(ReportSources s)
+    {
+        var runs = s.Runs(AtVsNatG2p).Where(r => r.State == RunState.Done).ToList();
+        var iterations = new[] { 1, 2, 4, 8 };
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var beam in new[] { 1, 3 })
+            foreach (var distilled in new[] { 0, 1 })
+                rows.Add([$"NAT{(distilled == 1 ? " distilled" : "")}, length beam {beam}", .. iterations.Select(t => Cell.MeanSd(runs.Select(r =>
+                    r.Table("refinement.csv").Single(row => row["distilled"] == distilled && row["length_beam"] == beam && row["iterations"] == t)["sequence_error"]), 2, 100))]);
+        return new(["WER %", "1 iteration", "2", "4", "8"], rows);
+    }
+
+    static MarkdownTable DecodingBeam(ReportSources s)
+    {
+        var runs = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).ToList();
+        IReadOnlyList<IReadOnlyDictionary<string, double>> Rows(int beam, int penalty) =>
+            runs.Select(r => r.Table("beam.csv").Single(row => row["beam"] == beam && row["length_penalty"] == penalty)).ToList();
+        return new(["beam", "WER % (α 0)", "PER % (α 0)", "WER % (α 1)", "mean length (α 0 / α 1)", "seconds for test (α 0)"],
+            new[] { 1, 2, 4, 8 }.Select(beam => (IReadOnlyList<string>)[beam == 1 ? "1 (greedy)" : beam.ToString(),
+                Cell.MeanSd(Rows(beam, 0).Select(r => r["sequence_error"]), 2, 100), Cell.MeanSd(Rows(beam, 0).Select(r => r["symbol_error"]), 2, 100),
+                Cell.MeanSd(Rows(beam, 1).Select(r => r["sequence_error"]), 2, 100),
+                $"{Cell.Number(Rows(beam, 0).Average(r => r["meanLength"]), 3)} / {Cell.Number(Rows(beam, 1).Average(r => r["meanLength"]), 3)}",
+                Cell.MeanSd(Rows(beam, 0).Select(r => r["seconds"]), 2)]).ToList());
+    }
+
+    static MarkdownTable DecodingSampling(ReportSources s)
+    {
+        var runs = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).ToList();
+        var settings = runs[0].Table("sampling.csv").Select(row => (T: row["temperature"], K: row["top_k"], P: row["top_p"])).ToList();
+        return new(["sampling", "WER of one sample %", "oracle WER (best of 5) %", "distinct outputs of 5"],
+            settings.Select(setting =>
+            {
+                var rows = runs.Select(r => r.Table("sampling.csv").Single(row => row["temperature"] == setting.T && row["top_k"] == setting.K && row["top_p"] == setting.P)).ToList();
+                var name = $"T {setting.T:0.##}" + (setting.K > 0 ? $", top-k {setting.K:0}" : "") + (setting.P > 0 ? $", top-p {setting.P:0.##}" : "");
+                return (IReadOnlyList<string>)[name, Cell.MeanSd(rows.Select(r => r["sequence_error"]), 2, 100),
+                    Cell.MeanSd(rows.Select(r => r["oracle_sequence_error"]), 2, 100), Cell.Number(rows.Average(r => r["distinct_outputs"]), 2)];
+            }).ToList());
+    }
+
+    static MarkdownTable Heads(ReportSources s) =>
+        new(["heads (head width)", "dev sequence error %", "dev symbol error %", "dev loss", "parameters", "train time per run"],
+            Groups(s.Runs(HeadsSweep), "heads").Select(g => (IReadOnlyList<string>)[$"{g.Values[0]} ({64 / int.Parse(g.Values[0])})",
+                Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 2, 100), Cell.MeanSd(Done(g.Runs, "dev_symbol_error"), 2, 100),
+                Cell.MeanSd(Done(g.Runs, "dev_loss"), 4), string.Join(" / ", Done(g.Runs, "parameters").Distinct().Select(p => p.ToString("N0"))),
+                Cell.MeanSd(Done(g.Runs, "train_seconds"), 1) + " s"]).ToList());
+
+    static MarkdownTable Positions(ReportSources s) =>
+        new(["encoding", "dev sequence error %", "dev symbol error %", "per seed, dev sequence error %"],
+            Groups(s.Runs(PositionsSweep), "positional_encoding").OrderBy(g => Array.IndexOf(["none", "sinusoidal", "learned"], g.Values[0]))
+                .Select(g => (IReadOnlyList<string>)[g.Values[0], Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 2, 100),
+                    Cell.MeanSd(Done(g.Runs, "dev_symbol_error"), 2, 100), Cell.PerSeed(Done(g.Runs, "dev_sequence_error"), 1, 100)]).ToList());
+
+    static MarkdownTable CausalMask(ReportSources s) =>
+        new(["causal mask", "teacher-forced dev loss", "greedy dev sequence error %", "dev symbol error %"],
+            Groups(s.Runs(CausalMaskSweep), "causal_mask").OrderByDescending(g => g.Values[0])
+                .Select(g => (IReadOnlyList<string>)[g.Values[0] == "true" ? "yes" : "no", Cell.MeanSd(Done(g.Runs, "dev_loss"), 5),
+                    Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 2, 100), Cell.MeanSd(Done(g.Runs, "dev_symbol_error"), 2, 100)]).ToList());
+
+    // ---- helpers ----
+
+    /// <summary>The runs grouped by the values of <paramref name="keys"/>, groups in the order of their values, runs in seed order.</summary>
+    static IEnumerable<(string[] Values, IReadOnlyList<RunRecord> Runs)> Groups(IReadOnlyList<RunRecord> runs, params string[] keys)
+    {
+        IEnumerable<string[]> combinations = [[]];
+        foreach (var key in keys)
+        {
+            var values = Analysis.Ordered(runs.Select(r => r.Config[key]));
+            combinations = combinations.SelectMany(c => values.Select(v => (string[])[.. c, v]));
+        }
+        foreach (var values in combinations)
+        {
+            var group = runs.Where(r => keys.Select((k, i) => r.Config[k] == values[i]).All(same => same)).OrderBy(r => r.Seed).ToList();
+            if (group.Count > 0) yield return (values, group);
+        }
+    }
+
+    /// <summary>A metric of the done runs (not the diverged or failed ones), in seed order.</summary>
+    static IEnumerable<double> Done(IEnumerable<RunRecord> runs, string metric) =>
+        runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(r => r.Metrics[metric]);
+
+    /// <summary>Treatment − baseline, seed by seed, over the seeds both finished.</summary>
+    static IReadOnlyList<double> Paired(IEnumerable<RunRecord> baseline, IEnumerable<RunRecord> treatment, string metric)
+    {
+        var before = baseline.Where(r => r.State == RunState.Done).ToDictionary(r => r.Seed, r => r.Metrics[metric]);
+        return treatment.Where(r => r.State == RunState.Done && before.ContainsKey(r.Seed)).OrderBy(r => r.Seed).Select(r => r.Metrics[metric] - before[r.Seed]).ToList();
+    }
+
+    static double Final(RunRecord run, string column) => run.Curve().Last(row => row.ContainsKey(column))[column];
+
+    static double Mean(IEnumerable<RunRecord> runs, Func<RunRecord, double> value) => runs.Average(value);
+
+    static string Placement(string norm) => norm == "post" ? "Post-LN" : "Pre-LN";
+
+    static string Outcome(IReadOnlyList<RunRecord> runs)
+    {
+        var parts = runs.GroupBy(r => r.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
+        return string.Join(", ", parts);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text;
+using TransformerLab.Experiments;
+
+namespace TransformerLab.Reporting;
+
+/// <summary>A GitHub-flavoured markdown table: a header row and rows of cells, written the way experiments.md lays them out.</summary>
+public sealed record MarkdownTable(IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyList<string>> Rows)
+{
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.Append("| ").Append(string.Join(" | ", Header)).Append(" |\n");
+        text.Append('|').Append(string.Concat(Header.Select(_ => "---|"))).Append('\n');
+        foreach (var row in Rows) text.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
+        return text.ToString();
+    }
+}
+
+/// <summary>How a number over seeds is written in a report cell.</summary>
+public static class Cell
+{
+    /// <summary>"72.9 ± 1.6": mean ± sample sd of <paramref name="values"/> × <paramref name="scale"/>; "–" when there are none.</summary>
+    public static string MeanSd(IEnumerable<double> values, int decimals, double scale = 1)
+    {
+        var list = values.Select(v => v * scale).ToList();
+        if (list.Count == 0) return "–";
+        var (mean, sd) = Analysis.MeanAndSd(list);
+        return $"{Number(mean, decimals)} ± {Number(sd, decimals)}";
+    }
+
+    /// <summary>"71.2 / 74.2 / 73.4": one value per seed, in seed order.</summary>
+    public static string PerSeed(IEnumerable<double> values, int decimals, double scale = 1) =>
+        string.Join(" / ", values.Select(v => Number(v * scale, decimals)));
+
+    /// <summary>Fixed decimals, invariant culture, a true minus sign, and no "-0.0".</summary>
+    public static string Number(double value, int decimals)
+    {
+        if (double.IsNaN(value)) return "–";
+        var text = value.ToString("N" + decimals, CultureInfo.InvariantCulture);
+        if (text.TrimStart('-').All(c => c is '0' or '.' or ',')) text = text.TrimStart('-');
+        return text.Replace('-', '−');
+    }
+
+    /// <summary>"+1.45" / "−0.61": a signed difference.</summary>
+    public static string Signed(double value, int decimals) =>
+        double.IsNaN(value) ? "–" : (value > 0 && Number(value, decimals) != Number(0, decimals) ? "+" : "") + Number(value, decimals);
+
+    /// <summary>"+1.45 ± 0.15": mean ± sd of paired differences.</summary>
+    public static string SignedMeanSd(IReadOnlyList<double> differences, int decimals, double scale = 1)
+    {
+        if (differences.Count == 0) return "–";
+        var (mean, sd) = Analysis.MeanAndSd(differences.Select(d => d * scale).ToList());
+        return $"{Signed(mean, decimals)} ± {Number(sd, decimals)}";
+    }
+}

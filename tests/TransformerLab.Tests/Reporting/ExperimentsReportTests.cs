@@ -1,0 +1,59 @@
+using TransformerLab.Experiments;
+using TransformerLab.Reporting;
+using TransformerLab.Runtime;
+using Xunit;
+
+namespace TransformerLab.Tests.Reporting;
+
+/// <summary>experiments.md's tables against the committed results store.</summary>
+public sealed class ExperimentsReportTests : IDisposable
+{
+    static readonly string Root = Workspace.Root(AppContext.BaseDirectory);
+    readonly string empty = Path.Combine(Path.GetTempPath(), "tlab-report-" + Guid.NewGuid().ToString("N"));
+    public void Dispose() { if (Directory.Exists(empty)) Directory.Delete(empty, recursive: true); }
+
+    [Fact]
+    public void Every_table_of_experiments_md_is_what_the_committed_runs_give()
+    {
+        var markdown = File.ReadAllText(Path.Combine(Root, "experiments.md"));
+        var (_, changed) = ExperimentsReport.Update(markdown, new ReportSources(ResultsStore.Default(Root)));
+        Assert.True(changed.Count == 0, $"experiments.md is out of date with data/runs in: {string.Join(", ", changed)}. Run `research report`.");
+        Assert.Equal(ExperimentsTables.All.Keys.Order(), ExperimentsReport.Marked(markdown).Order()); // every table is placed, once
+    }
+
+    [Fact]
+    public void Only_the_marked_lines_change()
+    {
+        var markdown = "# Title\n\ntext before\n<!-- report: ln-vs-bn -->\n| stale |\n<!-- /report -->\ntext after\n";
+        var (updated, changed) = ExperimentsReport.Update(markdown, new ReportSources(ResultsStore.Default(Root)));
+        Assert.Equal(["ln-vs-bn"], changed);
+        Assert.StartsWith("# Title\n\ntext before\n<!-- report: ln-vs-bn -->\n| normalisation | placement |", updated);
+        Assert.EndsWith("|\n<!-- /report -->\ntext after\n", updated);
+        Assert.DoesNotContain("stale", updated);
+        Assert.Empty(ExperimentsReport.Update(updated, new ReportSources(ResultsStore.Default(Root))).Changed);
+    }
+
+    [Fact]
+    public void Missing_runs_and_unknown_tables_are_errors_that_say_what_to_do()
+    {
+        var missing = Assert.Throws<ReportException>(() =>
+            ExperimentsReport.Update("<!-- report: causal-mask-04 -->\n<!-- /report -->\n", new ReportSources(new ResultsStore(empty))));
+        Assert.Contains("research sweep train --grid causal_mask=true,false", missing.Message);
+        Assert.Contains("6 of the 6 runs", missing.Message);
+        var unknown = Assert.Throws<ReportException>(() =>
+            ExperimentsReport.Update("<!-- report: no-such-table -->\n<!-- /report -->\n", new ReportSources(ResultsStore.Default(Root))));
+        Assert.Contains("no-such-table", unknown.Message);
+        Assert.Contains("ln-vs-bn", unknown.Message);
+    }
+
+    [Fact]
+    public void Cells_are_mean_and_sample_sd_with_a_true_minus_sign()
+    {
+        Assert.Equal("2.00 ± 1.00", Cell.MeanSd([1.0, 2.0, 3.0], 2));
+        Assert.Equal("50.0 ± 0.0", Cell.MeanSd([0.5], 1, 100));
+        Assert.Equal("−0.61 ± 0.04", Cell.SignedMeanSd([-0.0061, -0.0065, -0.0057], 2, 100));
+        Assert.Equal("+1.50", Cell.Signed(1.5, 2));
+        Assert.Equal("0.0", Cell.Number(-0.01, 1));
+        Assert.Equal("–", Cell.MeanSd([], 2));
+    }
+}
