@@ -15,9 +15,11 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
 {
     public override string Name => "ln-placement";
     public override string Question => "Does Post-LN need learning-rate warm-up where Pre-LN does not, and do its gradients at initialisation grow towards the output?";
-    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse) with
+    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse).WithModel(m => m with
     {
         DModel = 64, Heads = 4, DFF = 256, EncoderLayers = 6, DecoderLayers = 6, Norm = NormPlacement.Post,
+    }) with
+    {
         Lr = 1e-3, Schedule = LearningRateScheduleKind.Cosine, Warmup = 0, Clip = 0,
         BatchSize = 64, MaxSteps = 1500, EvalEvery = 250, EvalItems = 500,
     };

@@ -51,8 +51,8 @@ static class EncoderStack
             new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(_ => new EncoderLayer(c)).ToArray()),
             new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(_ => new DecoderLayer(c)).ToArray()),
             pre ? Normalization.Create(c.Normalization, c.DModel) : null, pre ? Normalization.Create(c.Normalization, c.DModel) : null,
-            c.TieTargetEmbeddings ? null : nn.Linear(c.DModel, c.TargetVocabulary),
-            c.TieTargetEmbeddings ? nn.Parameter(torch.zeros(c.TargetVocabulary)) : null);
+            c.TieEmbeddings ? null : nn.Linear(c.DModel, c.TargetVocabulary),
+            c.TieEmbeddings ? nn.Parameter(torch.zeros(c.TargetVocabulary)) : null);
     }
 
     /// <summary>Glorot/Xavier uniform for every matrix, as the Annotated Transformer and PyTorch's nn.Transformer do; padding rows stay zero.</summary>

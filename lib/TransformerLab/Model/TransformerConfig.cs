@@ -1,37 +1,56 @@
+using System.Text.Json.Serialization;
+
 namespace TransformerLab.Model;
 
 /// <summary>
-/// Everything that defines an encoder–decoder Transformer. Defaults are a small model for this workspace's tasks;
-/// the paper's base model is d_model 512, 8 heads, d_ff 2048, 6 + 6 layers, dropout 0.1.
+/// Marks a configuration property that the data determine (vocabulary sizes, padding id, positions), not a choice of the
+/// experimenter: it is not a <c>key=value</c> setting, and training fills it in from the task's data.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class FromDataAttribute : Attribute;
+
+/// <summary>
+/// Everything that defines an encoder–decoder Transformer: declared once, here. Training settings hold one
+/// (<c>TrainingSettings.Model</c>), and each choice below is also a <c>key=value</c> setting of that name in snake_case.
+/// Defaults are a small Post-LN model, the paper's block; the paper's base model is d_model 512, 8 heads, d_ff 2048,
+/// 6 + 6 layers, dropout 0.1.
 /// </summary>
 public sealed record TransformerConfig
 {
-    public long SourceVocabulary { get; init; }
-    public long TargetVocabulary { get; init; }
+    /// <summary>Source vocabulary size, from the data.</summary>
+    [FromData] public long SourceVocabulary { get; init; }
+    /// <summary>Target vocabulary size, from the data.</summary>
+    [FromData] public long TargetVocabulary { get; init; }
+    /// <summary>Width of every token representation (d_model).</summary>
     public long DModel { get; init; } = 128;
+    /// <summary>Attention heads per layer; each gets d_model / heads dimensions.</summary>
     public long Heads { get; init; } = 4;
-    public long DFF { get; init; } = 512;
+    /// <summary>Inner width of the position-wise feed-forward layer (d_ff).</summary>
+    [JsonPropertyName("d_ff")] public long DFF { get; init; } = 512;
+    /// <summary>Encoder layers (N of the paper, encoder side).</summary>
     public int EncoderLayers { get; init; } = 2;
+    /// <summary>Decoder layers (N of the paper, decoder side).</summary>
     public int DecoderLayers { get; init; } = 2;
-    /// <summary>Dropout on each sub-layer's output and on the embeddings (the paper's P_drop).</summary>
+    /// <summary>Dropout on embeddings, sublayer outputs and the feed-forward layer (the paper's P_drop).</summary>
     public double Dropout { get; init; } = 0.1;
-    /// <summary>Dropout on attention weights (PyTorch's nn.MultiheadAttention has it; the paper does not mention it).</summary>
+    /// <summary>Dropout on the attention weights (PyTorch's nn.MultiheadAttention has it; the paper does not mention it).</summary>
     public double AttentionDropout { get; init; } = 0.0;
+    /// <summary>LayerNorm after the residual addition (post, the paper) or before the sublayer (pre).</summary>
     public NormPlacement Norm { get; init; } = NormPlacement.Post;
-    /// <summary>LayerNorm (the paper); BatchNorm only to show why not.</summary>
+    /// <summary>The normalisation in every block: layer_norm (the paper), or batch_norm to show why not.</summary>
     public NormalizationKind Normalization { get; init; } = NormalizationKind.LayerNorm;
+    /// <summary>How positions enter: sinusoidal (the paper), learned embeddings, or none.</summary>
     public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Sinusoidal;
+    /// <summary>The feed-forward activation.</summary>
     public Activation Activation { get; init; } = Activation.ReLU;
-    /// <summary>Share the target embedding matrix with the output projection (Press &amp; Wolf 2017; the paper does).</summary>
-    public bool TieTargetEmbeddings { get; init; }
+    /// <summary>Share the target embedding with the output projection (Press and Wolf 2017; the paper does).</summary>
+    public bool TieEmbeddings { get; init; }
     /// <summary>Positions a learned encoding has, and the longest output decoding may produce.</summary>
-    public long MaxLength { get; init; } = 256;
+    [FromData] public long MaxLength { get; init; } = 256;
     /// <summary>Id of the padding token in both vocabularies.</summary>
-    public long PadId { get; init; } = 0;
-    /// <summary>
-    /// The decoder's look-ahead mask. Always true for a real model; false only to show what it prevents
-    /// (a decoder that sees the next token learns to copy it and fails when decoding on its own).
-    /// </summary>
+    [FromData] public long PadId { get; init; } = 0;
+    /// <summary>Mask future positions in decoder self-attention; false only to show what it prevents.</summary>
+    /// <remarks>A decoder that sees the next token learns to copy it and fails when decoding on its own.</remarks>
     public bool CausalMask { get; init; } = true;
 
     /// <summary>Every problem with this configuration, one sentence each (empty when valid).</summary>
@@ -40,6 +59,17 @@ public sealed record TransformerConfig
         var p = new List<string>();
         if (SourceVocabulary <= 0) p.Add($"source_vocabulary must be positive (got {SourceVocabulary}).");
         if (TargetVocabulary <= 0) p.Add($"target_vocabulary must be positive (got {TargetVocabulary}).");
+        p.AddRange(ChoiceProblems());
+        if (MaxLength < 1) p.Add($"max_length must be at least 1 (got {MaxLength}).");
+        if (PadId < 0 || PadId >= Math.Min(SourceVocabulary, TargetVocabulary))
+            p.Add($"pad_id ({PadId}) must be a valid id in both vocabularies ({SourceVocabulary} source, {TargetVocabulary} target).");
+        return p;
+    }
+
+    /// <summary>The problems of the experimenter's choices alone (every property but the <see cref="FromDataAttribute"/> ones): what settings can check before any data is loaded.</summary>
+    public IReadOnlyList<string> ChoiceProblems()
+    {
+        var p = new List<string>();
         if (DModel <= 0) p.Add($"d_model must be positive (got {DModel}).");
         if (Heads <= 0) p.Add($"heads must be positive (got {Heads}).");
         else if (DModel % Heads != 0) p.Add($"d_model ({DModel}) must be divisible by heads ({Heads}).");
@@ -50,9 +80,6 @@ public sealed record TransformerConfig
         if (DecoderLayers < 1) p.Add($"decoder_layers must be at least 1 (got {DecoderLayers}).");
         if (Dropout is < 0 or >= 1) p.Add($"dropout must be in [0, 1) (got {Dropout}).");
         if (AttentionDropout is < 0 or >= 1) p.Add($"attention_dropout must be in [0, 1) (got {AttentionDropout}).");
-        if (MaxLength < 1) p.Add($"max_length must be at least 1 (got {MaxLength}).");
-        if (PadId < 0 || PadId >= Math.Min(SourceVocabulary, TargetVocabulary))
-            p.Add($"pad_id ({PadId}) must be a valid id in both vocabularies ({SourceVocabulary} source, {TargetVocabulary} target).");
         return p;
     }
 

@@ -172,7 +172,7 @@ public static class ExperimentsTables
                 quality.All(q => q.ContainsKey(name)) ? Cell.MeanSd(quality.Select(q => q[name]), decimals, scale) : "";
             var name = AtVsNatExperiment.Decoders[d];
             List<string> row = [Describe(name), Column("sequence_error", 2), Column("symbol_error", 2), Column("length_accuracy", 2), Column("repetition", 2)];
-            if (meanLength) row.Add(Cell.Number(quality.Average(q => q["meanLength"]), 2));
+            if (meanLength) row.Add(Cell.Number(quality.Average(q => q["mean_length"]), 2));
             rows.Add(row);
         }
         return new(["decoder", errorHeader, symbolHeader, "length accuracy %", "repeated neighbours %", .. meanLength ? new[] { "mean length" } : []], rows);
@@ -206,7 +206,7 @@ public static class ExperimentsTables
             new[] { 1, 2, 4, 8 }.Select(beam => (IReadOnlyList<string>)[beam == 1 ? "1 (greedy)" : beam.ToString(),
                 Cell.MeanSd(Rows(beam, 0).Select(r => r["sequence_error"]), 2, 100), Cell.MeanSd(Rows(beam, 0).Select(r => r["symbol_error"]), 2, 100),
                 Cell.MeanSd(Rows(beam, 1).Select(r => r["sequence_error"]), 2, 100),
-                $"{Cell.Number(Rows(beam, 0).Average(r => r["meanLength"]), 3)} / {Cell.Number(Rows(beam, 1).Average(r => r["meanLength"]), 3)}",
+                $"{Cell.Number(Rows(beam, 0).Average(r => r["mean_length"]), 3)} / {Cell.Number(Rows(beam, 1).Average(r => r["mean_length"]), 3)}",
                 Cell.MeanSd(Rows(beam, 0).Select(r => r["seconds"]), 2)]).ToList());
     }
 

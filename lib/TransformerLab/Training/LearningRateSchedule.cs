@@ -15,7 +15,7 @@ public enum LearningRateScheduleKind
 /// <summary>The learning rate at each optimiser step (steps count from 1).</summary>
 public sealed record LearningRateSchedule(LearningRateScheduleKind Kind, double Peak, int Warmup, int TotalSteps, long DModel = 512, double Minimum = 0)
 {
-    public static LearningRateSchedule From(TrainingSettings s) => new(s.Schedule, s.Lr, s.Warmup, s.MaxSteps, s.DModel, s.MinLr);
+    public static LearningRateSchedule From(TrainingSettings s) => new(s.Schedule, s.Lr, s.Warmup, s.MaxSteps, s.Model.DModel, s.MinLr);
 
     public double At(long step)
     {

@@ -9,13 +9,16 @@ namespace TransformerLab.Training;
 /// <summary>
 /// Reads and writes a settings record as <c>snake_case = value</c> pairs: the keys of <c>--set key=value</c>, of a
 /// <c>--config</c> JSON file and of sweep grids. Every property with a public init accessor of a simple type
-/// (number, bool, string, enum) is a key.
+/// (number, bool, string, enum) is a key; a property that holds a record of its own (e.g. <c>TrainingSettings.Model</c>,
+/// a <see cref="Model.TransformerConfig"/>) contributes that record's keys, flat, at its place — except those marked
+/// <see cref="Model.FromDataAttribute"/>. Records are copied with their copy constructor (C#'s <c>with</c>), so the
+/// value passed in is never changed.
 /// </summary>
 public static class Settings
 {
     /// <summary>Every key of <paramref name="value"/>'s type, with its type name and value.</summary>
     public static IReadOnlyList<(string Key, string Type, string Value)> Describe<T>(T value) where T : class =>
-        Properties(value.GetType()).Select(p => (Key(p), TypeName(p.PropertyType), Format(p.GetValue(value)))).ToList();
+        Properties(value.GetType()).Select(p => (p.Key, TypeName(p.Type), Format(p.Get(value)))).ToList();
 
     /// <summary>
     /// Each key's one-line description: the summary of its property's XML documentation, which the build writes beside the
@@ -29,7 +32,7 @@ public static class Settings
                 .Where(m => ((string?)m.Attribute("name"))?.StartsWith("P:", StringComparison.Ordinal) == true && m.Element("summary") is not null)
                 .ToDictionary(m => ((string)m.Attribute("name")!)[2..], m => OneLine(m.Element("summary")!))
             : [];
-        return Properties(type).ToDictionary(Key, p => summaries.GetValueOrDefault($"{p.DeclaringType!.FullName}.{p.Name}", ""));
+        return Properties(type).ToDictionary(p => p.Key, p => summaries.GetValueOrDefault($"{p.Property.DeclaringType!.FullName}.{p.Property.Name}", ""));
     }
 
     /// <summary>A doc summary as plain text on one line; a <c>&lt;see cref&gt;</c> reads as the key or name it points to.</summary>
@@ -49,13 +52,13 @@ public static class Settings
     /// <exception cref="SettingsException">an unknown key (the message lists the valid ones) or a value of the wrong type.</exception>
     public static T With<T>(T value, IEnumerable<KeyValuePair<string, string>> assignments) where T : class
     {
-        var copy = (T)value.GetType().GetMethod("<Clone>$")!.Invoke(value, null)!; // records only: `with` by reflection
-        var properties = Properties(value.GetType()).ToDictionary(Key);
+        var copy = Copy(value);
+        var properties = Properties(value.GetType()).ToDictionary(p => p.Key);
         foreach (var (key, text) in assignments)
         {
             if (!properties.TryGetValue(key, out var property))
                 throw new SettingsException($"Unknown setting '{key}'. Valid settings: {string.Join(", ", properties.Keys)}.");
-            property.SetValue(copy, Parse(key, text, property.PropertyType));
+            property.Set(copy, Parse(key, text, property.Type));
         }
         return copy;
     }
@@ -96,8 +99,8 @@ public static class Settings
         var obj = new JsonObject();
         foreach (var p in Properties(value.GetType()))
         {
-            var v = p.GetValue(value);
-            obj[Key(p)] = v switch
+            var v = p.Get(value);
+            obj[p.Key] = v switch
             {
                 null => null,
                 Enum e => JsonValue.Create(Format(e)),
@@ -121,10 +124,42 @@ public static class Settings
     public static string Key(PropertyInfo property) =>
         property.GetCustomAttribute<System.Text.Json.Serialization.JsonPropertyNameAttribute>()?.Name ?? Snake(property.Name);
 
-    static IEnumerable<PropertyInfo> Properties(Type type) =>
+    /// <summary>One key: the property that holds its value, inside the record <see cref="Parent"/> holds (or at the top).</summary>
+    sealed record Setting(PropertyInfo? Parent, PropertyInfo Property)
+    {
+        public string Key => Settings.Key(Property);
+        public Type Type => Property.PropertyType;
+        public object? Get(object settings) => Property.GetValue(Parent is null ? settings : Parent.GetValue(settings));
+
+        /// <summary>Sets the value in <paramref name="settings"/> (a copy the caller owns); a nested record is copied first.</summary>
+        public void Set(object settings, object value)
+        {
+            if (Parent is null) { Property.SetValue(settings, value); return; }
+            var inner = Copy(Parent.GetValue(settings)!);
+            Property.SetValue(inner, value);
+            Parent.SetValue(settings, inner);
+        }
+    }
+
+    /// <summary>The keys of a settings type, in declaration order (a nested record's keys at its place).</summary>
+    static IEnumerable<Setting> Properties(Type type) =>
+        Declared(type).SelectMany(p => IsSimple(p.PropertyType) ? [new Setting(null, p)]
+            : IsRecord(p.PropertyType) ? Declared(p.PropertyType).Where(q => IsSimple(q.PropertyType)).Select(q => new Setting(p, q))
+            : []);
+
+    static IEnumerable<PropertyInfo> Declared(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.SetMethod is { IsPublic: true } && IsSimple(p.PropertyType))
-            .OrderBy(p => p.MetadataToken);
+            .Where(p => p.SetMethod is { IsPublic: true } && p.GetCustomAttribute<Model.FromDataAttribute>() is null)
+            .OrderBy(p => p.MetadataToken); // declaration order, for listings and settings.json; run keys do not depend on it
+
+    /// <summary>A record's copy constructor, which C# gives every record and <c>with</c> calls.</summary>
+    static ConstructorInfo? CopyConstructor(Type type) =>
+        type.GetConstructor(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [type]);
+
+    static bool IsRecord(Type type) => type.IsClass && type != typeof(string) && CopyConstructor(type) is not null;
+
+    static T Copy<T>(T value) where T : class =>
+        (T)(CopyConstructor(value.GetType()) ?? throw new ArgumentException($"{value.GetType().Name} is not a record: settings must be records.")).Invoke([value]);
 
     static bool IsSimple(Type t) => t.IsEnum || t == typeof(string) || t == typeof(bool) || t == typeof(int) || t == typeof(long) || t == typeof(double);
 

@@ -38,33 +38,23 @@ public sealed record TrainingSettings
     /// <summary>Seed of the synthetic data, kept apart from <see cref="Seed"/> so that seeds vary training, not the data.</summary>
     public int DataSeed { get; init; } = 1;
 
-    // ── model (see TransformerConfig) ──
-    /// <summary>Width of every token representation (d_model).</summary>
-    public long DModel { get; init; } = 256;
-    /// <summary>Attention heads per layer; each gets d_model / heads dimensions.</summary>
-    public long Heads { get; init; } = 4;
-    /// <summary>Inner width of the position-wise feed-forward layer (d_ff).</summary>
-    [JsonPropertyName("d_ff")] public long DFF { get; init; } = 1024;
-    /// <summary>Encoder layers (N of the paper, encoder side).</summary>
-    public int EncoderLayers { get; init; } = 3;
-    /// <summary>Decoder layers (N of the paper, decoder side).</summary>
-    public int DecoderLayers { get; init; } = 3;
-    /// <summary>Dropout on embeddings, sublayer outputs and the feed-forward layer.</summary>
-    public double Dropout { get; init; } = 0.1;
-    /// <summary>Dropout on the attention weights.</summary>
-    public double AttentionDropout { get; init; }
-    /// <summary>LayerNorm after the residual addition (post, the paper) or before the sublayer (pre).</summary>
-    public NormPlacement Norm { get; init; } = NormPlacement.Pre;
-    /// <summary>The normalisation in every block: layer_norm, or batch_norm to show why not.</summary>
-    public NormalizationKind Normalization { get; init; } = NormalizationKind.LayerNorm;
-    /// <summary>How positions enter: sinusoidal (the paper), learned embeddings, or none.</summary>
-    public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Sinusoidal;
-    /// <summary>The feed-forward activation.</summary>
-    public Activation Activation { get; init; } = Activation.ReLU;
-    /// <summary>Share the target embedding with the output projection (Press and Wolf 2017).</summary>
-    public bool TieEmbeddings { get; init; } = true;
-    /// <summary>Mask future positions in decoder self-attention; false only to show what it prevents.</summary>
-    public bool CausalMask { get; init; } = true;
+    // ── model ──
+    /// <summary>
+    /// The Transformer this run trains: its keys (d_model, heads, d_ff, encoder_layers, decoder_layers, dropout,
+    /// attention_dropout, norm, normalization, positional_encoding, activation, tie_embeddings, causal_mask) are declared
+    /// and checked once, in <see cref="TransformerConfig"/>; the vocabularies and positions come from the data
+    /// (<see cref="ModelConfig(TaskData)"/>). Default: the G2P model of experiments.md.
+    /// </summary>
+    public TransformerConfig Model { get; init; } = G2pModel;
+
+    /// <summary>The default model: d_model 256, 4 heads, d_ff 1024, 3 + 3 layers, Pre-LN, tied target embeddings.</summary>
+    public static TransformerConfig G2pModel => new()
+    {
+        DModel = 256, Heads = 4, DFF = 1024, EncoderLayers = 3, DecoderLayers = 3, Norm = NormPlacement.Pre, TieEmbeddings = true,
+    };
+
+    /// <summary>These settings with the model changed by <paramref name="change"/> (<c>s.WithModel(m =&gt; m with { Heads = 8 })</c>).</summary>
+    public TrainingSettings WithModel(Func<TransformerConfig, TransformerConfig> change) => this with { Model = change(Model) };
 
     // ── non-autoregressive decoder (architecture = non_autoregressive) ──
     /// <summary>Autoregressive (the paper's decoder) or non-autoregressive (Gu et al. 2018; all positions at once).</summary>
@@ -149,7 +139,7 @@ public sealed record TrainingSettings
         TaskKind.G2p => new TrainingSettings(),
         _ => new TrainingSettings
         {
-            Task = task, DModel = 128, DFF = 512, EncoderLayers = 2, DecoderLayers = 2, Heads = 4,
+            Task = task, Model = G2pModel with { DModel = 128, DFF = 512, EncoderLayers = 2, DecoderLayers = 2, Heads = 4 },
             BatchSize = 64, MaxSteps = 3000, Warmup = 400, Lr = 1e-3, EvalEvery = 500, LabelSmoothing = 0.0,
         },
     };
@@ -160,7 +150,7 @@ public sealed record TrainingSettings
     /// </summary>
     public static TrainingSettings SmallG2p => new()
     {
-        DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2, BatchSize = 128,
+        Model = G2pModel with { DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 }, BatchSize = 128,
         Warmup = 300, Lr = 2e-3, MaxSteps = 3000, EvalEvery = 1000, EvalItems = 1000,
     };
 
@@ -168,15 +158,15 @@ public sealed record TrainingSettings
     public TransformerConfig ModelConfig(TaskData data) => ModelConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count).Validate();
 
     /// <summary>The model this run trains, for vocabularies of these sizes (not yet validated).</summary>
-    public TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => new()
+    public TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => Model with
     {
         SourceVocabulary = sourceVocabulary,
         TargetVocabulary = targetVocabulary,
-        DModel = DModel, Heads = Heads, DFF = DFF, EncoderLayers = EncoderLayers, DecoderLayers = DecoderLayers,
-        Dropout = Dropout, AttentionDropout = AttentionDropout, Norm = Norm, Normalization = Normalization, PositionalEncoding = PositionalEncoding,
-        Activation = Activation, TieTargetEmbeddings = TieEmbeddings, CausalMask = CausalMask,
-        MaxLength = Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16), PadId = Vocabulary.Pad,
+        MaxLength = Positions, PadId = Vocabulary.Pad,
     };
+
+    /// <summary>Positions the model has: room for the task's longest input twice over (a G2P word has at most ~40 letters).</summary>
+    long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16);
 
     /// <summary>The NAT this run trains, for vocabularies of these sizes (not yet validated).</summary>
     public NonAutoregressiveConfig NatConfig(long sourceVocabulary, long targetVocabulary) => new()
@@ -185,7 +175,7 @@ public sealed record TrainingSettings
         DecoderInput = NatDecoderInput, Length = LengthPrediction, MaxTargetLength = NatMaxLength,
     };
 
-    /// <summary>Every problem with the optimisation settings (the model's are checked by <see cref="TransformerConfig"/>).</summary>
+    /// <summary>Every problem with these settings, one sentence each; the model's keys are checked by <see cref="TransformerConfig.ChoiceProblems"/>.</summary>
     public IReadOnlyList<string> Problems()
     {
         var p = new List<string>();
@@ -204,9 +194,9 @@ public sealed record TrainingSettings
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {LengthLossWeight}).");
-        p.AddRange(Architecture == Architecture.NonAutoregressive // the model's own checks
-            ? NatConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems()
-            : ModelConfig(Vocabulary.Reserved.Count + 1, Vocabulary.Reserved.Count + 1).Problems());
+        p.AddRange(Model.ChoiceProblems()); // the model checks its own keys; vocabularies are checked when the data gives them
+        if (Architecture == Architecture.NonAutoregressive && NatMaxLength < 1) p.Add($"nat_max_length must be at least 1 (got {NatMaxLength}).");
+        if (Architecture == Architecture.NonAutoregressive && NatMaxLength + 1 > Positions) p.Add($"nat_max_length ({NatMaxLength}) must be below the model's positions ({Positions}).");
         return p;
     }
 

@@ -22,7 +22,7 @@ public class EncoderDecoderTests
     public void Changing_future_target_tokens_changes_no_earlier_output(NormPlacement norm, PositionalEncodingKind pe, bool tie)
     {
         using var scope = torch.NewDisposeScope();
-        var c = SmallConfig(norm) with { PositionalEncoding = pe, TieTargetEmbeddings = tie };
+        var c = SmallConfig(norm) with { PositionalEncoding = pe, TieEmbeddings = tie };
         var model = NewModel(c, seed: 21);
         var source = Tokens(2, 7, c.SourceVocabulary);
         var target = Tokens(2, 6, c.TargetVocabulary);
@@ -75,7 +75,7 @@ public class EncoderDecoderTests
     public void Incremental_decoding_with_the_cache_gives_the_full_forward_logits(NormPlacement norm, PositionalEncodingKind pe, bool tie)
     {
         using var scope = torch.NewDisposeScope();
-        var c = SmallConfig(norm) with { PositionalEncoding = pe, TieTargetEmbeddings = tie };
+        var c = SmallConfig(norm) with { PositionalEncoding = pe, TieEmbeddings = tie };
         var model = NewModel(c, seed: 24);
         var source = torch.cat([Tokens(3, 6, c.SourceVocabulary), torch.zeros(3, 2, dtype: ScalarType.Int64)], 1);
         var target = Tokens(3, 7, c.TargetVocabulary);
@@ -158,7 +158,7 @@ public class EncoderDecoderTests
         var c = SmallConfig();
         long Count(EncoderDecoder m) => m.parameters().Sum(p => p.numel());
         using var untied = NewModel(c);
-        using var tied = NewModel(c with { TieTargetEmbeddings = true });
+        using var tied = NewModel(c with { TieEmbeddings = true });
         Assert.Equal(c.TargetVocabulary * c.DModel, Count(untied) - Count(tied));
     }
 

@@ -79,10 +79,9 @@ public sealed class ScheduledSamplingTests : IDisposable
     public void Training_with_epsilon_one_equals_teacher_forcing_parameter_for_parameter()
     {
         // Dropout 0, so the only random draws are the mixing coins, which ε = 1 ignores.
-        var tf = TrainingSettings.For(TaskKind.Copy) with
+        var tf = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0 }) with
         {
             Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 200, DevSize = 20, TestSize = 20,
-            DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0,
             BatchSize = 16, MaxSteps = 15, Warmup = 5, EvalEvery = 15, LogEvery = 5, Lr = 3e-3,
         };
         var ss = tf with { DecoderInput = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.Linear, SamplingK = 1, SamplingC = 0 };

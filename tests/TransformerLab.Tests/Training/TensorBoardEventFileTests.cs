@@ -29,10 +29,9 @@ public sealed class TensorBoardEventFileTests : IDisposable
     [Fact]
     public void A_training_run_writes_valid_events_with_unix_wall_times_and_the_logged_values()
     {
-        var s = TrainingSettings.For(TaskKind.Copy) with
+        var s = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 }) with
         {
             Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 300, DevSize = 20, TestSize = 20,
-            DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1,
             BatchSize = 16, MaxSteps = 10, Warmup = 2, EvalEvery = 5, LogEvery = 5,
         };
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;

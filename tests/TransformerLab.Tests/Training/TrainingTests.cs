@@ -67,12 +67,12 @@ public class SettingsTests
     public void Keys_are_snake_case_and_values_are_parsed_by_type()
     {
         var s = Settings.With(new TrainingSettings(), [new("d_model", "64"), new("norm", "post"), new("lr", "2e-3"), new("schedule", "inverse_sqrt"), new("tie_embeddings", "false")]);
-        Assert.Equal(64, s.DModel);
-        Assert.Equal(TransformerLab.Model.NormPlacement.Post, s.Norm);
+        Assert.Equal(64, s.Model.DModel);
+        Assert.Equal(TransformerLab.Model.NormPlacement.Post, s.Model.Norm);
         Assert.Equal(2e-3, s.Lr);
         Assert.Equal(LearningRateScheduleKind.InverseSqrt, s.Schedule);
-        Assert.False(s.TieEmbeddings);
-        Assert.Equal(256, new TrainingSettings().DModel); // the original is untouched
+        Assert.False(s.Model.TieEmbeddings);
+        Assert.Equal(256, new TrainingSettings().Model.DModel); // the original is untouched
         Assert.Equal(s, Settings.FromJson(Settings.ToJson(s), new TrainingSettings()));
     }
 
