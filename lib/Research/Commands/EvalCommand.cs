@@ -37,9 +37,6 @@ public static class EvalCommand
 
     static int Run(string checkpointPath, string split, int beam, double alpha, string? output, string deviceName, int batchSize, NatDecodeOptions nat)
     {
-        if (nat.LengthBeam < 1 || nat.Iterations < 1) throw new UsageException($"--length-beam and --iterations must be at least 1 (got {nat.LengthBeam} and {nat.Iterations}).");
-        if (beam < 1) throw new UsageException($"--beam must be at least 1 (got {beam}).");
-        if (alpha < 0) throw new UsageException($"--length-penalty must be ≥ 0 (got {alpha}).");
         if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1 (got {batchSize}).");
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.Device device;
@@ -49,18 +46,15 @@ public static class EvalCommand
         var checkpoint = Checkpoint.Load(checkpointPath);
         var settings = checkpoint.Settings;
         var data = settings.LoadData(NotebooksCommand.WorkspaceRoot());
-        if (!data.SourceVocabulary.Symbols.SequenceEqual(checkpoint.SourceVocabulary.Symbols) || !data.TargetVocabulary.Symbols.SequenceEqual(checkpoint.TargetVocabulary.Symbols))
+        if (!checkpoint.HasVocabulariesOf(data))
             throw new CheckpointException($"The {settings.Task} data now loaded has other vocabularies than {checkpointPath} was trained with; the data changed since.");
         var items = EvaluationItem.Group(data.Split(split));
-        bool isNat = settings.Architecture == Architecture.NonAutoregressive;
-        if (isNat && (beam != 1 || alpha != 0)) throw new UsageException("--beam and --length-penalty are for autoregressive checkpoints; a NAT takes --length-beam and --iterations.");
-        if (!isNat && (nat.LengthBeam != 1 || nat.Iterations != 1)) throw new UsageException("--length-beam and --iterations are for NAT checkpoints; an autoregressive one takes --beam and --length-penalty.");
-        using TorchSharp.torch.nn.Module model = isNat ? checkpoint.RestoreNonAutoregressive(device) : checkpoint.RestoreModel(device);
-        var strategy = DecodeStrategy.Beam(beam, alpha);
-        Func<TorchSharp.torch.Tensor, IReadOnlyList<Hypothesis>> decode = model is TransformerLab.Model.NonAutoregressiveTransformer natModel
-            ? source => NonAutoregressiveDecoding.Decode(natModel, source, nat).Hypotheses
-            : source => strategy.Decode((TransformerLab.Model.EncoderDecoder)model, source);
-        var decodingName = isNat ? nat.ToString() : strategy.ToString()!;
+        CheckpointDecoder decoder;
+        try { decoder = new CheckpointDecoder(checkpoint, device, beam, alpha, nat); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        using var _ = decoder;
+        var decode = decoder.Decode;
+        var decodingName = decoder.Name;
 
         var clock = Stopwatch.StartNew();
         var (metrics, predictions) = Evaluator.Decode(decode, items, checkpoint.SourceVocabulary, checkpoint.TargetVocabulary, device, batchSize);
@@ -81,7 +75,7 @@ public static class EvalCommand
         ResearchCli.Terminal.Write(table);
 
         var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
-            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{FileTag(isNat, beam, alpha, nat)}.tsv"));
+            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}.tsv"));
         Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
         var text = new StringBuilder("source\tprediction\treferences\tcorrect\tlog_probability\n");
         foreach (var p in predictions)
@@ -97,8 +91,4 @@ public static class EvalCommand
         Console.WriteLine($"Predictions: {tsv}");
         return ResearchCli.Ok;
     }
-
-    static string FileTag(bool isNat, int beam, double alpha, NatDecodeOptions nat) =>
-        isNat ? $"nat-lb{nat.LengthBeam}-it{nat.Iterations}"
-        : beam == 1 && alpha == 0 ? "greedy" : $"beam{beam}" + (alpha > 0 ? $"-lp{alpha}" : "");
 }

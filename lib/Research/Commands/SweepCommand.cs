@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
 using TransformerLab.Experiments;
+using TransformerLab.Runtime;
 using TransformerLab.Training;
 
 namespace TransformerLab.Cli.Commands;
@@ -21,17 +22,18 @@ public static class SweepCommand
         var store = new Option<string?>("--store") { Description = "Results folder (default data/runs in the workspace)." };
         var list = new Option<bool>("--list") { Description = "List the experiments with their question, keys and defaults." };
         var rekey = new Option<bool>("--rekey") { Description = "Rename the experiment's run folders to the current key scheme (after an upgrade that changed it), then exit." };
-        var only = new Option<string?>("--only") { Hidden = true };
+        var run = new Option<string?>("--run") { Hidden = true }; // a parallel sweep's child: the prepared run folder it runs
         var threads = new Option<int>("--threads") { Hidden = true };
         var command = new Command("sweep", "Run an experiment over a grid of settings and seeds; finished runs are kept and skipped on rerun.")
-            { experiment, grid, set, seeds, jobs, shard, retry, store, list, rekey, only, threads };
+            { experiment, grid, set, seeds, jobs, shard, retry, store, list, rekey, run, threads };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(run) is { } folder) return RunOne(folder, parse.GetValue(threads));
             if (parse.GetValue(list)) return List(parse.GetValue(experiment));
             var name = parse.GetValue(experiment) ?? throw new UsageException("Name an experiment, or pass --list to see them.");
             if (parse.GetValue(rekey)) return Rekey(name, parse.GetValue(store));
             return Run(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(jobs),
-                parse.GetValue(shard), parse.GetValue(retry), parse.GetValue(store), parse.GetValue(only), parse.GetValue(threads));
+                parse.GetValue(shard), parse.GetValue(retry), parse.GetValue(store));
         });
         return command;
     }
@@ -70,23 +72,25 @@ public static class SweepCommand
         return ResearchCli.Ok;
     }
 
-    static int Run(string name, string[] grid, string[] sets, int seeds, int jobs, string? shardText, bool retryFailed, string? storePath, string? only, int threads)
+    /// <summary>A child process of a parallel sweep: the one run prepared in <paramref name="folder"/>, here.</summary>
+    static int RunOne(string folder, int threads)
+    {
+        var results = new ResultsStore(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(folder)))!);
+        RunSpec spec;
+        try { spec = results.SpecAt(folder); }
+        catch (InvalidDataException e) { throw new UsageException(e.Message); }
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        using var stop = new StopSignals(); // Ctrl+C reaches the whole process group; the parent reports it
+        try { return results.Execute(spec, threads, stop.Token) == RunState.Failed ? ResearchCli.Failed : ResearchCli.Ok; }
+        catch (OperationCanceledException) { return ResearchCli.Interrupted; } // left pending, not failed
+    }
+
+    static int Run(string name, string[] grid, string[] sets, int seeds, int jobs, string? shardText, bool retryFailed, string? storePath)
     {
         var experiment = ExperimentRegistry.Get(name);
         var plan = Sweep.Plan(experiment, sets.Select(Settings.Assignment), grid.Select(Sweep.GridAxis).ToList(), seeds);
         var results = Store(storePath);
         if (jobs < 1) throw new UsageException($"--jobs must be at least 1 (got {jobs}).");
-
-        if (only is not null) // a child process of a parallel sweep: one run, here
-        {
-            var spec = plan.SingleOrDefault(s => s.Key == only) ?? throw new UsageException($"No run {only} in this sweep.");
-            if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-            using var stop = new CancellationTokenSource();
-            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); }; // Ctrl+C reaches the whole process group
-            using var terminateChild = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            try { return results.Execute(spec, threads, stop.Token) == RunState.Failed ? ResearchCli.Failed : ResearchCli.Ok; }
-            catch (OperationCanceledException) { return ResearchCli.Interrupted; } // left pending, not failed
-        }
 
         var configurations = plan.Count / seeds; // of the whole sweep, before any sharding
         if (shardText is not null)
@@ -97,13 +101,11 @@ public static class SweepCommand
         }
         var perJob = Math.Max(1, Environment.ProcessorCount / jobs);
         Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({(shardText is null ? "" : "this shard's share of ")}{configurations} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} torch thread{(perJob == 1 ? "" : "s")} each.");
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("Stopping: no new runs start; the runs under way finish or are marked failed."); };
-        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cancel.Cancel(); });
+        using var cancel = new StopSignals(_ => Console.Error.WriteLine("Stopping: no new runs start; the runs under way stop and stay pending."), secondCtrlCKills: false);
 
         Func<RunSpec, RunState> execute = jobs == 1
             ? spec => { TorchSharp.torch.set_num_threads(perJob); return results.Execute(spec, perJob, cancel.Token); }
-            : spec => RunChild(spec, sets, grid, seeds, results.Root, perJob, results);
+            : spec => RunChild(spec, perJob, results);
         SweepReport report;
         try
         {
@@ -145,15 +147,14 @@ public static class SweepCommand
         ResearchCli.Terminal.Write(table);
     }
 
-    /// <summary>Runs one spec in a child `research sweep … --only KEY` process, so parallel runs do not share a torch runtime.</summary>
-    static RunState RunChild(RunSpec spec, string[] sets, string[] grid, int seeds, string store, int threads, ResultsStore results)
+    /// <summary>Runs one spec in a child `research sweep --run FOLDER` process, so parallel runs do not share a torch runtime.</summary>
+    static RunState RunChild(RunSpec spec, int threads, ResultsStore results)
     {
+        var folder = results.Prepare(spec); // the child reads its run from the folder's config.json
         // `dotnet research.dll …`: works from the apphost, from `dotnet run` and from a test host alike
         var info = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(typeof(SweepCommand).Assembly.Location);
-        foreach (var a in new[] { "sweep", spec.Experiment.Name, "--seeds", seeds.ToString(), "--store", store, "--only", spec.Key, "--threads", threads.ToString() }) info.ArgumentList.Add(a);
-        foreach (var s in sets) { info.ArgumentList.Add("--set"); info.ArgumentList.Add(s); }
-        foreach (var g in grid) { info.ArgumentList.Add("--grid"); info.ArgumentList.Add(g); }
+        foreach (var a in new[] { "sweep", "--run", folder, "--threads", threads.ToString() }) info.ArgumentList.Add(a);
         using var child = Process.Start(info)!;
         child.OutputDataReceived += (_, _) => { };
         child.ErrorDataReceived += (_, _) => { };

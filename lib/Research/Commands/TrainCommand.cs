@@ -64,22 +64,9 @@ public static class TrainCommand
         Console.WriteLine($"{data.Train.Count:N0} train / {data.Dev.Count:N0} dev / {data.Test.Count:N0} test examples; vocabularies {data.SourceVocabulary.Count} → {data.TargetVocabulary.Count}.");
         Console.WriteLine($"Run folder: {folder}{(resume ? " (resuming)" : "")}");
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancel.IsCancellationRequested) return; // a second Ctrl+C kills the process
-            e.Cancel = true;
-            cancel.Cancel();
-            Console.Error.WriteLine(Environment.NewLine + "Stopping after this step and saving a checkpoint (Ctrl+C again to kill)…");
-        };
-        Console.CancelKeyPress += onCancel;
-        // SIGTERM (kill, Slurm's time limit, docker stop) stops the same way: finish the step, save, exit resumable.
-        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
-        {
-            ctx.Cancel = true;
-            cancel.Cancel();
-            Console.Error.WriteLine(Environment.NewLine + "Terminated: stopping after this step and saving a checkpoint…");
-        });
+        using var stop = new StopSignals(signal => Console.Error.WriteLine(Environment.NewLine + (signal == "terminate"
+            ? "Terminated: stopping after this step and saving a checkpoint…"
+            : "Stopping after this step and saving a checkpoint (Ctrl+C again to kill)…")));
         var progress = new ProgressLine();
         var trainer = new Trainer(settings, data, folder, new TrainerHooks
         {
@@ -88,8 +75,8 @@ public static class TrainCommand
                 $"dev @ {r.Step}: loss {r.Loss:F4}, token acc {r.TokenAccuracy:P2}, sequence error {r.SequenceError:P2}, symbol error {r.SymbolError:P2}{(r.Best ? "  (best)" : "")}"),
         });
         TrainingSummary summary;
-        try { summary = trainer.Run(resume, cancel.Token); }
-        finally { Console.CancelKeyPress -= onCancel; progress.End(); }
+        try { summary = trainer.Run(resume, stop.Token); }
+        finally { progress.End(); }
 
         Console.WriteLine($"{summary.Status.ToString().ToLowerInvariant()} after {summary.Steps} steps, {TimeSpan.FromSeconds(summary.TrainingSeconds):hh\\:mm\\:ss} of training, {summary.TokensPerSecond:N0} target tokens/s{(summary.Reason is null ? "" : $": {summary.Reason}")}.");
         if (summary.Best is { } best)

@@ -70,8 +70,8 @@ public sealed class ResultsStore(string root)
         return state;
     }
 
-    /// <summary>Runs one spec here and records it: status running → the experiment → summary, curve, status done/diverged/failed.</summary>
-    public RunState Execute(RunSpec spec, int threads, CancellationToken cancel = default)
+    /// <summary>Creates the run's folder and writes its config.json (experiment, version, seed, every setting): all a process needs to run it.</summary>
+    public string Prepare(RunSpec spec)
     {
         var folder = FolderOf(spec);
         Directory.CreateDirectory(folder);
@@ -81,6 +81,29 @@ public sealed class ResultsStore(string root)
             ["config"] = JsonNode.Parse(Settings.ToJson(spec.Config)),
         };
         Write(Path.Combine(folder, "config.json"), config.ToJsonString(Indented));
+        return folder;
+    }
+
+    /// <summary>
+    /// The run a prepared folder of this store holds, read back from its config.json — how a parallel sweep's child
+    /// process (or a cluster task) is handed its run.
+    /// </summary>
+    /// <exception cref="InvalidDataException">the folder holds no config.json, names an unknown experiment or version, or its settings give another key.</exception>
+    public RunSpec SpecAt(string folder)
+    {
+        var config = ReadJson(Path.Combine(folder, "config.json")) ?? throw new InvalidDataException($"{folder} holds no readable config.json.");
+        var experiment = ExperimentRegistry.TryGet((string?)config["experiment"] ?? "") ?? throw new InvalidDataException($"{folder}: unknown experiment '{config["experiment"]}'.");
+        if ((int?)config["version"] != experiment.Version) throw new InvalidDataException($"{folder} is a run of {experiment.Name} version {config["version"]}; this build runs version {experiment.Version}.");
+        var spec = new RunSpec(experiment, Settings.With(experiment.Defaults, Settings.Assignments(config["config"]!.AsObject())), (int)config["seed"]!);
+        if (FolderOf(spec) != Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar))
+            throw new InvalidDataException($"{folder}: its settings give run key {spec.Key}, not the folder's name; it was written by another version of the code.");
+        return spec;
+    }
+
+    /// <summary>Runs one spec here and records it: status running → the experiment → summary, curve, status done/diverged/failed.</summary>
+    public RunState Execute(RunSpec spec, int threads, CancellationToken cancel = default)
+    {
+        var folder = Prepare(spec);
         foreach (var stale in new[] { "summary.json", "curve.csv" }) File.Delete(Path.Combine(folder, stale));
         var started = DateTime.UtcNow;
         WriteStatus(folder, RunState.Running, started, null);

@@ -120,6 +120,10 @@ public sealed class Checkpoint
         }
     }
 
+    /// <summary>Whether <paramref name="data"/> has the vocabularies this checkpoint was trained with (token ids mean the same symbols).</summary>
+    public bool HasVocabulariesOf(Data.TaskData data) =>
+        SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) && TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols);
+
     /// <summary>The autoregressive model with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
     /// <exception cref="CheckpointException">the checkpoint holds a NAT.</exception>
     public EncoderDecoder RestoreModel(Device device)

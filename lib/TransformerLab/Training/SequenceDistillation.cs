@@ -38,7 +38,7 @@ public static class SequenceDistillation
 
         TorchRuntime.EnsureLoaded();
         var checkpoint = Checkpoint.Load(checkpointPath);
-        if (!checkpoint.SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) || !checkpoint.TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols))
+        if (!checkpoint.HasVocabulariesOf(data))
             throw new SettingsException($"distill_from: {settings.DistillFrom} was trained on other data (its vocabularies differ from {data.Name}'s); distil from a teacher trained on the same task and data settings.");
         using var teacher = checkpoint.RestoreModel(TorchRuntime.Device(settings.Device));
         var distilled = TeacherOutputs(teacher, data.Train, data.SourceVocabulary, data.TargetVocabulary, settings.DistillBeam, TorchRuntime.Device(settings.Device));

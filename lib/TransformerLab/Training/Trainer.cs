@@ -225,7 +225,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             .Select(x => $"{x.Key} (checkpoint {x.Value}, now {mine[x.Key]})").ToList();
         if (differing.Count > 0)
             throw new CheckpointException($"{LastCheckpoint} was trained with other settings: {string.Join(", ", differing)}. Resume with the run's own settings (its settings.json), or start a new --out.");
-        if (!checkpoint.SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) || !checkpoint.TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols))
+        if (!checkpoint.HasVocabulariesOf(data))
             throw new CheckpointException($"{LastCheckpoint} has other vocabularies than the data now loaded; the data changed since the run started.");
         return checkpoint;
     }

@@ -67,6 +67,18 @@ public sealed class SweepTests : IDisposable
     SweepReport RunAll(IReadOnlyList<RunSpec> plan, bool retry = false) => Sweep.Run(store, plan, s => store.Execute(s, 1), retryFailed: retry);
 
     [Fact]
+    public void A_prepared_run_folder_hands_its_run_to_another_process_and_a_renamed_one_is_refused()
+    {
+        var spec = Sweep.Plan(toy, [new("x", "3")], [new("label", ["b"])], 2)[1];
+        var folder = store.Prepare(spec);
+        var read = store.SpecAt(folder);
+        Assert.Equal((spec.Key, spec.Seed, spec.Config), (read.Key, read.Seed, read.Config));
+        var moved = Path.Combine(Path.GetDirectoryName(folder)!, "renamed");
+        Directory.Move(folder, moved);
+        Assert.Contains("not the folder's name", Assert.Throws<InvalidDataException>(() => store.SpecAt(moved)).Message);
+    }
+
+    [Fact]
     public void A_sweep_runs_the_cartesian_product_times_seeds_and_records_each_run()
     {
         var plan = Plan();
