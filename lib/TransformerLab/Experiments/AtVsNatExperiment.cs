@@ -90,7 +90,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         }
         metrics["references_repetition"] = Repetition.Rate(test.Select(i => i.References[0]));
         quality.Add(new Dictionary<string, double> { ["decoder"] = Decoders.Count - 1, ["repetition"] = metrics["references_repetition"], ["mean_length"] = test.Average(i => i.References[0].Count) });
-        ResultsStore.WriteCurve(Path.Combine(context.Folder, "quality.csv"), quality);
+        NumericCsv.Write(Path.Combine(context.Folder, "quality.csv"), quality);
 
         // latency: per item at batch 1, and per batch of 64 (the first items of test, in data order)
         var sources = test.Select(i => data.SourceVocabulary.Encode(i.Source)).ToList();
@@ -108,7 +108,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         metrics["speedup_b1_vs_greedy"] = metrics["latency_b1_at_greedy_ms"] / metrics["latency_b1_nat_ms"];
         metrics["speedup_b1_vs_beam4"] = metrics["latency_b1_at_beam_4_ms"] / metrics["latency_b1_nat_ms"];
         metrics["speedup_b64_vs_greedy"] = metrics["latency_b64_at_greedy_ms"] / metrics["latency_b64_nat_ms"];
-        ResultsStore.WriteCurve(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
+        NumericCsv.Write(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
 
         // refinement: mask-predict iterations × length beam, both NATs
         var refinement = new List<IReadOnlyDictionary<string, double>>();
@@ -125,7 +125,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
                         ["repetition"] = Repetition.Rate(predictions.Select(p => p.Output)), ["test_seconds"] = clock.Elapsed.TotalSeconds,
                     });
                 }
-        ResultsStore.WriteCurve(Path.Combine(context.Folder, "refinement.csv"), refinement);
+        NumericCsv.Write(Path.Combine(context.Folder, "refinement.csv"), refinement);
         context.Log.WriteLine($"speed-up at batch 1: {metrics["speedup_b1_vs_greedy"]:F2}× over greedy, {metrics["speedup_b1_vs_beam4"]:F2}× over beam 4");
         return new RunResult(metrics, []);
     }

@@ -1,6 +1,7 @@
 using TransformerLab.Data;
 using TransformerLab.Model;
 using TransformerLab.Training;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.Experiments;
 
@@ -31,7 +32,7 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
         using var batch = Batching.Make(data.Train, first, data.SourceVocabulary, data.TargetVocabulary, device);
         var norms = GradientProbe.AtInitialisation(settings.ModelConfig(data), batch, settings.Seed, device);
         foreach (var (layer, norm) in norms) metrics["init_grad_norm/" + layer] = norm;
-        ResultsStore.WriteCurve(Path.Combine(context.Folder, "init_gradients.csv"), norms
+        NumericCsv.Write(Path.Combine(context.Folder, "init_gradients.csv"), norms
             .Select(n => (Position: Introspection.StackPosition(n.Layer), n.Norm))
             .Where(n => n.Position is not null)
             .Select(n => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>

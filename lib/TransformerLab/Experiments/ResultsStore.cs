@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
 using TransformerLab.Training;
 
 namespace TransformerLab.Experiments;
@@ -39,10 +40,10 @@ public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
 public sealed record RunRecord(string Experiment, string Key, string Folder, int Seed, IReadOnlyDictionary<string, string> Config,
     RunState State, IReadOnlyDictionary<string, double> Metrics, string? Reason, double Seconds)
 {
-    public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => ResultsStore.ReadCurve(Path.Combine(Folder, "curve.csv"));
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => NumericCsv.Read(Path.Combine(Folder, "curve.csv"));
 
     /// <summary>A table the experiment wrote into the run folder (e.g. <c>by_position.csv</c>); empty if absent.</summary>
-    public IReadOnlyList<IReadOnlyDictionary<string, double>> Table(string file) => ResultsStore.ReadCurve(Path.Combine(Folder, file));
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Table(string file) => NumericCsv.Read(Path.Combine(Folder, file));
 }
 
 /// <summary>
@@ -112,7 +113,7 @@ public sealed class ResultsStore(string root)
         try
         {
             var result = spec.Experiment.Run(spec.Config, spec.Seed, new RunContext(folder, log, cancel, threads));
-            WriteCurve(Path.Combine(folder, "curve.csv"), result.Curve);
+            NumericCsv.Write(Path.Combine(folder, "curve.csv"), result.Curve);
             var summary = new JsonObject { ["metrics"] = new JsonObject(result.Metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) };
             Write(Path.Combine(folder, "summary.json"), summary.ToJsonString(Indented));
             var state = result.Diverged ? RunState.Diverged : RunState.Done;
@@ -209,30 +210,5 @@ public sealed class ResultsStore(string root)
         if (!File.Exists(path)) return null;
         try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
         catch (JsonException) { return null; }
-    }
-
-    /// <summary>Writes rows of named numbers as CSV, atomically (columns in first-seen order).</summary>
-    public static void WriteCurve(string path, IReadOnlyList<IReadOnlyDictionary<string, double>> curve)
-    {
-        var columns = curve.SelectMany(r => r.Keys).Distinct().ToList();
-        var text = new StringBuilder(string.Join(",", columns)).Append('\n');
-        foreach (var row in curve)
-            text.Append(string.Join(",", columns.Select(c => row.TryGetValue(c, out var v) ? v.ToString("R", CultureInfo.InvariantCulture) : ""))).Append('\n');
-        Write(path, text.ToString());
-    }
-
-    internal static IReadOnlyList<IReadOnlyDictionary<string, double>> ReadCurve(string path)
-    {
-        if (!File.Exists(path)) return [];
-        var lines = File.ReadAllLines(path);
-        var header = lines[0].Split(',');
-        return lines.Skip(1).Select(line =>
-        {
-            var cells = line.Split(',');
-            var row = new Dictionary<string, double>();
-            for (int i = 0; i < header.Length && i < cells.Length; i++)
-                if (cells[i].Length > 0) row[header[i]] = double.Parse(cells[i], CultureInfo.InvariantCulture);
-            return (IReadOnlyDictionary<string, double>)row;
-        }).ToList();
     }
 }

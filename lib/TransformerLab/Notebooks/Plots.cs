@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using Microsoft.FSharp.Core;
 using Plotly.NET;
 using Plotly.NET.CSharp;
@@ -16,15 +15,15 @@ public static class Plots
     /// <summary>Plotly's default colours, in order: a group's line and its band share one.</summary>
     static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
-    /// <summary>Sets the chart's title.</summary>
-    public static GenericChart WithTitle(this GenericChart chart, string title)
-    {
-        var text = CallWithOptions<Title>(typeof(Title), "init", new() { ["Text"] = FSharpOption<string>.Some(title) });
-        var withTitle = typeof(Plotly.NET.Chart).GetMethods(BindingFlags.Public | BindingFlags.Static)
-            .Single(m => m.Name == "withTitle" && m.GetParameters()[0].ParameterType == typeof(Title));
-        var apply = (FSharpFunc<GenericChart, GenericChart>)withTitle.Invoke(null, [text, .. withTitle.GetParameters().Skip(1).Select(_ => (object?)null)])!;
-        return apply.Invoke(chart);
-    }
+    /// <summary>Sets the chart's title (plotly.js <c>layout.title.text</c>).</summary>
+    public static GenericChart WithTitle(this GenericChart chart, string title) =>
+        GenericChart.mapLayout(FSharpFunc<Layout, Layout>.FromConverter(layout =>
+        {
+            var text = new Title();
+            text.SetProperty("text", title);
+            layout.SetProperty("title", text);
+            return layout;
+        }), chart);
 
     /// <summary>Sets plotly.js attributes that the C# bindings do not expose (e.g. <c>zmin</c>) on every trace of the chart.</summary>
     public static GenericChart WithTraceAttributes(this GenericChart chart, params (string Name, object Value)[] attributes) =>
@@ -106,13 +105,5 @@ public static class Plots
             .WithXAxisStyle<double, double, string>(TitleText: "step")
             .WithYAxisStyle<double, double, string>(TitleText: column);
         return title is null ? chart : chart.WithTitle(title);
-    }
-
-    /// <summary>Calls a static F# member, giving the named arguments and None for every other option.</summary>
-    static T CallWithOptions<T>(Type type, string name, Dictionary<string, object?> arguments)
-    {
-        var method = type.GetMethods(BindingFlags.Public | BindingFlags.Static).Single(m => m.Name == name);
-        var values = method.GetParameters().Select(p => arguments.TryGetValue(p.Name!, out var v) ? v : null).ToArray();
-        return (T)method.Invoke(null, values)!;
     }
 }

@@ -5,7 +5,7 @@ namespace TransformerLab.Runtime;
 /// <summary>
 /// Ctrl+C (SIGINT) and SIGTERM (kill, Slurm's time limit, docker stop) as one cancellation token, for a process that
 /// must stop cleanly — finish the step, save, leave the run resumable — instead of dying mid-write. Both handlers are
-/// removed on <see cref="Dispose"/>. With <paramref name="secondCtrlCKills"/>, a second Ctrl+C is not intercepted, so it
+/// removed on <see cref="Dispose"/>. With <c>secondCtrlCKills</c>, a second Ctrl+C is not intercepted, so it
 /// ends the process the usual way.
 /// </summary>
 public sealed class StopSignals : IDisposable

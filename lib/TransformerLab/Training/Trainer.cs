@@ -219,9 +219,11 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         if (!File.Exists(LastCheckpoint))
             throw new CheckpointException($"Nothing to resume: {LastCheckpoint} does not exist. Run without --resume to start.");
         var checkpoint = Checkpoint.Load(LastCheckpoint);
-        var mine = Training.Settings.Describe(Settings).ToDictionary(x => x.Key, x => x.Value);
+        // What may change on resume is taken from the checkpoint; anything else that differs would change what a step computes.
+        var comparable = ResumableChanges(checkpoint.Settings);
+        var mine = Training.Settings.Describe(comparable).ToDictionary(x => x.Key, x => x.Value);
         var differing = Training.Settings.Describe(checkpoint.Settings)
-            .Where(x => !MayChangeOnResume(x.Key) && mine[x.Key] != x.Value)
+            .Where(x => mine[x.Key] != x.Value)
             .Select(x => $"{x.Key} (checkpoint {x.Value}, now {mine[x.Key]})").ToList();
         if (differing.Count > 0)
             throw new CheckpointException($"{LastCheckpoint} was trained with other settings: {string.Join(", ", differing)}. Resume with the run's own settings (its settings.json), or start a new --out.");
@@ -231,14 +233,15 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     }
 
     /// <summary>
-    /// Settings that may change when resuming, because they do not change what a step computes: how long to train
-    /// (unless the cosine schedule's shape depends on it), how often to evaluate and log, where to run.
+    /// These settings with the checkpoint's values for what may change when resuming, because it does not change what a
+    /// step computes: how long to train (unless the cosine schedule's shape depends on it), how often to evaluate and log,
+    /// where to run. Any other difference from the checkpoint is a different run.
     /// </summary>
-    bool MayChangeOnResume(string key) => key switch
+    TrainingSettings ResumableChanges(TrainingSettings checkpoint) => Settings with
     {
-        "max_steps" => Settings.Schedule != LearningRateScheduleKind.Cosine,
-        "eval_every" or "eval_items" or "patience" or "log_every" or "device" or "threads" => true,
-        _ => false,
+        MaxSteps = Settings.Schedule == LearningRateScheduleKind.Cosine ? Settings.MaxSteps : checkpoint.MaxSteps,
+        EvalEvery = checkpoint.EvalEvery, EvalItems = checkpoint.EvalItems, Patience = checkpoint.Patience,
+        LogEvery = checkpoint.LogEvery, Device = checkpoint.Device, Threads = checkpoint.Threads,
     };
 
     DevReport? ReadBest() => ReadSummary()?.Best;
@@ -246,7 +249,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     /// <summary>The evaluation at <paramref name="step"/> as dev.csv recorded it (a run resumed after its last evaluation has no other record).</summary>
     DevReport? LoggedEvaluation(long step)
     {
-        var row = Experiments.ResultsStore.ReadCurve(Path.Combine(RunFolder, "dev.csv")).LastOrDefault(r => r["step"] == step);
+        var row = NumericCsv.Read(Path.Combine(RunFolder, "dev.csv")).LastOrDefault(r => r["step"] == step);
         return row is null ? null : new DevReport(step, row["dev_loss"], row["dev_token_accuracy"], row["dev_sequence_error"], row["dev_symbol_error"], row["dev_exact_match"], Best: true);
     }
 

@@ -264,6 +264,7 @@ public sealed class SweepTests : IDisposable
         Assert.Contains("\"zmax\":10.0", heatmap);
         Assert.Contains("\"texttemplate\":\"%{text}\"", heatmap);
         Assert.Contains("\"1.7 ± 0.1\"", heatmap); // x=1: the mean 1.7 of seeds 1.6, 1.7, 1.8, with its sd
+        Assert.Contains("\"title\":{\"text\":\"toy\"}", heatmap);
         var bands = Plotly.NET.GenericChart.toChartHTML(Plots.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(bands, "\"showlegend\":false").Count / 2); // upper and lower of 3 groups
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(bands, "\"name\":\"x=").Count);

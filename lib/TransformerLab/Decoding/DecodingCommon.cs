@@ -1,0 +1,48 @@
+using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Model;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Decoding;
+
+/// <summary>What every decoding strategy shares.</summary>
+public static class DecodingCommon
+{
+    /// <summary>
+    /// The longest output to allow for a source: twice its length plus 10, within the model's positions.
+    /// A model that never emits EOS stops here instead of running forever.
+    /// </summary>
+    public static int MaxLength(EncoderDecoder model, Tensor source) =>
+        (int)Math.Min(model.Config.MaxLength - 1, 2 * source.shape[1] + 10);
+
+    /// <summary>Log-probabilities of the next token; PAD and BOS are never produced.</summary>
+    /// <param name="logits"><c>[hypotheses, vocabulary]</c></param>
+    public static Tensor NextTokenLogProbabilities(Tensor logits, double temperature = 1.0)
+    {
+        var banned = torch.zeros(logits.shape[^1], dtype: ScalarType.Bool, device: logits.device);
+        banned[Vocabulary.Pad] = true;
+        banned[Vocabulary.Bos] = true;
+        var scaled = temperature == 1.0 ? logits : logits / temperature;
+        return scaled.masked_fill(banned, double.NegativeInfinity).log_softmax(-1);
+    }
+
+    /// <summary>Runs <paramref name="body"/> in eval mode without gradients, then restores the model's mode.</summary>
+    public static T Inference<T>(nn.Module model, Func<T> body)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = torch.no_grad();
+            return body();
+        }
+        finally { model.train(wasTraining); }
+    }
+
+    /// <summary>Token ids of a row up to (not including) the first EOS; PAD after EOS is dropped.</summary>
+    public static long[] UntilEos(long[] row)
+    {
+        int end = Array.IndexOf(row, (long)Vocabulary.Eos);
+        return end < 0 ? row.Where(t => t != Vocabulary.Pad).ToArray() : row[..end];
+    }
+}
