@@ -12,46 +12,43 @@ namespace TransformerLab.Model;
 /// </summary>
 public sealed class EncoderDecoder : nn.Module
 {
-    readonly TokenEmbedding source_embedding, target_embedding;
-    readonly PositionalEncoding source_position, target_position;
-    readonly Dropout source_dropout, target_dropout;
-    readonly ModuleList<EncoderLayer> encoder_layers;
-    readonly ModuleList<DecoderLayer> decoder_layers;
-    readonly nn.Module<Tensor, Tensor>? encoder_norm, decoder_norm; // Pre-LN's final normalisation
-    readonly Linear? output_projection;              // absent when tied to the target embedding
-    readonly Parameter? output_bias;
+    readonly Encoder encoder;
+    readonly Decoder decoder;
+    readonly OutputHead output;
 
     public TransformerConfig Config { get; }
 
     public EncoderDecoder(TransformerConfig config) : base(nameof(EncoderDecoder))
     {
         Config = config.Validate();
-        var c = config;
-        (source_embedding, target_embedding, source_position, target_position, source_dropout, target_dropout,
-            encoder_layers, decoder_layers, encoder_norm, decoder_norm, output_projection, output_bias) = EncoderStack.Parts(c);
+        (encoder, decoder, output) = Initialisation.Build(config);
         RegisterComponents();
-        InitialiseWeights();
+        Initialisation.Glorot(encoder, decoder, output, Config.PadId);
     }
 
-    public IReadOnlyList<EncoderLayer> EncoderLayers => [.. encoder_layers];
-    public IReadOnlyList<DecoderLayer> DecoderLayers => [.. decoder_layers];
+    /// <summary>Every parameter, in the order a seed draws them (<see cref="Initialisation.SeedOrder"/>): what the optimiser is given.</summary>
+    public IReadOnlyList<Parameter> ParametersInSeedOrder() => Initialisation.SeedOrder(encoder, decoder, output, []);
+
+    public Encoder Encoder => encoder;
+    public Decoder Decoder => decoder;
+    public IReadOnlyList<EncoderLayer> EncoderLayers => encoder.Layers;
+    public IReadOnlyList<DecoderLayer> DecoderLayers => decoder.Layers;
 
     /// <summary>Every attention module, tagged with its stack, layer and kind.</summary>
     public IEnumerable<(string Kind, int Layer, MultiHeadAttention Module)> AttentionModules()
     {
-        for (int i = 0; i < encoder_layers.Count; i++) yield return ("encoder self", i, encoder_layers[i].SelfAttention);
-        for (int i = 0; i < decoder_layers.Count; i++)
+        for (int i = 0; i < EncoderLayers.Count; i++) yield return ("encoder self", i, EncoderLayers[i].SelfAttention);
+        for (int i = 0; i < DecoderLayers.Count; i++)
         {
-            yield return ("decoder self", i, decoder_layers[i].SelfAttention);
-            yield return ("cross", i, decoder_layers[i].CrossAttention);
+            yield return ("decoder self", i, DecoderLayers[i].SelfAttention);
+            yield return ("cross", i, DecoderLayers[i].CrossAttention);
         }
     }
 
     /// <summary>Encodes the source.</summary>
     /// <param name="source"><c>[batch, source time]</c> ids, padded with <see cref="TransformerConfig.PadId"/>.</param>
     /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
-    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) =>
-        EncoderStack.Encode(source, Config.PadId, source_embedding, source_position, source_dropout, encoder_layers, encoder_norm);
+    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) => encoder.forward(source);
 
     /// <summary>Decodes a whole target at once (teacher forcing), under the causal mask.</summary>
     /// <param name="targetInput"><c>[batch, target time]</c>: BOS followed by the target, shifted right.</param>
@@ -62,9 +59,8 @@ public sealed class EncoderDecoder : nn.Module
     {
         using var scope = NewDisposeScope();
         var targetMask = Config.CausalMask ? Masks.Decoder(targetInput, Config.PadId) : Masks.Padding(targetInput, Config.PadId);
-        var y = target_dropout.forward(target_position.forward(target_embedding.forward(targetInput), 0));
-        foreach (var layer in decoder_layers) y = layer.forward(y, memory, targetMask, sourceMask);
-        return Project(y).MoveToOuterDisposeScope();
+        var y = decoder.forward(decoder.Embed(targetInput), memory, targetMask, sourceMask);
+        return output.forward(y).MoveToOuterDisposeScope();
     }
 
     /// <summary>Teacher-forced forward pass: <c>[batch, source time]</c>, <c>[batch, target time]</c> → logits <c>[batch, target time, target vocabulary]</c>.</summary>
@@ -76,7 +72,7 @@ public sealed class EncoderDecoder : nn.Module
     }
 
     /// <summary>Starts step-by-step decoding over an encoded source; dispose the state when done.</summary>
-    public DecoderState StartDecoding(Tensor memory, Tensor sourceMask) => new(memory, sourceMask, decoder_layers.Count);
+    public DecoderState StartDecoding(Tensor memory, Tensor sourceMask) => new(memory, sourceMask, DecoderLayers.Count);
 
     /// <summary>
     /// One decoding step with the key/value cache: only the new token is embedded and projected; self-attention
@@ -88,15 +84,10 @@ public sealed class EncoderDecoder : nn.Module
     {
         using var scope = NewDisposeScope();
         var step = tokens.dim() == 1 ? tokens.unsqueeze(1) : tokens;
-        var y = target_dropout.forward(target_position.forward(target_embedding.forward(step), state.Position));
-        for (int i = 0; i < decoder_layers.Count; i++)
-            y = decoder_layers[i].forward(y, state.Memory, targetMask: null, state.SourceMask, state.Layers[i]);
+        var y = decoder.forward(decoder.Embed(step, state.Position), state.Memory, targetMask: null, state.SourceMask, state.Layers);
         state.Advance();
-        return Project(y).squeeze(1).MoveToOuterDisposeScope();
+        return output.forward(y).squeeze(1).MoveToOuterDisposeScope();
     }
-
-    /// <summary>Final norm (Pre-LN) and the projection to logits: <c>[batch, time, d_model]</c> → <c>[batch, time, vocabulary]</c>.</summary>
-    Tensor Project(Tensor y) => EncoderStack.Project(y, decoder_norm, output_projection, target_embedding, output_bias);
 
     /// <summary>
     /// Per-layer, per-head attention weights of one teacher-forced forward pass (eval mode, no gradient), for plots.
@@ -120,8 +111,6 @@ public sealed class EncoderDecoder : nn.Module
             train(wasTraining);
         }
     }
-
-    void InitialiseWeights() => EncoderStack.InitialiseWeights(this, Config.PadId, source_embedding, target_embedding);
 }
 
 /// <summary>The state of step-by-step decoding: encoder output, per-layer caches and the next position.</summary>

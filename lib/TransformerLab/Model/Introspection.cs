@@ -8,8 +8,8 @@ public static partial class Introspection
 {
     /// <summary>
     /// The L2 norm of the parameter gradients of each layer after a backward pass, in the order the parameters are
-    /// registered: one entry per encoder/decoder layer (<c>encoder_layers.0</c>, …) and one for each other top-level
-    /// part (embeddings, final norms, output projection). Parameters without a gradient count as zero.
+    /// registered: one entry per encoder/decoder layer (<c>encoder.layers.0</c>, …) and one for each other part
+    /// (<c>encoder.embedding</c>, <c>decoder.norm</c>, <c>output</c>, …). Parameters without a gradient count as zero.
     /// </summary>
     public static IReadOnlyList<(string Layer, double Norm)> LayerGradientNorms(torch.nn.Module module)
     {
@@ -30,16 +30,21 @@ public static partial class Introspection
         return sums.Select(s => (s.Layer, Math.Sqrt(s.SumOfSquares))).ToList();
     }
 
-    /// <summary><c>decoder_layers.3.self_attn.w_q.weight</c> → <c>decoder_layers.3</c>; <c>output_projection.bias</c> → <c>output_projection</c>.</summary>
+    /// <summary>
+    /// The part a parameter belongs to: <c>decoder.layers.3.self_attn.w_q.weight</c> → <c>decoder.layers.3</c>;
+    /// <c>encoder.embedding.embedding.weight</c> → <c>encoder.embedding</c>; <c>output.bias</c> → <c>output</c>.
+    /// </summary>
     public static string LayerName(string parameterName)
     {
         var m = StackedLayer().Match(parameterName);
-        return m.Success ? m.Value : parameterName.Split('.')[0];
+        if (m.Success) return m.Value;
+        var parts = parameterName.Split('.');
+        return parts[0] is "encoder" or "decoder" && parts.Length > 2 ? $"{parts[0]}.{parts[1]}" : parts[0];
     }
 
     /// <summary>
-    /// <c>encoder_layers.3</c> → (<c>encoder</c>, 3); null for a part outside the stacks (embeddings, final norms,
-    /// output projection). Takes a name from <see cref="LayerName"/>.
+    /// <c>encoder.layers.3</c> → (<c>encoder</c>, 3); null for a part outside the stacks (embeddings, final norms,
+    /// output head). Takes a name from <see cref="LayerName"/>.
     /// </summary>
     public static (string Stack, int Index)? StackPosition(string layer)
     {
@@ -47,6 +52,6 @@ public static partial class Introspection
         return m.Success && m.Length == layer.Length ? (m.Groups[1].Value, int.Parse(m.Groups[2].Value)) : null;
     }
 
-    [GeneratedRegex(@"^([A-Za-z_]+)_layers\.(\d+)")]
+    [GeneratedRegex(@"^(encoder|decoder)\.layers\.(\d+)")]
     private static partial Regex StackedLayer();
 }

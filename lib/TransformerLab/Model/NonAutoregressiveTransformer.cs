@@ -64,15 +64,9 @@ public sealed record NonAutoregressiveConfig
 /// </summary>
 public sealed class NonAutoregressiveTransformer : nn.Module
 {
-    // the encoder's parts carry the autoregressive model's names, so its weights load here (LoadEncoder)
-    readonly TokenEmbedding source_embedding, target_embedding;
-    readonly PositionalEncoding source_position, target_position;
-    readonly Dropout source_dropout, target_dropout;
-    readonly ModuleList<EncoderLayer> encoder_layers;
-    readonly ModuleList<DecoderLayer> decoder_layers;
-    readonly nn.Module<Tensor, Tensor>? encoder_norm, decoder_norm;
-    readonly Linear? output_projection;
-    readonly Parameter? output_bias;
+    readonly Encoder encoder; // the autoregressive model's module: a teacher's encoder loads here (LoadEncoder)
+    readonly Decoder decoder;
+    readonly OutputHead output;
     readonly Linear? length_classifier;
 
     public NonAutoregressiveConfig Config { get; }
@@ -84,12 +78,17 @@ public sealed class NonAutoregressiveTransformer : nn.Module
         if (problems.Count > 0) throw new ArgumentException("Invalid NAT configuration:" + string.Concat(problems.Select(x => Environment.NewLine + "  - " + x)));
         Config = config;
         var c = config.Transformer;
-        (source_embedding, target_embedding, source_position, target_position, source_dropout, target_dropout,
-            encoder_layers, decoder_layers, encoder_norm, decoder_norm, output_projection, output_bias) = EncoderStack.Parts(c);
+        (encoder, decoder, output) = Initialisation.Build(c);
         if (config.LengthClasses > 0) length_classifier = nn.Linear(c.DModel, config.LengthClasses);
         RegisterComponents();
-        EncoderStack.InitialiseWeights(this, c.PadId, source_embedding, target_embedding);
+        Initialisation.Glorot(encoder, decoder, output, c.PadId, length_classifier is null ? [] : [length_classifier]);
     }
+
+    /// <summary>Every parameter, in the order a seed draws them (<see cref="Initialisation.SeedOrder"/>): what the optimiser is given.</summary>
+    public IReadOnlyList<Parameter> ParametersInSeedOrder() => Initialisation.SeedOrder(encoder, decoder, output, length_classifier is null ? [] : [length_classifier]);
+
+    public Encoder Encoder => encoder;
+    public Decoder Decoder => decoder;
 
     /// <summary>The placeholder token of positions whose output is not known yet.</summary>
     public const long Placeholder = Vocabulary.Bos;
@@ -97,8 +96,7 @@ public sealed class NonAutoregressiveTransformer : nn.Module
     /// <summary>Encodes the source exactly as <see cref="EncoderDecoder.Encode"/> does.</summary>
     /// <param name="source"><c>[batch, source time]</c></param>
     /// <returns>memory <c>[batch, source time, d_model]</c>, mask <c>[batch, 1, 1, source time]</c>.</returns>
-    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) =>
-        EncoderStack.Encode(source, T.PadId, source_embedding, source_position, source_dropout, encoder_layers, encoder_norm);
+    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) => encoder.forward(source);
 
     /// <summary>Length-classifier logits from the mean of the encoder output over real source positions.</summary>
     /// <returns><c>[batch, length classes]</c></returns>
@@ -143,12 +141,9 @@ public sealed class NonAutoregressiveTransformer : nn.Module
     public Tensor Decode(Tensor tokens, Tensor source, Tensor memory, Tensor sourceMask)
     {
         using var scope = NewDisposeScope();
-        var y = target_embedding.forward(tokens);
-        if (Config.DecoderInput == NatDecoderInput.UniformCopy) y = y + UniformCopy(source, tokens);
-        y = target_dropout.forward(target_position.forward(y, 0));
-        var targetMask = Masks.Padding(tokens, T.PadId);
-        foreach (var layer in decoder_layers) y = layer.forward(y, memory, targetMask, sourceMask);
-        return EncoderStack.Project(y, decoder_norm, output_projection, target_embedding, output_bias).MoveToOuterDisposeScope();
+        var input = decoder.Embed(tokens, added: Config.DecoderInput == NatDecoderInput.UniformCopy ? UniformCopy(source, tokens) : null);
+        var y = decoder.forward(input, memory, Masks.Padding(tokens, T.PadId), sourceMask);
+        return output.forward(y).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -164,7 +159,7 @@ public sealed class NonAutoregressiveTransformer : nn.Module
         var j = torch.arange(tokens.shape[1], device: tokens.device).unsqueeze(0);
         var index = (j * sourceLengths.unsqueeze(1)).div(targetLengths.unsqueeze(1), rounding_mode: RoundingMode.floor);
         index = torch.minimum(index, (sourceLengths - 1).clamp_min(0).unsqueeze(1));
-        var copied = source_embedding.forward(source.gather(1, index));
+        var copied = encoder.Embedding.forward(source.gather(1, index));
         return copied.masked_fill(tokens.eq(T.PadId).unsqueeze(-1), 0).MoveToOuterDisposeScope();
     }
 
@@ -175,16 +170,12 @@ public sealed class NonAutoregressiveTransformer : nn.Module
     public void LoadEncoder(EncoderDecoder teacher)
     {
         using var _ = torch.no_grad();
-        var theirs = teacher.state_dict();
-        foreach (var (name, p) in named_parameters())
-            if (IsEncoderPart(name))
-            {
-                if (!theirs.TryGetValue(name, out var t) || !t.shape.SequenceEqual(p.shape))
-                    throw new ArgumentException($"The teacher has no encoder parameter {name} of shape [{string.Join(", ", p.shape)}]; the encoders differ in size.");
-                p.copy_(t);
-            }
+        var theirs = teacher.Encoder.state_dict();
+        foreach (var (name, p) in encoder.named_parameters())
+        {
+            if (!theirs.TryGetValue(name, out var t) || !t.shape.SequenceEqual(p.shape))
+                throw new ArgumentException($"The teacher has no encoder parameter {name} of shape [{string.Join(", ", p.shape)}]; the encoders differ in size.");
+            p.copy_(t);
+        }
     }
-
-    static bool IsEncoderPart(string name) =>
-        name.StartsWith("source_embedding.") || name.StartsWith("source_position.") || name.StartsWith("encoder_layers.") || name.StartsWith("encoder_norm.");
 }

@@ -30,11 +30,14 @@ public sealed record TrainingProgress
 /// A checkpoint: settings, vocabularies, progress, model parameters, optimiser state and the torch RNG state,
 /// in one file with a SHA-256 trailer, written atomically (a crash mid-write leaves the previous file intact).
 /// Layout: "TLABCKPT" · int32 version · header JSON · model · optimiser · RNG · SHA-256 of all before.
+/// Format 2 names parameters by module (<c>encoder.layers.0…</c>, <c>decoder.…</c>, <c>output.…</c>); format 1, from before
+/// the Encoder/Decoder modules, named them flat (<c>encoder_layers.0…</c>, <c>source_embedding…</c>): its parameters are
+/// renamed on load; its optimiser state is in the same (seed) order, so it also resumes.
 /// </summary>
 public sealed class Checkpoint
 {
     const string Magic = "TLABCKPT";
-    const int Version = 1;
+    const int Version = 2;
 
     public required TrainingSettings Settings { get; init; }
     public required Vocabulary SourceVocabulary { get; init; }
@@ -43,6 +46,8 @@ public sealed class Checkpoint
     public required byte[] ModelState { get; init; }
     public required byte[] OptimizerState { get; init; }
     public required byte[] RngState { get; init; }
+    /// <summary>The file format it was read from (<see cref="Version"/> for a new one).</summary>
+    public int Format { get; init; } = Version;
 
     sealed record Header(string Settings, IReadOnlyList<string> SourceVocabulary, IReadOnlyList<string> TargetVocabulary, TrainingProgress Progress);
 
@@ -92,7 +97,7 @@ public sealed class Checkpoint
             using var r = new BinaryReader(new MemoryStream(body.ToArray()), Encoding.UTF8);
             r.ReadBytes(Magic.Length);
             var version = r.ReadInt32();
-            if (version != Version) throw new CheckpointException($"{path} has checkpoint format {version}; this build reads format {Version}.");
+            if (version is < 1 or > Version) throw new CheckpointException($"{path} has checkpoint format {version}; this build reads formats 1 to {Version}. Use a newer build of the workspace.");
             var header = JsonSerializer.Deserialize<Header>(r.ReadString(), Json)!;
             byte[] Block()
             {
@@ -112,6 +117,7 @@ public sealed class Checkpoint
                 ModelState = Block(),
                 OptimizerState = Block(),
                 RngState = Block(),
+                Format = version,
             };
         }
         catch (Exception e) when (e is JsonException or EndOfStreamException or SettingsException or ArgumentException)
@@ -148,15 +154,55 @@ public sealed class Checkpoint
 
     public void LoadModelState(nn.Module model)
     {
-        try { model.load(new BinaryReader(new MemoryStream(ModelState))); }
+        try { LoadRenamed(model, new BinaryReader(new MemoryStream(ModelState)), Format == 1 ? FormatOneName : name => name); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException)
         {
             throw new CheckpointException($"The checkpoint's parameters do not fit this model ({e.Message}).");
         }
     }
 
+    /// <summary>The optimiser's state (both formats give it in the parameters' seed order, <see cref="Model.Initialisation.SeedOrder"/>).</summary>
     public void LoadOptimizerState(optim.Optimizer optimizer) =>
         ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(new BinaryReader(new MemoryStream(OptimizerState)));
+
+    /// <summary>Module.load, with each stored name passed through <paramref name="rename"/> first; every state entry must be matched.</summary>
+    static void LoadRenamed(nn.Module model, BinaryReader reader, Func<string, string> rename)
+    {
+        var state = model.state_dict();
+        var entries = ReadLeb128(reader); // TorchSharp's Module.save writes the entry count as LEB128
+        if (entries != state.Count) throw new ArgumentException($"the checkpoint has {entries} state entries, the model {state.Count}");
+        for (long i = 0; i < entries; i++)
+        {
+            var name = rename(reader.ReadString());
+            if (!state.TryGetValue(name, out var tensor)) throw new ArgumentException($"the model has no parameter or buffer '{name}'");
+            tensor.Load(reader);
+        }
+    }
+
+    static long ReadLeb128(BinaryReader reader)
+    {
+        long value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            long b = reader.ReadByte();
+            value |= (b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return value;
+        }
+    }
+
+    /// <summary>A format-1 parameter name in format 2: <c>encoder_layers.3.x</c> → <c>encoder.layers.3.x</c>, <c>source_embedding.x</c> → <c>encoder.embedding.x</c>, …</summary>
+    public static string FormatOneName(string name)
+    {
+        var dot = name.IndexOf('.');
+        var (head, rest) = dot < 0 ? (name, "") : (name[..dot], name[dot..]);
+        return head switch
+        {
+            "source_embedding" => "encoder.embedding", "source_position" => "encoder.position", "encoder_layers" => "encoder.layers", "encoder_norm" => "encoder.norm",
+            "target_embedding" => "decoder.embedding", "target_position" => "decoder.position", "decoder_layers" => "decoder.layers", "decoder_norm" => "decoder.norm",
+            "output_projection" => "output.projection", "output_bias" => "output.bias",
+            _ => head,
+        } + rest;
+    }
 
     public void RestoreRng() => torch.set_rng_state(torch.tensor(RngState, dtype: ScalarType.Byte));
 

@@ -14,6 +14,9 @@ namespace TransformerLab.Training;
 public abstract class TrainableModel : IDisposable
 {
     public abstract nn.Module Module { get; }
+
+    /// <summary>The parameters in the order a seed draws them: the optimiser's and gradient clipping's order.</summary>
+    public abstract IReadOnlyList<TorchSharp.Modules.Parameter> Parameters { get; }
     /// <summary>The training loss of <paramref name="batch"/> at optimiser step <paramref name="step"/> (from 1), in training mode.</summary>
     public abstract Tensor Loss(Batch batch, long step);
     /// <summary>Loss and token accuracy on <paramref name="examples"/> with the gold context (teacher forcing, or the gold length).</summary>
@@ -34,6 +37,7 @@ public abstract class TrainableModel : IDisposable
     sealed class Autoregressive(EncoderDecoder model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
     {
         public override nn.Module Module => model;
+        public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
         public override Tensor Loss(Batch batch, long step)
         {
@@ -52,6 +56,7 @@ public abstract class TrainableModel : IDisposable
     sealed class NonAutoregressive(NonAutoregressiveTransformer model, TrainingSettings settings) : TrainableModel
     {
         public override nn.Module Module => model;
+        public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
         public override Tensor Loss(Batch batch, long step) =>
             NonAutoregressiveObjective.Loss(model, batch, settings.LabelSmoothing, settings.LengthLossWeight, settings.NatMasking);

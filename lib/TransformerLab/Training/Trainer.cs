@@ -86,7 +86,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         TorchRuntime.Seed(s.Seed);
         using var trainable = TrainableModel.Create(s, data, device, hooks.DecoderInput);
         var model = trainable.Module;
-        var parameters = model.parameters().ToList();
+        var parameters = trainable.Parameters.ToList();
         using var optimizer = torch.optim.AdamW(parameters, lr: s.Lr, beta1: s.Beta1, beta2: s.Beta2, weight_decay: s.WeightDecay);
         var schedule = LearningRateSchedule.From(s);
         var progress = new TrainingProgress();

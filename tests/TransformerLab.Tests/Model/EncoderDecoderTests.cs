@@ -194,7 +194,7 @@ public class EncoderDecoderTests
         nn.functional.cross_entropy(logits.view(-1, c.TargetVocabulary), Tokens(2, 5, c.TargetVocabulary).view(-1)).backward();
         var norms = Introspection.LayerGradientNorms(model);
         var layers = norms.Select(n => n.Layer).ToList();
-        Assert.Equal(["source_embedding", "target_embedding", "encoder_layers.0", "encoder_layers.1", "decoder_layers.0", "decoder_layers.1", "output_projection"], layers);
+        Assert.Equal(["encoder.embedding", "encoder.layers.0", "encoder.layers.1", "decoder.embedding", "decoder.layers.0", "decoder.layers.1", "output"], layers);
         Assert.All(norms, n => Assert.True(n.Norm > 0 && double.IsFinite(n.Norm), $"{n.Layer}: {n.Norm}"));
     }
 }

@@ -73,20 +73,21 @@ public sealed class NormalizationTests
         var sized = config with { SourceVocabulary = data.SourceVocabulary.Count, TargetVocabulary = data.TargetVocabulary.Count };
 
         var norms = GradientProbe.AtInitialisation(sized, batch, seed: 9);
-        var layers = norms.Where(n => n.Layer.Contains("_layers.")).Select(n => n.Layer).ToList();
-        Assert.Equal(["encoder_layers.0", "encoder_layers.1", "encoder_layers.2", "decoder_layers.0", "decoder_layers.1", "decoder_layers.2", "decoder_layers.3"], layers);
-        Assert.All(norms.Where(n => n.Layer.Contains("_layers.")), n => Assert.True(n.Norm > 0 && double.IsFinite(n.Norm), n.Layer));
+        var layers = norms.Where(n => n.Layer.Contains(".layers.")).Select(n => n.Layer).ToList();
+        Assert.Equal(["encoder.layers.0", "encoder.layers.1", "encoder.layers.2", "decoder.layers.0", "decoder.layers.1", "decoder.layers.2", "decoder.layers.3"], layers);
+        Assert.All(norms.Where(n => n.Layer.Contains(".layers.")), n => Assert.True(n.Norm > 0 && double.IsFinite(n.Norm), n.Layer));
         Assert.Equal(norms, GradientProbe.AtInitialisation(sized, batch, seed: 9));
     }
 
     [Fact]
     public void Parameter_names_map_to_layers_and_stack_positions()
     {
-        Assert.Equal("decoder_layers.3", Introspection.LayerName("decoder_layers.3.self_attn.w_q.weight"));
-        Assert.Equal("output_projection", Introspection.LayerName("output_projection.bias"));
-        Assert.Equal(("decoder", 3), Introspection.StackPosition("decoder_layers.3"));
-        Assert.Equal(("encoder", 11), Introspection.StackPosition("encoder_layers.11"));
-        Assert.Null(Introspection.StackPosition("output_projection"));
-        Assert.Null(Introspection.StackPosition("decoder_layers.3.self_attn"));   // a parameter name, not a layer
+        Assert.Equal("decoder.layers.3", Introspection.LayerName("decoder.layers.3.self_attn.w_q.weight"));
+        Assert.Equal("output", Introspection.LayerName("output.projection.bias"));
+        Assert.Equal("encoder.embedding", Introspection.LayerName("encoder.embedding.embedding.weight"));
+        Assert.Equal(("decoder", 3), Introspection.StackPosition("decoder.layers.3"));
+        Assert.Equal(("encoder", 11), Introspection.StackPosition("encoder.layers.11"));
+        Assert.Null(Introspection.StackPosition("output"));
+        Assert.Null(Introspection.StackPosition("decoder.layers.3.self_attn"));   // a parameter name, not a layer
     }
 }

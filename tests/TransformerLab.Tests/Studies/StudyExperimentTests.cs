@@ -33,7 +33,7 @@ public sealed class StudyExperimentTests : IDisposable
         Assert.Equal(5, table.Count);
         Assert.Equal([0.0, 0, 1, 1, 1], table.Select(r => r["decoder"]));
         Assert.Equal([0.0, 1, 0, 1, 2], table.Select(r => r["layer"]));
-        Assert.Equal(run.Metrics["init_grad_norm/decoder_layers.2"], table[^1]["grad_norm"], 12);
+        Assert.Equal(run.Metrics["init_grad_norm/decoder.layers.2"], table[^1]["grad_norm"], 12);
         Assert.True(run.Metrics.ContainsKey("dev_sequence_error"));
     }
 

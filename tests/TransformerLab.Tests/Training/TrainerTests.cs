@@ -157,8 +157,8 @@ public sealed class TrainerTests : IDisposable
         var seen = new List<IReadOnlyList<(string Layer, double Norm)>>();
         new Trainer(s, Data(s), folder, new TrainerHooks { AfterBackward = c => seen.Add(c.LayerGradientNorms()) }).Run();
         Assert.Equal(3, seen.Count);
-        Assert.Contains(seen[0], x => x.Layer == "encoder_layers.0" && x.Norm > 0);
-        Assert.Contains(seen[0], x => x.Layer == "decoder_layers.0" && x.Norm > 0);
+        Assert.Contains(seen[0], x => x.Layer == "encoder.layers.0" && x.Norm > 0);
+        Assert.Contains(seen[0], x => x.Layer == "decoder.layers.0" && x.Norm > 0);
     }
 
     [Fact]
