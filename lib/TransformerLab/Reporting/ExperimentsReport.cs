@@ -31,6 +31,12 @@ public sealed class ReportSources(ResultsStore store)
 
     public ResultsStore Store => store;
 
+    /// <summary>
+    /// The runs of <paramref name="sweep"/> that are finished, for a sweep that is run over several sittings: its table says
+    /// how many of each row's runs are still to come, and rerunning the command completes it.
+    /// </summary>
+    public IReadOnlyList<RunRecord> FinishedRuns(SweepSpec sweep) => Sweep.Finished(store, sweep.Plan());
+
     /// <summary>Every run of <paramref name="sweep"/>, finished; a missing or unfinished run is an error naming the command.</summary>
     public IReadOnlyList<RunRecord> Runs(SweepSpec sweep)
     {

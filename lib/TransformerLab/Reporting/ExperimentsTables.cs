@@ -60,6 +60,7 @@ public static class ExperimentsTables
         ["ln-grid-2"] = s => LayerNormGrid(s, 2),
         ["ln-grid-6"] = s => LayerNormGrid(s, 6),
         ["ln-grid-12"] = s => LayerNormGrid(s, 12),
+        ["ln-warmup-paper-schedule"] = PaperScheduleWarmup,
         ["ln-vs-bn"] = LayerNormVsBatchNorm,
         ["exposure-bias"] = ExposureBias,
         ["scheduled-sampling-reverse"] = ScheduledSamplingReverse,
@@ -98,17 +99,25 @@ public static class ExperimentsTables
         TrainingGrid(s.Runs(LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == depth.ToString()).ToList(), ["norm", "lr", "warmup"],
             ["placement", "peak lr", "warm-up"], v => [Placement(v[0]), v[1], v[2]]);
 
+    /// <summary>Run over several sittings: the rows show what is finished and count what is still to run.</summary>
     static MarkdownTable PaperScheduleWarmup(ReportSources s) =>
-        TrainingGrid(s.Runs(PaperScheduleSweep), ["encoder_layers", "lr"], ["layers", "peak lr"], v => [$"{v[0]} + {v[0]}", v[1]]);
+        TrainingGrid(s.FinishedRuns(PaperScheduleSweep), ["encoder_layers", "lr"], ["layers", "peak lr"], v => [$"{v[0]} + {v[0]}", v[1]],
+            expected: PaperScheduleSweep.Seeds, rows: [["6", "0.001"], ["6", "0.002"], ["12", "0.001"], ["12", "0.002"]]);
 
-    /// <summary>A training grid: best dev sequence error, teacher-forced accuracy there, final training loss, per seed, outcome.</summary>
-    static MarkdownTable TrainingGrid(IReadOnlyList<RunRecord> runs, string[] keys, string[] headers, Func<string[], string[]> label) =>
+    /// <summary>
+    /// A training grid: best dev sequence error, teacher-forced accuracy there, final training loss, per seed, outcome.
+    /// With <paramref name="rows"/>, those rows in that order, each counting the runs of its <paramref name="expected"/> seeds not yet finished.
+    /// </summary>
+    static MarkdownTable TrainingGrid(IReadOnlyList<RunRecord> runs, string[] keys, string[] headers, Func<string[], string[]> label,
+        int expected = 0, string[][]? rows = null) =>
         new([.. headers, "dev sequence error %", "teacher-forced acc. %", "final train loss", "per seed %", "runs"],
-            Groups(runs, keys).Select(g => (IReadOnlyList<string>)[.. label(g.Values),
+            (rows is null ? Groups(runs, keys) : rows.Select(v => (Values: v, Runs: (IReadOnlyList<RunRecord>)runs
+                .Where(r => keys.Select((k, i) => r.Config[k] == v[i]).All(same => same)).OrderBy(r => r.Seed).ToList())))
+            .Select(g => (IReadOnlyList<string>)[.. label(g.Values),
                 Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 1, 100), Cell.MeanSd(Done(g.Runs, "dev_token_accuracy"), 1, 100),
                 Cell.MeanSd(g.Runs.Where(r => r.State == RunState.Done).Select(r => Final(r, "loss")), 3),
                 string.Join(" / ", g.Runs.Select(r => Cell.Number(100 * r.Metrics.GetValueOrDefault("dev_sequence_error", double.NaN), 1) + (r.State == RunState.Diverged ? " (diverged)" : ""))),
-                Outcome(g.Runs)]).ToList());
+                Outcome(g.Runs) + (g.Runs.Count < expected ? $"{(g.Runs.Count > 0 ? ", " : "")}{expected - g.Runs.Count} not run yet" : "")]).ToList());
 
     static MarkdownTable LayerNormVsBatchNorm(ReportSources s) =>
         new(["normalisation", "placement", "dev sequence error %", "teacher-forced dev acc. %", "dev loss (eval mode)", "final train loss (train mode)"],
