@@ -21,7 +21,7 @@ public static class SweepCommand
         var retry = new Option<bool>("--retry-failed") { Description = "Also redo runs that failed (finished and diverged runs are never redone)." };
         var store = new Option<string?>("--store") { Description = "Results folder (default data/runs in the workspace)." };
         var list = new Option<bool>("--list") { Description = "List the experiments with their question, keys and defaults." };
-        var rekey = new Option<bool>("--rekey") { Description = "Rename the experiment's run folders to the current key scheme (after an upgrade that changed it), then exit." };
+        var rekey = new Option<bool>("--rekey") { Description = "Bring the experiment's stored runs up to this build, then exit: rename run folders to the current key scheme, and rewrite tables an older build wrote in another layout (results are never recomputed)." };
         var run = new Option<string?>("--run") { Hidden = true }; // a parallel sweep's child: the prepared run folder it runs
         var threads = new Option<int>("--threads") { Hidden = true };
         var command = new Command("sweep", "Run an experiment over a grid of settings and seeds; finished runs are kept and skipped on rerun.")
@@ -68,7 +68,8 @@ public static class SweepCommand
         var results = Store(storePath);
         var moves = results.Rekey(ExperimentRegistry.Get(name));
         foreach (var (from, to) in moves) ResearchCli.Terminal.WriteLine($"{from} → {to}");
-        ResearchCli.Terminal.WriteLine($"{moves.Count} run folder(s) renamed in {Path.Combine(results.Root, name)}.");
+        var upgraded = results.Upgrade(ExperimentRegistry.Get(name));
+        ResearchCli.Terminal.WriteLine($"{moves.Count} run folder(s) renamed and {upgraded.Count} run(s) with tables rewritten to the current layout in {Path.Combine(results.Root, name)}.");
         return ResearchCli.Ok;
     }
 

@@ -25,8 +25,40 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p with { NatMasking = NatMasking.Uniform };
     public override void Validate(object config) => ((TrainingSettings)config with { Architecture = Architecture.NonAutoregressive }).Validate();
 
-    /// <summary>How AT and NAT outputs are decoded, in the rows of quality.csv (the <c>decoder</c> column is the index).</summary>
+    /// <summary>How AT and NAT outputs are decoded: the <c>decoder</c> of each row of quality.csv, in order.</summary>
     public static readonly IReadOnlyList<string> Decoders = ["at greedy", "at beam 4", "nat", "nat kd", "nat 4 iterations", "nat kd 4 iterations", "nat kd length beam 3", "references"];
+
+    /// <summary>One row of quality.csv: one decoder of a run on all of test (the references' row has only repetition and mean length).</summary>
+    public sealed record QualityRow(string Decoder, double SequenceError, double SymbolError, double LengthAccuracy, double Repetition, double MeanLength, double TestSeconds);
+
+    /// <summary>One row of refinement.csv: a NAT (trained on the data or distilled) decoded with a length beam and mask-predict iterations.</summary>
+    public sealed record RefinementRow(bool Distilled, int LengthBeam, int Iterations, double SequenceError, double SymbolError, double Repetition, double TestSeconds);
+
+    public static IReadOnlyList<QualityRow> Quality(RunRecord run) => Csv.ReadRows<QualityRow>(Path.Combine(run.Folder, "quality.csv"));
+    public static IReadOnlyList<RefinementRow> Refinement(RunRecord run) => Csv.ReadRows<RefinementRow>(Path.Combine(run.Folder, "refinement.csv"));
+
+    /// <summary>
+    /// Runs stored before the typed tables wrote quality.csv's <c>decoder</c> as an index and refinement.csv's
+    /// <c>distilled</c> as 0/1: write the decoder's name and true/false.
+    /// </summary>
+    public override bool Upgrade(string folder)
+    {
+        var changed = false;
+        var qualityPath = Path.Combine(folder, "quality.csv");
+        var quality = Csv.ReadRows<QualityRow>(qualityPath);
+        if (quality.Count > 0 && quality.All(r => int.TryParse(r.Decoder, out var i) && i >= 0 && i < Decoders.Count))
+        {
+            Csv.WriteRows(qualityPath, quality.Select(r => r with { Decoder = Decoders[int.Parse(r.Decoder)] }));
+            changed = true;
+        }
+        var refinementPath = Path.Combine(folder, "refinement.csv");
+        if (Csv.Read(refinementPath) is { Count: > 0 } numeric && numeric[0].ContainsKey("distilled")) // 0/1 parse as numbers; true/false do not
+        {
+            Csv.WriteRows(refinementPath, Csv.ReadRows<RefinementRow>(refinementPath));
+            changed = true;
+        }
+        return changed;
+    }
     /// <summary>Items timed one at a time.</summary>
     const int LatencyItems = 40;
 
@@ -71,26 +103,25 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         };
 
         // quality, length accuracy and repeats on all of test
-        var quality = new List<IReadOnlyDictionary<string, double>>();
+        var quality = new List<QualityRow>();
         for (int d = 0; d < decoders.Length; d++)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (m, predictions) = Evaluator.Decode(decoders[d], test, data.SourceVocabulary, data.TargetVocabulary, device);
-            var row = new Dictionary<string, double>
-            {
-                ["decoder"] = d, ["sequence_error"] = m.SequenceErrorRate, ["symbol_error"] = m.SymbolErrorRate,
-                ["length_accuracy"] = predictions.Count(p => p.References.Any(r => r.Count == p.Output.Count)) / (double)predictions.Count,
-                ["repetition"] = Repetition.Rate(predictions.Select(p => p.Output)),
-                ["mean_length"] = predictions.Average(p => p.Output.Count), ["test_seconds"] = clock.Elapsed.TotalSeconds,
-            };
+            var row = new QualityRow(Decoders[d], m.SequenceErrorRate, m.SymbolErrorRate,
+                LengthAccuracy: predictions.Count(p => p.References.Any(r => r.Count == p.Output.Count)) / (double)predictions.Count,
+                Repetition: Repetition.Rate(predictions.Select(p => p.Output)), MeanLength: predictions.Average(p => p.Output.Count), TestSeconds: clock.Elapsed.TotalSeconds);
             quality.Add(row);
             var key = Decoders[d].Replace(' ', '_');
-            foreach (var column in new[] { "sequence_error", "symbol_error", "length_accuracy", "repetition" }) metrics[$"{key}_{column}"] = row[column];
-            context.Log.WriteLine($"{Decoders[d]}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, repeats {row["repetition"]:P2}");
+            metrics[$"{key}_sequence_error"] = row.SequenceError;
+            metrics[$"{key}_symbol_error"] = row.SymbolError;
+            metrics[$"{key}_length_accuracy"] = row.LengthAccuracy;
+            metrics[$"{key}_repetition"] = row.Repetition;
+            context.Log.WriteLine($"{Decoders[d]}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, repeats {row.Repetition:P2}");
         }
         metrics["references_repetition"] = Repetition.Rate(test.Select(i => i.References[0]));
-        quality.Add(new Dictionary<string, double> { ["decoder"] = Decoders.Count - 1, ["repetition"] = metrics["references_repetition"], ["mean_length"] = test.Average(i => i.References[0].Count) });
-        NumericCsv.Write(Path.Combine(context.Folder, "quality.csv"), quality);
+        quality.Add(new QualityRow("references", double.NaN, double.NaN, double.NaN, metrics["references_repetition"], test.Average(i => i.References[0].Count), double.NaN));
+        Csv.WriteRows(Path.Combine(context.Folder, "quality.csv"), quality);
 
         // latency: per item at batch 1, and per batch of 64 (the first items of test, in data order)
         var sources = test.Select(i => data.SourceVocabulary.Encode(i.Source)).ToList();
@@ -108,24 +139,20 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         metrics["speedup_b1_vs_greedy"] = metrics["latency_b1_at_greedy_ms"] / metrics["latency_b1_nat_ms"];
         metrics["speedup_b1_vs_beam4"] = metrics["latency_b1_at_beam_4_ms"] / metrics["latency_b1_nat_ms"];
         metrics["speedup_b64_vs_greedy"] = metrics["latency_b64_at_greedy_ms"] / metrics["latency_b64_nat_ms"];
-        NumericCsv.Write(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
+        Csv.Write(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
 
         // refinement: mask-predict iterations × length beam, both NATs
-        var refinement = new List<IReadOnlyDictionary<string, double>>();
-        foreach (var (distilled, model) in new[] { (0, natModel), (1, kdModel) })
+        var refinement = new List<RefinementRow>();
+        foreach (var (distilled, model) in new[] { (false, natModel), (true, kdModel) })
             foreach (var lengthBeam in new[] { 1, 3 })
                 foreach (var iterations in new[] { 1, 2, 4, 8 })
                 {
                     var clock = System.Diagnostics.Stopwatch.StartNew();
                     var (m, predictions) = Evaluator.Decode(Nat(model, iterations, lengthBeam), test, data.SourceVocabulary, data.TargetVocabulary, device);
-                    refinement.Add(new Dictionary<string, double>
-                    {
-                        ["distilled"] = distilled, ["length_beam"] = lengthBeam, ["iterations"] = iterations,
-                        ["sequence_error"] = m.SequenceErrorRate, ["symbol_error"] = m.SymbolErrorRate,
-                        ["repetition"] = Repetition.Rate(predictions.Select(p => p.Output)), ["test_seconds"] = clock.Elapsed.TotalSeconds,
-                    });
+                    refinement.Add(new RefinementRow(distilled, lengthBeam, iterations, m.SequenceErrorRate, m.SymbolErrorRate,
+                        Repetition.Rate(predictions.Select(p => p.Output)), clock.Elapsed.TotalSeconds));
                 }
-        NumericCsv.Write(Path.Combine(context.Folder, "refinement.csv"), refinement);
+        Csv.WriteRows(Path.Combine(context.Folder, "refinement.csv"), refinement);
         context.Log.WriteLine($"speed-up at batch 1: {metrics["speedup_b1_vs_greedy"]:F2}× over greedy, {metrics["speedup_b1_vs_beam4"]:F2}× over beam 4");
         return new RunResult(metrics, []);
     }

@@ -59,10 +59,10 @@ public sealed class DecodingExperiment : TrainingExperiment
                 context.Log.WriteLine($"beam {size}, α {alpha}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, {seconds:F1} s");
             }
         metrics["reference_mean_length"] = test.Average(i => i.References[0].Count);
-        NumericCsv.Write(Path.Combine(context.Folder, "beam.csv"), beamRows);
+        Csv.Write(Path.Combine(context.Folder, "beam.csv"), beamRows);
 
         // where beam search helps: by source length, items only one of the two gets right
-        NumericCsv.Write(Path.Combine(context.Folder, "beam_by_length.csv"), Enumerable.Range(0, test.Count)
+        Csv.Write(Path.Combine(context.Folder, "beam_by_length.csv"), Enumerable.Range(0, test.Count)
             .GroupBy(i => test[i].Source.Count).OrderBy(g => g.Key)
             .Select(g => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
             {
@@ -90,6 +90,6 @@ public sealed class DecodingExperiment : TrainingExperiment
             });
             context.Log.WriteLine($"sampling T {temperature}, top-k {topK}, top-p {topP}: error {runs.Average(r => r.Metrics.SequenceErrorRate):P2}, oracle {oracle:P2}, {distinct:F2} distinct of {Samples}");
         }
-        NumericCsv.Write(Path.Combine(context.Folder, "sampling.csv"), samplingRows);
+        Csv.Write(Path.Combine(context.Folder, "sampling.csv"), samplingRows);
     }
 }

@@ -23,6 +23,12 @@ public abstract class Experiment
 
     /// <summary>Checks a configuration before any run starts, so a bad grid fails at once; throws <see cref="SettingsException"/>.</summary>
     public virtual void Validate(object config) { }
+
+    /// <summary>
+    /// Rewrites the tables of a stored run that an older build wrote in another layout (e.g. a category stored as an index);
+    /// true if something changed. Called by <c>research sweep &lt;experiment&gt; --rekey</c>; never changes a result.
+    /// </summary>
+    public virtual bool Upgrade(string folder) => false;
 }
 
 /// <summary>An experiment whose configuration is the record <typeparamref name="TConfig"/>.</summary>

@@ -32,7 +32,7 @@ public class ExposureBiasExperiment : TrainingExperiment
         metrics["tf_token_accuracy"] = exposure.TeacherForcedAccuracy;
         metrics["free_token_accuracy"] = exposure.FreeRunningAccuracy;
         metrics["accuracy_gap"] = exposure.AccuracyGap;
-        NumericCsv.Write(Path.Combine(context.Folder, "by_position.csv"), exposure.ByPosition.Select(p => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
+        Csv.Write(Path.Combine(context.Folder, "by_position.csv"), exposure.ByPosition.Select(p => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
         {
             ["position"] = p.Position, ["count"] = p.Count, ["tf_error"] = p.TeacherForcedError, ["free_error"] = p.FreeRunningError,
             ["error_after_error"] = p.ErrorAfterEarlierError, ["error_without_error"] = p.ErrorWithoutEarlierError,
@@ -41,7 +41,7 @@ public class ExposureBiasExperiment : TrainingExperiment
         var (test, predictions) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, device);
         metrics["test_sequence_error"] = test.SequenceErrorRate;
         metrics["test_symbol_error"] = test.SymbolErrorRate;
-        NumericCsv.Write(Path.Combine(context.Folder, "by_length.csv"), predictions.GroupBy(p => p.Source.Count).OrderBy(g => g.Key)
+        Csv.Write(Path.Combine(context.Folder, "by_length.csv"), predictions.GroupBy(p => p.Source.Count).OrderBy(g => g.Key)
             .Select(g => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
             {
                 ["source_length"] = g.Key, ["items"] = g.Count(), ["sequence_error"] = g.Count(p => !p.Correct) / (double)g.Count(),

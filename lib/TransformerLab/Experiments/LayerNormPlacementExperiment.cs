@@ -25,6 +25,21 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
         BatchSize = 64, MaxSteps = 1500, EvalEvery = 250, EvalItems = 500,
     };
 
+    /// <summary>One row of init_gradients.csv: a layer of the encoder or decoder stack and its gradient norm at initialisation.</summary>
+    public sealed record LayerGradient(string Stack, int Layer, double GradNorm);
+
+    public static IReadOnlyList<LayerGradient> InitialGradients(RunRecord run) => Csv.ReadRows<LayerGradient>(Path.Combine(run.Folder, "init_gradients.csv"));
+
+    /// <summary>Runs stored before stacks were named wrote <c>decoder</c> = 0/1 in init_gradients.csv: write the stack's name.</summary>
+    public override bool Upgrade(string folder)
+    {
+        var path = Path.Combine(folder, "init_gradients.csv");
+        var rows = Csv.Read(path);
+        if (rows.Count == 0 || !rows[0].ContainsKey("decoder")) return false;
+        Csv.WriteRows(path, rows.Select(r => new LayerGradient(r["decoder"] == 1 ? "decoder" : "encoder", (int)r["layer"], r["grad_norm"])));
+        return true;
+    }
+
     protected override void Before(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
         var device = Runtime.TorchRuntime.Device(settings.Device);
@@ -32,13 +47,10 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
         using var batch = Batching.Make(data.Train, first, data.SourceVocabulary, data.TargetVocabulary, device);
         var norms = GradientProbe.AtInitialisation(settings.ModelConfig(data), batch, settings.Seed, device);
         foreach (var (layer, norm) in norms) metrics["init_grad_norm/" + layer] = norm;
-        NumericCsv.Write(Path.Combine(context.Folder, "init_gradients.csv"), norms
+        Csv.WriteRows(Path.Combine(context.Folder, "init_gradients.csv"), norms
             .Select(n => (Position: Introspection.StackPosition(n.Layer), n.Norm))
             .Where(n => n.Position is not null)
-            .Select(n => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
-            {
-                ["decoder"] = n.Position is ("decoder", _) ? 1 : 0, ["layer"] = n.Position!.Value.Index, ["grad_norm"] = n.Norm,
-            }).ToList());
+            .Select(n => new LayerGradient(n.Position!.Value.Stack, n.Position.Value.Index, n.Norm)));
         context.Log.WriteLine("gradient norms at initialisation: " + string.Join(", ", norms.Select(n => $"{n.Layer} {n.Norm:G4}")));
     }
 }

@@ -40,10 +40,10 @@ public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
 public sealed record RunRecord(string Experiment, string Key, string Folder, int Seed, IReadOnlyDictionary<string, string> Config,
     RunState State, IReadOnlyDictionary<string, double> Metrics, string? Reason, double Seconds)
 {
-    public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => NumericCsv.Read(Path.Combine(Folder, "curve.csv"));
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => Csv.Read(Path.Combine(Folder, "curve.csv"));
 
     /// <summary>A table the experiment wrote into the run folder (e.g. <c>by_position.csv</c>); empty if absent.</summary>
-    public IReadOnlyList<IReadOnlyDictionary<string, double>> Table(string file) => NumericCsv.Read(Path.Combine(Folder, file));
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Table(string file) => Csv.Read(Path.Combine(Folder, file));
 }
 
 /// <summary>
@@ -113,7 +113,7 @@ public sealed class ResultsStore(string root)
         try
         {
             var result = spec.Experiment.Run(spec.Config, spec.Seed, new RunContext(folder, log, cancel, threads));
-            NumericCsv.Write(Path.Combine(folder, "curve.csv"), result.Curve);
+            Csv.Write(Path.Combine(folder, "curve.csv"), result.Curve);
             var summary = new JsonObject { ["metrics"] = new JsonObject(result.Metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) };
             Write(Path.Combine(folder, "summary.json"), summary.ToJsonString(Indented));
             var state = result.Diverged ? RunState.Diverged : RunState.Done;
@@ -185,6 +185,13 @@ public sealed class ResultsStore(string root)
         }
         return moves;
     }
+
+    /// <summary>
+    /// Rewrites the tables of every finished run of <paramref name="experiment"/> that an older build wrote in another layout
+    /// (<see cref="Experiment.Upgrade"/>); returns the run keys it changed. Results are never recomputed.
+    /// </summary>
+    public IReadOnlyList<string> Upgrade(Experiment experiment) =>
+        Load(experiment.Name).Where(r => r.State is RunState.Done or RunState.Diverged && experiment.Upgrade(r.Folder)).Select(r => r.Key).ToList();
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 

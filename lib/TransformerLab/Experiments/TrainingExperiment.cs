@@ -54,7 +54,7 @@ public class TrainingExperiment : Experiment<TrainingSettings>
     {
         var rows = new SortedDictionary<double, Dictionary<string, double>>();
         foreach (var file in new[] { "steps.csv", "dev.csv" })
-            foreach (var row in NumericCsv.Read(Path.Combine(folder, file)))
+            foreach (var row in Csv.Read(Path.Combine(folder, file)))
             {
                 if (!rows.TryGetValue(row["step"], out var merged)) rows[row["step"]] = merged = [];
                 foreach (var (key, value) in row) merged[key] = value;

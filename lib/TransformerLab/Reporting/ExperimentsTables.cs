@@ -86,14 +86,14 @@ public static class ExperimentsTables
             foreach (var norm in new[] { "post", "pre" })
             {
                 var group = runs.Where(r => r.Config["encoder_layers"] == depth && r.Config["norm"] == norm).ToList();
-                string Ends(int decoder) => $"{Mean(group, r => InitGradient(r, decoder, 0)):F3} → {Mean(group, r => InitGradient(r, decoder, int.Parse(depth) - 1)):F3}";
-                rows.Add([$"{Placement(norm)}, {depth}", Ends(0), Ends(1), group.Count.ToString()]);
+                string Ends(string stack) => $"{Mean(group, r => InitGradient(r, stack, 0)):F3} → {Mean(group, r => InitGradient(r, stack, int.Parse(depth) - 1)):F3}";
+                rows.Add([$"{Placement(norm)}, {depth}", Ends("encoder"), Ends("decoder"), group.Count.ToString()]);
             }
         return new(["placement, layers", "encoder first → last", "decoder first → last", "seeds"], rows);
     }
 
-    static double InitGradient(RunRecord run, int decoder, int layer) =>
-        run.Table("init_gradients.csv").Single(row => row["decoder"] == decoder && row["layer"] == layer)["grad_norm"];
+    static double InitGradient(RunRecord run, string stack, int layer) =>
+        LayerNormPlacementExperiment.InitialGradients(run).Single(row => row.Stack == stack && row.Layer == layer).GradNorm;
 
     static MarkdownTable LayerNormGrid(ReportSources s, int depth) =>
         TrainingGrid(s.Runs(LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == depth.ToString()).ToList(), ["norm", "lr", "warmup"],
@@ -174,14 +174,13 @@ public static class ExperimentsTables
     {
         var runs = s.Runs(sweep).Where(r => r.State == RunState.Done).ToList();
         var rows = new List<IReadOnlyList<string>>();
-        for (var d = 0; d < AtVsNatExperiment.Decoders.Count; d++)
+        foreach (var name in AtVsNatExperiment.Decoders)
         {
-            var quality = runs.Select(r => r.Table("quality.csv").Single(row => row["decoder"] == d)).ToList();
-            string Column(string name, int decimals, double scale = 100) =>
-                quality.All(q => q.ContainsKey(name)) ? Cell.MeanSd(quality.Select(q => q[name]), decimals, scale) : "";
-            var name = AtVsNatExperiment.Decoders[d];
-            List<string> row = [Describe(name), Column("sequence_error", 2), Column("symbol_error", 2), Column("length_accuracy", 2), Column("repetition", 2)];
-            if (meanLength) row.Add(Cell.Number(quality.Average(q => q["mean_length"]), 2));
+            var quality = runs.Select(r => AtVsNatExperiment.Quality(r).Single(row => row.Decoder == name)).ToList();
+            string Column(Func<AtVsNatExperiment.QualityRow, double> value) =>
+                quality.Any(q => double.IsNaN(value(q))) ? "" : Cell.MeanSd(quality.Select(value), 2, 100);
+            List<string> row = [Describe(name), Column(q => q.SequenceError), Column(q => q.SymbolError), Column(q => q.LengthAccuracy), Column(q => q.Repetition)];
+            if (meanLength) row.Add(Cell.Number(quality.Average(q => q.MeanLength), 2));
             rows.Add(row);
         }
         return new(["decoder", errorHeader, symbolHeader, "length accuracy %", "repeated neighbours %", .. meanLength ? new[] { "mean length" } : []], rows);
@@ -200,9 +199,9 @@ public static class ExperimentsTables
         var iterations = new[] { 1, 2, 4, 8 };
         var rows = new List<IReadOnlyList<string>>();
         foreach (var beam in new[] { 1, 3 })
-            foreach (var distilled in new[] { 0, 1 })
-                rows.Add([$"NAT{(distilled == 1 ? " distilled" : "")}, length beam {beam}", .. iterations.Select(t => Cell.MeanSd(runs.Select(r =>
-                    r.Table("refinement.csv").Single(row => row["distilled"] == distilled && row["length_beam"] == beam && row["iterations"] == t)["sequence_error"]), 2, 100))]);
+            foreach (var distilled in new[] { false, true })
+                rows.Add([$"NAT{(distilled ? " distilled" : "")}, length beam {beam}", .. iterations.Select(t => Cell.MeanSd(runs.Select(r =>
+                    AtVsNatExperiment.Refinement(r).Single(row => row.Distilled == distilled && row.LengthBeam == beam && row.Iterations == t).SequenceError), 2, 100))]);
         return new(["WER %", "1 iteration", "2", "4", "8"], rows);
     }
 

@@ -20,10 +20,10 @@ public sealed record MarkdownTable(IReadOnlyList<string> Header, IReadOnlyList<I
 /// <summary>How a number over seeds is written in a report cell.</summary>
 public static class Cell
 {
-    /// <summary>"72.9 ± 1.6": mean ± sample sd of <paramref name="values"/> × <paramref name="scale"/>; "–" when there are none.</summary>
+    /// <summary>"72.9 ± 1.6": mean ± sample sd of <paramref name="values"/> × <paramref name="scale"/>, absent (NaN) values left out; "–" when there are none.</summary>
     public static string MeanSd(IEnumerable<double> values, int decimals, double scale = 1)
     {
-        var list = values.Select(v => v * scale).ToList();
+        var list = values.Where(v => !double.IsNaN(v)).Select(v => v * scale).ToList();
         if (list.Count == 0) return "–";
         var (mean, sd) = Analysis.MeanAndSd(list);
         return $"{Number(mean, decimals)} ± {Number(sd, decimals)}";

@@ -249,7 +249,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     /// <summary>The evaluation at <paramref name="step"/> as dev.csv recorded it (a run resumed after its last evaluation has no other record).</summary>
     DevReport? LoggedEvaluation(long step)
     {
-        var row = NumericCsv.Read(Path.Combine(RunFolder, "dev.csv")).LastOrDefault(r => r["step"] == step);
+        var row = Csv.Read(Path.Combine(RunFolder, "dev.csv")).LastOrDefault(r => r["step"] == step);
         return row is null ? null : new DevReport(step, row["dev_loss"], row["dev_token_accuracy"], row["dev_sequence_error"], row["dev_symbol_error"], row["dev_exact_match"], Best: true);
     }
 

@@ -29,11 +29,11 @@ public sealed class StudyExperimentTests : IDisposable
     public void Ln_placement_records_the_gradient_norm_of_every_layer_at_initialisation()
     {
         var run = RunOne("ln-placement", new("encoder_layers", "2"), new("decoder_layers", "3"));
-        var table = run.Table("init_gradients.csv");
+        var table = LayerNormPlacementExperiment.InitialGradients(run);
         Assert.Equal(5, table.Count);
-        Assert.Equal([0.0, 0, 1, 1, 1], table.Select(r => r["decoder"]));
-        Assert.Equal([0.0, 1, 0, 1, 2], table.Select(r => r["layer"]));
-        Assert.Equal(run.Metrics["init_grad_norm/decoder.layers.2"], table[^1]["grad_norm"], 12);
+        Assert.Equal(["encoder", "encoder", "decoder", "decoder", "decoder"], table.Select(r => r.Stack));
+        Assert.Equal([0, 1, 0, 1, 2], table.Select(r => r.Layer));
+        Assert.Equal(run.Metrics["init_grad_norm/decoder.layers.2"], table[^1].GradNorm, 12);
         Assert.True(run.Metrics.ContainsKey("dev_sequence_error"));
     }
 
