@@ -34,6 +34,18 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     /// <summary>One row of refinement.csv: a NAT (trained on the data or distilled) decoded with a length beam and mask-predict iterations.</summary>
     public sealed record RefinementRow(bool Distilled, int LengthBeam, int Iterations, double SequenceError, double SymbolError, double Repetition, double TestSeconds);
 
+    /// <summary>The decoders whose latency a run measures, per word at batch 1 and per batch of 64.</summary>
+    public static readonly IReadOnlyList<string> TimedDecoders = ["at greedy", "at beam 4", "nat", "nat 4 iterations"];
+
+    /// <summary>One latency measurement of a run: a decoder at batch 1 (ms per word) or at a batch of 64 (ms per batch), median of repeats.</summary>
+    public sealed record LatencyReading(string Decoder, int Batch, double Milliseconds);
+
+    /// <summary>The summary.json metric that holds a latency (the one place its name is built).</summary>
+    public static string LatencyMetric(string decoder, int batch) => $"latency_b{batch}_{decoder.Replace(' ', '_')}_ms";
+
+    public static IReadOnlyList<LatencyReading> Latencies(RunRecord run) =>
+        [.. from decoder in TimedDecoders from batch in new[] { 1, 64 } select new LatencyReading(decoder, batch, run.Metrics[LatencyMetric(decoder, batch)])];
+
     public static IReadOnlyList<QualityRow> Quality(RunRecord run) => Csv.ReadRows<QualityRow>(Path.Combine(run.Folder, "quality.csv"));
     public static IReadOnlyList<RefinementRow> Refinement(RunRecord run) => Csv.ReadRows<RefinementRow>(Path.Combine(run.Folder, "refinement.csv"));
 
@@ -125,20 +137,18 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
 
         // latency: per item at batch 1, and per batch of 64 (the first items of test, in data order)
         var sources = test.Select(i => data.SourceVocabulary.Encode(i.Source)).ToList();
-        string[] timed = ["at greedy", "at beam 4", "nat", "nat 4 iterations"];
-        foreach (var name in timed)
+        foreach (var name in TimedDecoders)
         {
             var decode = decoders[Decoders.ToList().IndexOf(name)];
-            var key = name.Replace(' ', '_');
             var items = sources.Take(LatencyItems).Select(s => Batching.Pad([s], device)).ToList();
-            metrics[$"latency_b1_{key}_ms"] = 1000 * Latency.Measure(() => { foreach (var s in items) decode(s); }, warmup: 1, repeats: 3).Median / items.Count;
+            metrics[LatencyMetric(name, 1)] = 1000 * Latency.Measure(() => { foreach (var s in items) decode(s); }, warmup: 1, repeats: 3).Median / items.Count;
             using var batch = Batching.Pad(sources.Take(64).ToList(), device);
-            metrics[$"latency_b64_{key}_ms"] = 1000 * Latency.Measure(() => decode(batch), warmup: 1, repeats: 3).Median;
+            metrics[LatencyMetric(name, 64)] = 1000 * Latency.Measure(() => decode(batch), warmup: 1, repeats: 3).Median;
             foreach (var s in items) s.Dispose();
         }
-        metrics["speedup_b1_vs_greedy"] = metrics["latency_b1_at_greedy_ms"] / metrics["latency_b1_nat_ms"];
-        metrics["speedup_b1_vs_beam4"] = metrics["latency_b1_at_beam_4_ms"] / metrics["latency_b1_nat_ms"];
-        metrics["speedup_b64_vs_greedy"] = metrics["latency_b64_at_greedy_ms"] / metrics["latency_b64_nat_ms"];
+        metrics["speedup_b1_vs_greedy"] = metrics[LatencyMetric("at greedy", 1)] / metrics[LatencyMetric("nat", 1)];
+        metrics["speedup_b1_vs_beam4"] = metrics[LatencyMetric("at beam 4", 1)] / metrics[LatencyMetric("nat", 1)];
+        metrics["speedup_b64_vs_greedy"] = metrics[LatencyMetric("at greedy", 64)] / metrics[LatencyMetric("nat", 64)];
         Csv.Write(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
 
         // refinement: mask-predict iterations × length beam, both NATs

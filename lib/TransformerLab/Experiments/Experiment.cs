@@ -73,6 +73,11 @@ public static class ExperimentRegistry
 
     public static Experiment? TryGet(string name) { lock (experiments) return experiments.GetValueOrDefault(name); }
 
+    /// <summary>The experiment with its configuration type, for plans over typed settings (<see cref="Sweep.Plan{TConfig}"/>).</summary>
+    /// <exception cref="SettingsException">no such experiment, or its configuration is not a <typeparamref name="TConfig"/>.</exception>
+    public static Experiment<TConfig> Get<TConfig>(string name) where TConfig : class =>
+        Get(name) as Experiment<TConfig> ?? throw new SettingsException($"Experiment '{name}' is not configured by {typeof(TConfig).Name}.");
+
     /// <exception cref="SettingsException">no such experiment; the message lists the known ones.</exception>
     public static Experiment Get(string name)
     {

@@ -47,6 +47,28 @@ public static class Sweep
         return plan;
     }
 
+    /// <summary>
+    /// Every run of a sweep given as typed configurations — one per grid point, e.g.
+    /// <c>[1, 2, 4, 8].Select(h =&gt; settings.WithModel(m =&gt; m with { Heads = h }))</c> — times seeds 1…N (seeds innermost).
+    /// The runs are those of the same sweep given as <c>--grid</c>/<c>--set</c> text: same configurations, same keys.
+    /// </summary>
+    public static IReadOnlyList<RunSpec> Plan<TConfig>(Experiment<TConfig> experiment, IEnumerable<TConfig> points, int seeds) where TConfig : class
+    {
+        if (seeds < 1) throw new SettingsException($"--seeds must be at least 1 (got {seeds}).");
+        var plan = new List<RunSpec>();
+        foreach (var point in points)
+        {
+            var hasSeed = Settings.Describe(point).Any(d => d.Key == "seed");
+            for (int seed = 1; seed <= seeds; seed++)
+            {
+                var config = hasSeed ? Settings.With(point, [new("seed", seed.ToString())]) : point;
+                experiment.Validate(config);
+                plan.Add(new RunSpec(experiment, config, seed));
+            }
+        }
+        return plan;
+    }
+
     /// <summary>Parses <c>key=v1,v2,…</c>.</summary>
     public static KeyValuePair<string, string[]> GridAxis(string text)
     {

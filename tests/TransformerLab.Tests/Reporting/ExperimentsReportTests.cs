@@ -1,6 +1,7 @@
 using TransformerLab.Experiments;
 using TransformerLab.Reporting;
 using TransformerLab.Runtime;
+using TransformerLab.Training;
 using Xunit;
 
 namespace TransformerLab.Tests.Reporting;
@@ -44,6 +45,20 @@ public sealed class ExperimentsReportTests : IDisposable
             ExperimentsReport.Update("<!-- report: no-such-table -->\n<!-- /report -->\n", new ReportSources(ResultsStore.Default(Root))));
         Assert.Contains("no-such-table", unknown.Message);
         Assert.Contains("ln-vs-bn", unknown.Message);
+    }
+
+    [Fact]
+    public void A_plan_over_typed_settings_is_the_plan_its_command_line_gives()
+    {
+        var ln = ExperimentRegistry.Get<TrainingSettings>("ln-placement");
+        var typed = Sweep.Plan(ln,
+            from layers in new[] { 6, 12 }
+            from lr in new[] { 1e-3, 2e-3 }
+            select ln.DefaultConfig.WithModel(m => m with { Norm = TransformerLab.Model.NormPlacement.Post, EncoderLayers = layers, DecoderLayers = layers }) with
+            {
+                Lr = lr, Warmup = 4000, Schedule = LearningRateScheduleKind.InverseSqrt, MaxSteps = 6000, EvalEvery = 500, Threads = 1,
+            }, seeds: 3);
+        Assert.Equal(ExperimentsTables.PaperScheduleSweep.Plan().Select(p => (p.Key, p.Seed)), typed.Select(p => (p.Key, p.Seed)));
     }
 
     [Fact]
