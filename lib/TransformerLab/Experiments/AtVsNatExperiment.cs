@@ -22,7 +22,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
 {
     public override string Name => "at-vs-nat";
     public override string Question => "How much faster is a non-autoregressive decoder, what does it cost in quality, and how much do distillation and refinement win back?";
-    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p with { NatMasking = NatMasking.Uniform };
+    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p.WithNat(n => n with { Masking = NatMasking.Uniform });
     public override void Validate(object config) => ((TrainingSettings)config with { Architecture = Architecture.NonAutoregressive }).Validate();
 
     /// <summary>How AT and NAT outputs are decoded: the <c>decoder</c> of each row of quality.csv, in order.</summary>

@@ -59,7 +59,7 @@ public abstract class TrainableModel : IDisposable
         public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
         public override Tensor Loss(Batch batch, long step) =>
-            NonAutoregressiveObjective.Loss(model, batch, settings.LabelSmoothing, settings.LengthLossWeight, settings.NatMasking);
+            NonAutoregressiveObjective.Loss(model, batch, settings.LabelSmoothing, settings.Nat.LengthLossWeight, settings.Nat.Masking);
 
         public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>
             Evaluator.GoldLength(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);

@@ -59,16 +59,16 @@ public sealed record TrainingSettings
     // ── non-autoregressive decoder (architecture = non_autoregressive) ──
     /// <summary>Autoregressive (the paper's decoder) or non-autoregressive (Gu et al. 2018; all positions at once).</summary>
     public Architecture Architecture { get; init; } = Architecture.Autoregressive;
-    /// <summary>NAT decoder input before any token is known: the uniform copy of the source embeddings, or positions only.</summary>
-    public NatDecoderInput NatDecoderInput { get; init; } = NatDecoderInput.UniformCopy;
-    /// <summary>NAT output length: a classifier over the offset from the source length or over the length, or cut at the first EOS.</summary>
-    public LengthPrediction LengthPrediction { get; init; } = LengthPrediction.Offset;
-    /// <summary>λ of L_tokens + λ·L_length.</summary>
-    public double LengthLossWeight { get; init; } = 0.1;
-    /// <summary>NAT training input: every position unknown (Gu et al.) or a uniform share of them (conditional masked LM, for mask-predict).</summary>
-    public NatMasking NatMasking { get; init; } = NatMasking.All;
-    /// <summary>The longest NAT output (length classes; the width cut_at_eos decodes, EOS included).</summary>
-    public int NatMaxLength { get; init; } = 32;
+    /// <summary>
+    /// The NAT's own choices — decoder input, length rule, length-loss weight, training mask, longest output — used when
+    /// <see cref="Architecture"/> is non_autoregressive (keys nat_decoder_input, length_prediction, length_loss_weight,
+    /// nat_masking, nat_max_length).
+    /// </summary>
+    public NonAutoregressiveSettings Nat { get; init; } = new();
+
+    /// <summary>These settings with the NAT's choices changed by <paramref name="change"/>.</summary>
+    public TrainingSettings WithNat(Func<NonAutoregressiveSettings, NonAutoregressiveSettings> change) => this with { Nat = change(Nat) };
+
     /// <summary>
     /// Sequence-level knowledge distillation (Kim &amp; Rush 2016): an autoregressive checkpoint, relative to the workspace,
     /// whose beam-search outputs replace the training targets. Empty: train on the data's own targets.
@@ -172,7 +172,7 @@ public sealed record TrainingSettings
     public NonAutoregressiveConfig NatConfig(long sourceVocabulary, long targetVocabulary) => new()
     {
         Transformer = ModelConfig(sourceVocabulary, targetVocabulary) with { CausalMask = false },
-        DecoderInput = NatDecoderInput, Length = LengthPrediction, MaxTargetLength = NatMaxLength,
+        DecoderInput = Nat.DecoderInput, Length = Nat.LengthPrediction, MaxTargetLength = Nat.MaxLength,
     };
 
     /// <summary>Every problem with these settings, one sentence each; the model's keys are checked by <see cref="TransformerConfig.ChoiceProblems"/>.</summary>
@@ -193,10 +193,10 @@ public sealed record TrainingSettings
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
-        if (LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {LengthLossWeight}).");
+        if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
         p.AddRange(Model.ChoiceProblems()); // the model checks its own keys; vocabularies are checked when the data gives them
-        if (Architecture == Architecture.NonAutoregressive && NatMaxLength < 1) p.Add($"nat_max_length must be at least 1 (got {NatMaxLength}).");
-        if (Architecture == Architecture.NonAutoregressive && NatMaxLength + 1 > Positions) p.Add($"nat_max_length ({NatMaxLength}) must be below the model's positions ({Positions}).");
+        if (Architecture == Architecture.NonAutoregressive && Nat.MaxLength < 1) p.Add($"nat_max_length must be at least 1 (got {Nat.MaxLength}).");
+        if (Architecture == Architecture.NonAutoregressive && Nat.MaxLength + 1 > Positions) p.Add($"nat_max_length ({Nat.MaxLength}) must be below the model's positions ({Positions}).");
         return p;
     }
 
@@ -226,4 +226,19 @@ public sealed record TrainingSettings
         _ => SyntheticTasks.Generate(Task switch { TaskKind.Copy => SyntheticTask.Copy, TaskKind.Reverse => SyntheticTask.Reverse, _ => SyntheticTask.Sort },
             Symbols, MinLength, MaxLength, TrainSize, DevSize, TestSize, DataSeed),
     };
+}
+
+/// <summary>What a non-autoregressive run chooses beyond the Transformer itself (Gu et al. 2018; Ghazvininejad et al. 2019).</summary>
+public sealed record NonAutoregressiveSettings
+{
+    /// <summary>NAT decoder input before any token is known: the uniform copy of the source embeddings, or positions only.</summary>
+    [JsonPropertyName("nat_decoder_input")] public NatDecoderInput DecoderInput { get; init; } = NatDecoderInput.UniformCopy;
+    /// <summary>NAT output length: a classifier over the offset from the source length or over the length, or cut at the first EOS.</summary>
+    public LengthPrediction LengthPrediction { get; init; } = LengthPrediction.Offset;
+    /// <summary>λ of L_tokens + λ·L_length.</summary>
+    public double LengthLossWeight { get; init; } = 0.1;
+    /// <summary>NAT training input: every position unknown (Gu et al.) or a uniform share of them (conditional masked LM, for mask-predict).</summary>
+    [JsonPropertyName("nat_masking")] public NatMasking Masking { get; init; } = NatMasking.All;
+    /// <summary>The longest NAT output (length classes; the width cut_at_eos decodes, EOS included).</summary>
+    [JsonPropertyName("nat_max_length")] public int MaxLength { get; init; } = 32;
 }
