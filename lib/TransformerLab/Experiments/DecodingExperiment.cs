@@ -28,6 +28,18 @@ public sealed class DecodingExperiment : TrainingExperiment
         [(0.5, 0, 0), (1.0, 0, 0), (1.5, 0, 0), (1.0, 3, 0), (1.0, 0, 0.9), (1.5, 0, 0.9)];
     public const int Samples = 5;
 
+    /// <summary>One row of beam.csv: a beam size and length penalty (beam 1, α 0 = greedy) on all of test.</summary>
+    public sealed record BeamRow(int Beam, double LengthPenalty, double SequenceError, double SymbolError, double MeanLength, double MeanLogProbability, double Seconds);
+
+    /// <summary>One row of sampling.csv: a sampling setting, <see cref="Samples"/> samples per item — mean error of one sample, oracle error (no sample right), distinct outputs.</summary>
+    public sealed record SamplingRow(double Temperature, int TopK, double TopP, double SequenceError, double SymbolError, double OracleSequenceError, double DistinctOutputs);
+
+    public static IReadOnlyList<BeamRow> Beams(RunRecord run) => Csv.ReadRows<BeamRow>(Path.Combine(run.Folder, "beam.csv"));
+    public static IReadOnlyList<SamplingRow> SamplingRows(RunRecord run) => Csv.ReadRows<SamplingRow>(Path.Combine(run.Folder, "sampling.csv"));
+
+    /// <summary>The summary.json metric of a beam setting's error (the one place its name is built).</summary>
+    public static string BeamMetric(int size, double lengthPenalty, string error) => $"beam{size}{(lengthPenalty > 0 ? $"_lp{lengthPenalty}" : "")}_{error}";
+
     protected override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
         var device = Runtime.TorchRuntime.Device(settings.Device);
@@ -40,7 +52,7 @@ public sealed class DecodingExperiment : TrainingExperiment
             return (m, p, clock.Elapsed.TotalSeconds);
         }
 
-        var beamRows = new List<IReadOnlyDictionary<string, double>>();
+        var beamRows = new List<BeamRow>();
         IReadOnlyList<Prediction>? greedy = null, beam4 = null;
         foreach (var alpha in LengthPenalties)
             foreach (var size in BeamSizes)
@@ -48,18 +60,14 @@ public sealed class DecodingExperiment : TrainingExperiment
                 var (m, predictions, seconds) = Run(DecodeStrategy.Beam(size, alpha));
                 if (size == 1 && alpha == 0) greedy = predictions;
                 if (size == 4 && alpha == 0) beam4 = predictions;
-                beamRows.Add(new Dictionary<string, double>
-                {
-                    ["beam"] = size, ["length_penalty"] = alpha, ["sequence_error"] = m.SequenceErrorRate, ["symbol_error"] = m.SymbolErrorRate,
-                    ["mean_length"] = predictions.Average(p => p.Output.Count), ["mean_log_probability"] = predictions.Average(p => p.LogProbability),
-                    ["seconds"] = seconds,
-                });
-                metrics[$"beam{size}{(alpha > 0 ? $"_lp{alpha}" : "")}_sequence_error"] = m.SequenceErrorRate;
-                metrics[$"beam{size}{(alpha > 0 ? $"_lp{alpha}" : "")}_symbol_error"] = m.SymbolErrorRate;
+                beamRows.Add(new BeamRow(size, alpha, m.SequenceErrorRate, m.SymbolErrorRate,
+                    MeanLength: predictions.Average(p => p.Output.Count), MeanLogProbability: predictions.Average(p => p.LogProbability), Seconds: seconds));
+                metrics[BeamMetric(size, alpha, "sequence_error")] = m.SequenceErrorRate;
+                metrics[BeamMetric(size, alpha, "symbol_error")] = m.SymbolErrorRate;
                 context.Log.WriteLine($"beam {size}, α {alpha}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, {seconds:F1} s");
             }
         metrics["reference_mean_length"] = test.Average(i => i.References[0].Count);
-        Csv.Write(Path.Combine(context.Folder, "beam.csv"), beamRows);
+        Csv.WriteRows(Path.Combine(context.Folder, "beam.csv"), beamRows);
 
         // where beam search helps: by source length, items only one of the two gets right
         Csv.Write(Path.Combine(context.Folder, "beam_by_length.csv"), Enumerable.Range(0, test.Count)
@@ -75,21 +83,17 @@ public sealed class DecodingExperiment : TrainingExperiment
         metrics["only_beam4_right"] = Enumerable.Range(0, test.Count).Count(i => beam4![i].Correct && !greedy![i].Correct);
         metrics["only_greedy_right"] = Enumerable.Range(0, test.Count).Count(i => greedy![i].Correct && !beam4![i].Correct);
 
-        var samplingRows = new List<IReadOnlyDictionary<string, double>>();
+        var samplingRows = new List<SamplingRow>();
         foreach (var (temperature, topK, topP) in SamplingGrid)
         {
             var runs = Enumerable.Range(1, Samples)
                 .Select(s => Run(new DecodeStrategy.SampledDecoding(new SamplingOptions(temperature, topK, topP, Seed: settings.Seed * 100 + s)))).ToList();
             var distinct = Enumerable.Range(0, test.Count).Average(i => runs.Select(r => string.Join(" ", r.Predictions[i].Output)).Distinct().Count());
             var oracle = Enumerable.Range(0, test.Count).Count(i => runs.All(r => !r.Predictions[i].Correct)) / (double)test.Count;
-            samplingRows.Add(new Dictionary<string, double>
-            {
-                ["temperature"] = temperature, ["top_k"] = topK, ["top_p"] = topP,
-                ["sequence_error"] = runs.Average(r => r.Metrics.SequenceErrorRate), ["symbol_error"] = runs.Average(r => r.Metrics.SymbolErrorRate),
-                ["oracle_sequence_error"] = oracle, ["distinct_outputs"] = distinct,
-            });
+            samplingRows.Add(new SamplingRow(temperature, topK, topP, runs.Average(r => r.Metrics.SequenceErrorRate), runs.Average(r => r.Metrics.SymbolErrorRate),
+                OracleSequenceError: oracle, DistinctOutputs: distinct));
             context.Log.WriteLine($"sampling T {temperature}, top-k {topK}, top-p {topP}: error {runs.Average(r => r.Metrics.SequenceErrorRate):P2}, oracle {oracle:P2}, {distinct:F2} distinct of {Samples}");
         }
-        Csv.Write(Path.Combine(context.Folder, "sampling.csv"), samplingRows);
+        Csv.WriteRows(Path.Combine(context.Folder, "sampling.csv"), samplingRows);
     }
 }

@@ -208,27 +208,26 @@ public static class ExperimentsTables
     static MarkdownTable DecodingBeam(ReportSources s)
     {
         var runs = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).ToList();
-        IReadOnlyList<IReadOnlyDictionary<string, double>> Rows(int beam, int penalty) =>
-            runs.Select(r => r.Table("beam.csv").Single(row => row["beam"] == beam && row["length_penalty"] == penalty)).ToList();
+        IReadOnlyList<DecodingExperiment.BeamRow> Rows(int beam, double penalty) =>
+            runs.Select(r => DecodingExperiment.Beams(r).Single(row => row.Beam == beam && row.LengthPenalty == penalty)).ToList();
         return new(["beam", "WER % (α 0)", "PER % (α 0)", "WER % (α 1)", "mean length (α 0 / α 1)", "seconds for test (α 0)"],
-            new[] { 1, 2, 4, 8 }.Select(beam => (IReadOnlyList<string>)[beam == 1 ? "1 (greedy)" : beam.ToString(),
-                Cell.MeanSd(Rows(beam, 0).Select(r => r["sequence_error"]), 2, 100), Cell.MeanSd(Rows(beam, 0).Select(r => r["symbol_error"]), 2, 100),
-                Cell.MeanSd(Rows(beam, 1).Select(r => r["sequence_error"]), 2, 100),
-                $"{Cell.Number(Rows(beam, 0).Average(r => r["mean_length"]), 3)} / {Cell.Number(Rows(beam, 1).Average(r => r["mean_length"]), 3)}",
-                Cell.MeanSd(Rows(beam, 0).Select(r => r["seconds"]), 2)]).ToList());
+            DecodingExperiment.BeamSizes.Select(beam => (IReadOnlyList<string>)[beam == 1 ? "1 (greedy)" : beam.ToString(),
+                Cell.MeanSd(Rows(beam, 0).Select(r => r.SequenceError), 2, 100), Cell.MeanSd(Rows(beam, 0).Select(r => r.SymbolError), 2, 100),
+                Cell.MeanSd(Rows(beam, 1).Select(r => r.SequenceError), 2, 100),
+                $"{Cell.Number(Rows(beam, 0).Average(r => r.MeanLength), 3)} / {Cell.Number(Rows(beam, 1).Average(r => r.MeanLength), 3)}",
+                Cell.MeanSd(Rows(beam, 0).Select(r => r.Seconds), 2)]).ToList());
     }
 
     static MarkdownTable DecodingSampling(ReportSources s)
     {
         var runs = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).ToList();
-        var settings = runs[0].Table("sampling.csv").Select(row => (T: row["temperature"], K: row["top_k"], P: row["top_p"])).ToList();
         return new(["sampling", "WER of one sample %", "oracle WER (best of 5) %", "distinct outputs of 5"],
-            settings.Select(setting =>
+            DecodingExperiment.SamplingGrid.Select(setting =>
             {
-                var rows = runs.Select(r => r.Table("sampling.csv").Single(row => row["temperature"] == setting.T && row["top_k"] == setting.K && row["top_p"] == setting.P)).ToList();
-                var name = $"T {setting.T:0.##}" + (setting.K > 0 ? $", top-k {setting.K:0}" : "") + (setting.P > 0 ? $", top-p {setting.P:0.##}" : "");
-                return (IReadOnlyList<string>)[name, Cell.MeanSd(rows.Select(r => r["sequence_error"]), 2, 100),
-                    Cell.MeanSd(rows.Select(r => r["oracle_sequence_error"]), 2, 100), Cell.Number(rows.Average(r => r["distinct_outputs"]), 2)];
+                var rows = runs.Select(r => DecodingExperiment.SamplingRows(r).Single(row => row.Temperature == setting.Temperature && row.TopK == setting.TopK && row.TopP == setting.TopP)).ToList();
+                var name = $"T {setting.Temperature:0.##}" + (setting.TopK > 0 ? $", top-k {setting.TopK}" : "") + (setting.TopP > 0 ? $", top-p {setting.TopP:0.##}" : "");
+                return (IReadOnlyList<string>)[name, Cell.MeanSd(rows.Select(r => r.SequenceError), 2, 100),
+                    Cell.MeanSd(rows.Select(r => r.OracleSequenceError), 2, 100), Cell.Number(rows.Average(r => r.DistinctOutputs), 2)];
             }).ToList());
     }
 
