@@ -21,31 +21,34 @@ public class ExposureBiasExperiment : TrainingExperiment
         MinLength = 8, MaxLength = 24, MaxSteps = 1500, EvalEvery = 500, EvalItems = 500,
     };
 
+    /// <summary>What a run measures after training, as its summary.json metrics (the metric names are these fields' snake_case).</summary>
+    public sealed record Readings(double TfLoss, double FreeLoss, double TfTokenAccuracy, double FreeTokenAccuracy, double AccuracyGap, double TestSequenceError, double TestSymbolError);
+
+    /// <summary>One row of by_position.csv: dev token errors at one output position, teacher-forced and free-running, the latter split by whether an earlier position was already wrong.</summary>
+    public sealed record PositionRow(int Position, long Count, double TfError, double FreeError, double ErrorAfterError, double ErrorWithoutError);
+
+    /// <summary>One row of by_length.csv: greedy test sequence error for inputs of one length.</summary>
+    public sealed record LengthRow(int SourceLength, int Items, double SequenceError);
+
+    public static Readings ReadingsOf(RunRecord run) => Csv.FromNamed<Readings>(run.Metrics);
+    public static IReadOnlyList<PositionRow> ByPosition(RunRecord run) => Csv.ReadRows<PositionRow>(Path.Combine(run.Folder, "by_position.csv"));
+    public static IReadOnlyList<LengthRow> ByLength(RunRecord run) => Csv.ReadRows<LengthRow>(Path.Combine(run.Folder, "by_length.csv"));
+
     protected sealed override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
         var device = Runtime.TorchRuntime.Device(settings.Device);
         using var model = Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(device);
 
         var exposure = ExposureBias.Measure(model, data.Dev, data.SourceVocabulary, data.TargetVocabulary, device);
-        metrics["tf_loss"] = exposure.TeacherForcedLoss;
-        metrics["free_loss"] = exposure.FreeRunningLoss;
-        metrics["tf_token_accuracy"] = exposure.TeacherForcedAccuracy;
-        metrics["free_token_accuracy"] = exposure.FreeRunningAccuracy;
-        metrics["accuracy_gap"] = exposure.AccuracyGap;
-        Csv.Write(Path.Combine(context.Folder, "by_position.csv"), exposure.ByPosition.Select(p => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
-        {
-            ["position"] = p.Position, ["count"] = p.Count, ["tf_error"] = p.TeacherForcedError, ["free_error"] = p.FreeRunningError,
-            ["error_after_error"] = p.ErrorAfterEarlierError, ["error_without_error"] = p.ErrorWithoutEarlierError,
-        }).ToList());
+        Csv.WriteRows(Path.Combine(context.Folder, "by_position.csv"), exposure.ByPosition.Select(p => new PositionRow(p.Position, p.Count,
+            p.TeacherForcedError, p.FreeRunningError, p.ErrorAfterEarlierError, p.ErrorWithoutEarlierError)));
 
         var (test, predictions) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, device);
-        metrics["test_sequence_error"] = test.SequenceErrorRate;
-        metrics["test_symbol_error"] = test.SymbolErrorRate;
-        Csv.Write(Path.Combine(context.Folder, "by_length.csv"), predictions.GroupBy(p => p.Source.Count).OrderBy(g => g.Key)
-            .Select(g => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
-            {
-                ["source_length"] = g.Key, ["items"] = g.Count(), ["sequence_error"] = g.Count(p => !p.Correct) / (double)g.Count(),
-            }).ToList());
+        foreach (var (name, value) in Csv.Named(new Readings(exposure.TeacherForcedLoss, exposure.FreeRunningLoss, exposure.TeacherForcedAccuracy,
+                     exposure.FreeRunningAccuracy, exposure.AccuracyGap, test.SequenceErrorRate, test.SymbolErrorRate)))
+            metrics[name] = value;
+        Csv.WriteRows(Path.Combine(context.Folder, "by_length.csv"), predictions.GroupBy(p => p.Source.Count).OrderBy(g => g.Key)
+            .Select(g => new LengthRow(g.Key, g.Count(), g.Count(p => !p.Correct) / (double)g.Count())));
         context.Log.WriteLine($"teacher-forced accuracy {exposure.TeacherForcedAccuracy:P2}, free-running {exposure.FreeRunningAccuracy:P2}; test sequence error {test.SequenceErrorRate:P2}");
     }
 }

@@ -59,6 +59,22 @@ public static class Csv
         }).ToArray())).ToList();
     }
 
+    /// <summary>A record's numeric fields as named numbers (the names of its CSV columns): how a typed result becomes summary.json metrics.</summary>
+    public static IEnumerable<KeyValuePair<string, double>> Named<T>(T record) =>
+        Constructor<T>().GetParameters().Select(p => KeyValuePair.Create(Column(p.Name!),
+            Convert.ToDouble(typeof(T).GetProperty(p.Name!, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)!.GetValue(record), CultureInfo.InvariantCulture)));
+
+    /// <summary>The record whose fields are named in <paramref name="values"/> (e.g. a run's metrics); a missing name is an error naming it.</summary>
+    public static T FromNamed<T>(IReadOnlyDictionary<string, double> values)
+    {
+        var constructor = Constructor<T>();
+        return (T)constructor.Invoke(constructor.GetParameters().Select(p =>
+        {
+            if (!values.TryGetValue(Column(p.Name!), out var v)) throw new InvalidDataException($"No value '{Column(p.Name!)}' for {typeof(T).Name}; have: {string.Join(", ", values.Keys)}.");
+            return p.ParameterType == typeof(int) ? (object)(int)v : p.ParameterType == typeof(long) ? (long)v : v;
+        }).ToArray());
+    }
+
     /// <summary>snake_case of a parameter or property name: SequenceError → sequence_error.</summary>
     public static string Column(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
