@@ -34,6 +34,11 @@ public sealed class DecodingExperiment : TrainingExperiment
     /// <summary>One row of sampling.csv: a sampling setting, <see cref="Samples"/> samples per item — mean error of one sample, oracle error (no sample right), distinct outputs.</summary>
     public sealed record SamplingRow(double Temperature, int TopK, double TopP, double SequenceError, double SymbolError, double OracleSequenceError, double DistinctOutputs);
 
+    /// <summary>One row of beam_by_length.csv: greedy against beam 4 on the test items of one source length.</summary>
+    public sealed record BeamByLengthRow(int SourceLength, int Items, double GreedyError, double Beam4Error, int OnlyBeam4Right, int OnlyGreedyRight);
+
+    public static IReadOnlyList<BeamByLengthRow> BeamByLength(RunRecord run) => Csv.ReadRows<BeamByLengthRow>(Path.Combine(run.Folder, "beam_by_length.csv"));
+
     public static IReadOnlyList<BeamRow> Beams(RunRecord run) => Csv.ReadRows<BeamRow>(Path.Combine(run.Folder, "beam.csv"));
     public static IReadOnlyList<SamplingRow> SamplingRows(RunRecord run) => Csv.ReadRows<SamplingRow>(Path.Combine(run.Folder, "sampling.csv"));
 
@@ -70,16 +75,11 @@ public sealed class DecodingExperiment : TrainingExperiment
         Csv.WriteRows(Path.Combine(context.Folder, "beam.csv"), beamRows);
 
         // where beam search helps: by source length, items only one of the two gets right
-        Csv.Write(Path.Combine(context.Folder, "beam_by_length.csv"), Enumerable.Range(0, test.Count)
+        Csv.WriteRows(Path.Combine(context.Folder, "beam_by_length.csv"), Enumerable.Range(0, test.Count)
             .GroupBy(i => test[i].Source.Count).OrderBy(g => g.Key)
-            .Select(g => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
-            {
-                ["source_length"] = g.Key, ["items"] = g.Count(),
-                ["greedy_error"] = g.Count(i => !greedy![i].Correct) / (double)g.Count(),
-                ["beam4_error"] = g.Count(i => !beam4![i].Correct) / (double)g.Count(),
-                ["only_beam4_right"] = g.Count(i => beam4![i].Correct && !greedy![i].Correct),
-                ["only_greedy_right"] = g.Count(i => greedy![i].Correct && !beam4![i].Correct),
-            }).ToList());
+            .Select(g => new BeamByLengthRow(g.Key, g.Count(),
+                GreedyError: g.Count(i => !greedy![i].Correct) / (double)g.Count(), Beam4Error: g.Count(i => !beam4![i].Correct) / (double)g.Count(),
+                OnlyBeam4Right: g.Count(i => beam4![i].Correct && !greedy![i].Correct), OnlyGreedyRight: g.Count(i => greedy![i].Correct && !beam4![i].Correct))));
         metrics["only_beam4_right"] = Enumerable.Range(0, test.Count).Count(i => beam4![i].Correct && !greedy![i].Correct);
         metrics["only_greedy_right"] = Enumerable.Range(0, test.Count).Count(i => greedy![i].Correct && !beam4![i].Correct);
 
