@@ -46,6 +46,11 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     public static IReadOnlyList<LatencyReading> Latencies(RunRecord run) =>
         [.. from decoder in TimedDecoders from batch in new[] { 1, 64 } select new LatencyReading(decoder, batch, run.Metrics[LatencyMetric(decoder, batch)])];
 
+    /// <summary>One row of latency_by_length.csv: AT greedy and one-pass NAT on test words of one reference length, one word and a batch of up to 64 (median ms).</summary>
+    public sealed record LatencyByLengthRow(int OutputLength, int Items, double AtB1Ms, double NatB1Ms, double AtBatchMs, double NatBatchMs);
+
+    public static IReadOnlyList<LatencyByLengthRow> LatencyByLengthRows(RunRecord run) => Csv.ReadRows<LatencyByLengthRow>(Path.Combine(run.Folder, "latency_by_length.csv"));
+
     public static IReadOnlyList<QualityRow> Quality(RunRecord run) => Csv.ReadRows<QualityRow>(Path.Combine(run.Folder, "quality.csv"));
     public static IReadOnlyList<RefinementRow> Refinement(RunRecord run) => Csv.ReadRows<RefinementRow>(Path.Combine(run.Folder, "refinement.csv"));
 
@@ -149,7 +154,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         metrics["speedup_b1_vs_greedy"] = metrics[LatencyMetric("at greedy", 1)] / metrics[LatencyMetric("nat", 1)];
         metrics["speedup_b1_vs_beam4"] = metrics[LatencyMetric("at beam 4", 1)] / metrics[LatencyMetric("nat", 1)];
         metrics["speedup_b64_vs_greedy"] = metrics[LatencyMetric("at greedy", 64)] / metrics[LatencyMetric("nat", 64)];
-        Csv.Write(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
+        Csv.WriteRows(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
 
         // refinement: mask-predict iterations × length beam, both NATs
         var refinement = new List<RefinementRow>();
@@ -199,23 +204,20 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     /// Decoding time against output length: test items grouped by their reference length; for each length with at
     /// least 4 items, AT greedy and one-shot NAT on one item (batch 1) and on up to 64 items at once.
     /// </summary>
-    static List<IReadOnlyDictionary<string, double>> LatencyByLength(IReadOnlyList<EvaluationItem> test, IReadOnlyList<int[]> sources,
+    static List<LatencyByLengthRow> LatencyByLength(IReadOnlyList<EvaluationItem> test, IReadOnlyList<int[]> sources,
         Func<Tensor, IReadOnlyList<Hypothesis>> at, Func<Tensor, IReadOnlyList<Hypothesis>> nat, Device device)
     {
-        var rows = new List<IReadOnlyDictionary<string, double>>();
+        var rows = new List<LatencyByLengthRow>();
         foreach (var group in Enumerable.Range(0, test.Count).GroupBy(i => test[i].References[0].Count).Where(g => g.Count() >= 4).OrderBy(g => g.Key))
         {
             var indices = group.Take(64).ToList();
             using var one = Batching.Pad([sources[indices[0]]], device);
             using var many = Batching.Pad(indices.Select(i => sources[i]).ToList(), device);
-            rows.Add(new Dictionary<string, double>
-            {
-                ["output_length"] = group.Key, ["items"] = indices.Count,
-                ["at_b1_ms"] = 1000 * Latency.Measure(() => at(one), warmup: 1, repeats: 5).Median,
-                ["nat_b1_ms"] = 1000 * Latency.Measure(() => nat(one), warmup: 1, repeats: 5).Median,
-                ["at_batch_ms"] = 1000 * Latency.Measure(() => at(many), warmup: 1, repeats: 3).Median,
-                ["nat_batch_ms"] = 1000 * Latency.Measure(() => nat(many), warmup: 1, repeats: 3).Median,
-            });
+            rows.Add(new LatencyByLengthRow(group.Key, indices.Count,
+                AtB1Ms: 1000 * Latency.Measure(() => at(one), warmup: 1, repeats: 5).Median,
+                NatB1Ms: 1000 * Latency.Measure(() => nat(one), warmup: 1, repeats: 5).Median,
+                AtBatchMs: 1000 * Latency.Measure(() => at(many), warmup: 1, repeats: 3).Median,
+                NatBatchMs: 1000 * Latency.Measure(() => nat(many), warmup: 1, repeats: 3).Median));
         }
         return rows;
     }
