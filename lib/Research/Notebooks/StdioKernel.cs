@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TransformerLab.Runtime;
 using System.Threading.Channels;
 using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Connection;
@@ -94,19 +95,11 @@ public sealed class StdioKernel : IAsyncDisposable
         var manifest = Path.Combine(workspace, ".config", "dotnet-tools.json");
         if (File.Exists(manifest))
             pinned = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))?["tools"]?["microsoft.dotnet-interactive"]?["version"]?.GetValue<string>();
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workspace, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])["tool", "run", Tool, "--", "--version"]) info.ArgumentList.Add(arg);
-        try
-        {
-            using var process = Process.Start(info)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(60_000)) { process.Kill(true); return (pinned, "did not answer within 60 s"); }
-            return (pinned, process.ExitCode == 0
-                ? output.Result.Trim().Split('+')[0]
-                : $"not runnable ({(error.Result + output.Result).Trim().Split('\n')[0]}): run 'dotnet tool restore' in the workspace");
-        }
-        catch (System.ComponentModel.Win32Exception e) { return (pinned, $"not runnable: {e.Message}"); }
+        var run = ProcessOutput.Run("dotnet", workspace, ["tool", "run", Tool, "--", "--version"], TimeSpan.FromSeconds(60));
+        return (pinned, run.Succeeded
+            ? run.Output.Trim().Split('+')[0]
+            : run.ExitCode is null ? $"not runnable: {run.Error}"
+            : $"not runnable ({(run.Error + run.Output).Trim().Split('\n')[0]}): run 'dotnet tool restore' in the workspace");
     }
 
     /// <summary>

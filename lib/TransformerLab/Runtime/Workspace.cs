@@ -21,19 +21,8 @@ public static class Workspace
     /// </summary>
     public static string Revision(string root)
     {
-        string? Git(params string[] args)
-        {
-            var info = new System.Diagnostics.ProcessStartInfo("git") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in args) info.ArgumentList.Add(a);
-            try
-            {
-                using var git = System.Diagnostics.Process.Start(info)!;
-                var output = git.StandardOutput.ReadToEnd();
-                git.WaitForExit();
-                return git.ExitCode == 0 ? output.Trim() : null;
-            }
-            catch (System.ComponentModel.Win32Exception) { return null; }
-        }
+        string? Git(params string[] args) =>
+            ProcessOutput.Run("git", root, args, TimeSpan.FromSeconds(30)) is { Succeeded: true } git ? git.Output.Trim() : null;
         var commit = Git("rev-parse", "--short", "HEAD");
         if (commit is null) return "no git checkout";
         var dirty = Git("status", "--porcelain", "--untracked-files=no") is { Length: > 0 };
