@@ -29,7 +29,7 @@ public static class ReportCommand
         var markdown = File.ReadAllText(path);
         string updated; IReadOnlyList<string> changed;
         try { (updated, changed) = ExperimentsReport.Update(markdown, new ReportSources(store)); }
-        catch (ReportException e) { throw new UsageException(e.Message); }
+        catch (Exception e) when (e is ReportException or InvalidDataException) { throw new UsageException(e.Message); } // a missing run, an unknown table, a table in an older layout
         var tables = ExperimentsReport.Marked(markdown).Count;
         if (check)
         {

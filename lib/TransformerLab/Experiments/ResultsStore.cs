@@ -44,7 +44,7 @@ public sealed record RunRecord(string Experiment, string Key, string Folder, int
 
     /// <summary>The run's configuration as its typed record (e.g. <c>run.ConfigAs&lt;TrainingSettings&gt;().Model.Heads</c>), not as text.</summary>
     public TConfig ConfigAs<TConfig>() where TConfig : class =>
-        ExperimentRegistry.Get<TConfig>(Experiment) is var experiment ? Settings.With(experiment.DefaultConfig, Config) : throw new InvalidOperationException();
+        Settings.With(ExperimentRegistry.Get<TConfig>(Experiment).DefaultConfig, Config);
 
     /// <summary>A table the experiment wrote into the run folder (e.g. <c>by_position.csv</c>); empty if absent.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, double>> Table(string file) => Csv.Read(Path.Combine(Folder, file));

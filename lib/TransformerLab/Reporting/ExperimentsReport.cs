@@ -29,8 +29,6 @@ public sealed class ReportSources(ResultsStore store)
 {
     readonly Dictionary<SweepSpec, IReadOnlyList<RunRecord>> loaded = [];
 
-    public ResultsStore Store => store;
-
     /// <summary>
     /// The runs of <paramref name="sweep"/> that are finished, for a sweep that is run over several sittings: its table says
     /// how many of each row's runs are still to come, and rerunning the command completes it.

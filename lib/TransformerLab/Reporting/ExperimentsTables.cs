@@ -85,15 +85,13 @@ public static class ExperimentsTables
         foreach (var depth in new[] { "6", "12" })
             foreach (var norm in new[] { "post", "pre" })
             {
-                var group = runs.Where(r => r.Config["encoder_layers"] == depth && r.Config["norm"] == norm).ToList();
-                string Ends(string stack) => $"{Mean(group, r => InitGradient(r, stack, 0)):F3} → {Mean(group, r => InitGradient(r, stack, int.Parse(depth) - 1)):F3}";
-                rows.Add([$"{Placement(norm)}, {depth}", Ends("encoder"), Ends("decoder"), group.Count.ToString()]);
+                var gradients = runs.Where(r => r.Config["encoder_layers"] == depth && r.Config["norm"] == norm).Select(LayerNormPlacementExperiment.InitialGradients).ToList();
+                double At(string stack, int layer) => gradients.Average(run => run.Single(row => row.Stack == stack && row.Layer == layer).GradNorm);
+                string Ends(string stack) => $"{At(stack, 0):F3} → {At(stack, int.Parse(depth) - 1):F3}";
+                rows.Add([$"{Placement(norm)}, {depth}", Ends("encoder"), Ends("decoder"), gradients.Count.ToString()]);
             }
         return new(["placement, layers", "encoder first → last", "decoder first → last", "seeds"], rows);
     }
-
-    static double InitGradient(RunRecord run, string stack, int layer) =>
-        LayerNormPlacementExperiment.InitialGradients(run).Single(row => row.Stack == stack && row.Layer == layer).GradNorm;
 
     static MarkdownTable LayerNormGrid(ReportSources s, int depth) =>
         TrainingGrid(s.Runs(LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == depth.ToString()).ToList(), ["norm", "lr", "warmup"],
@@ -172,11 +170,11 @@ public static class ExperimentsTables
 
     static MarkdownTable AtVsNat(ReportSources s, SweepSpec sweep, string errorHeader, string symbolHeader, bool meanLength)
     {
-        var runs = s.Runs(sweep).Where(r => r.State == RunState.Done).ToList();
+        var tables = s.Runs(sweep).Where(r => r.State == RunState.Done).Select(AtVsNatExperiment.Quality).ToList();
         var rows = new List<IReadOnlyList<string>>();
         foreach (var name in AtVsNatExperiment.Decoders)
         {
-            var quality = runs.Select(r => AtVsNatExperiment.Quality(r).Single(row => row.Decoder == name)).ToList();
+            var quality = tables.Select(table => table.Single(row => row.Decoder == name)).ToList();
             string Column(Func<AtVsNatExperiment.QualityRow, double> value) =>
                 quality.Any(q => double.IsNaN(value(q))) ? "" : Cell.MeanSd(quality.Select(value), 2, 100);
             List<string> row = [Describe(name), Column(q => q.SequenceError), Column(q => q.SymbolError), Column(q => q.LengthAccuracy), Column(q => q.Repetition)];
@@ -195,21 +193,21 @@ public static class ExperimentsTables
 
     static MarkdownTable AtVsNatRefinement(ReportSources s)
     {
-        var runs = s.Runs(AtVsNatG2p).Where(r => r.State == RunState.Done).ToList();
+        var tables = s.Runs(AtVsNatG2p).Where(r => r.State == RunState.Done).Select(AtVsNatExperiment.Refinement).ToList();
         var iterations = new[] { 1, 2, 4, 8 };
         var rows = new List<IReadOnlyList<string>>();
         foreach (var beam in new[] { 1, 3 })
             foreach (var distilled in new[] { false, true })
-                rows.Add([$"NAT{(distilled ? " distilled" : "")}, length beam {beam}", .. iterations.Select(t => Cell.MeanSd(runs.Select(r =>
-                    AtVsNatExperiment.Refinement(r).Single(row => row.Distilled == distilled && row.LengthBeam == beam && row.Iterations == t).SequenceError), 2, 100))]);
+                rows.Add([$"NAT{(distilled ? " distilled" : "")}, length beam {beam}", .. iterations.Select(t => Cell.MeanSd(tables.Select(table =>
+                    table.Single(row => row.Distilled == distilled && row.LengthBeam == beam && row.Iterations == t).SequenceError), 2, 100))]);
         return new(["WER %", "1 iteration", "2", "4", "8"], rows);
     }
 
     static MarkdownTable DecodingBeam(ReportSources s)
     {
-        var runs = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).ToList();
+        var tables = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).Select(DecodingExperiment.Beams).ToList();
         IReadOnlyList<DecodingExperiment.BeamRow> Rows(int beam, double penalty) =>
-            runs.Select(r => DecodingExperiment.Beams(r).Single(row => row.Beam == beam && row.LengthPenalty == penalty)).ToList();
+            tables.Select(table => table.Single(row => row.Beam == beam && row.LengthPenalty == penalty)).ToList();
         return new(["beam", "WER % (α 0)", "PER % (α 0)", "WER % (α 1)", "mean length (α 0 / α 1)", "seconds for test (α 0)"],
             DecodingExperiment.BeamSizes.Select(beam => (IReadOnlyList<string>)[beam == 1 ? "1 (greedy)" : beam.ToString(),
                 Cell.MeanSd(Rows(beam, 0).Select(r => r.SequenceError), 2, 100), Cell.MeanSd(Rows(beam, 0).Select(r => r.SymbolError), 2, 100),
@@ -220,11 +218,11 @@ public static class ExperimentsTables
 
     static MarkdownTable DecodingSampling(ReportSources s)
     {
-        var runs = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).ToList();
+        var tables = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).Select(DecodingExperiment.SamplingRows).ToList();
         return new(["sampling", "WER of one sample %", "oracle WER (best of 5) %", "distinct outputs of 5"],
             DecodingExperiment.SamplingGrid.Select(setting =>
             {
-                var rows = runs.Select(r => DecodingExperiment.SamplingRows(r).Single(row => row.Temperature == setting.Temperature && row.TopK == setting.TopK && row.TopP == setting.TopP)).ToList();
+                var rows = tables.Select(table => table.Single(row => row.Temperature == setting.Temperature && row.TopK == setting.TopK && row.TopP == setting.TopP)).ToList();
                 var name = $"T {setting.Temperature:0.##}" + (setting.TopK > 0 ? $", top-k {setting.TopK}" : "") + (setting.TopP > 0 ? $", top-p {setting.TopP:0.##}" : "");
                 return (IReadOnlyList<string>)[name, Cell.MeanSd(rows.Select(r => r.SequenceError), 2, 100),
                     Cell.MeanSd(rows.Select(r => r.OracleSequenceError), 2, 100), Cell.Number(rows.Average(r => r.DistinctOutputs), 2)];
@@ -280,8 +278,6 @@ public static class ExperimentsTables
     }
 
     static double Final(RunRecord run, string column) => run.Curve().Last(row => row.ContainsKey(column))[column];
-
-    static double Mean(IEnumerable<RunRecord> runs, Func<RunRecord, double> value) => runs.Average(value);
 
     static string Placement(string norm) => norm == "post" ? "Post-LN" : "Pre-LN";
 
