@@ -6,20 +6,35 @@ namespace TransformerLab.Experiments;
 public sealed record SeedAggregate(IReadOnlyDictionary<string, string> Group, string Metric, double Mean, double StandardDeviation, int N, int Diverged, int Failed)
 {
     /// <summary>"0.1234 ± 0.0056 (n 3)", the form experiments.md reports.</summary>
+    public string Format(string number = "F4") => new Spread(Mean, StandardDeviation, N).Format(number);
+}
+
+/// <summary>A value's mean and sample standard deviation over <see cref="N"/> runs (NaN for none; sd 0 for one).</summary>
+public sealed record Spread(double Mean, double StandardDeviation, int N)
+{
+    public static Spread Of(IEnumerable<double> values)
+    {
+        var list = values.Where(v => !double.IsNaN(v)).ToList();
+        var (mean, sd) = Analysis.MeanAndSd(list);
+        return new(mean, sd, list.Count);
+    }
+
+    /// <summary>"0.1234 ± 0.0056 (n 3)", the form experiments.md reports; "–" for none.</summary>
     public string Format(string number = "F4") => N == 0 ? "–" : $"{Mean.ToString(number)} ± {StandardDeviation.ToString(number)} (n {N})";
 }
 
 /// <summary>
-/// The rows with one key of a table every run writes (e.g. <c>quality.csv</c>), summarised over the runs: each other
-/// column's mean, sample standard deviation and count.
+/// Runs that share a key — typically every setting but the seed — in seed order. <see cref="Of"/> summarises a value over
+/// the finished (done) runs; diverged and failed runs are counted, never averaged.
 /// </summary>
-public sealed record TableAggregate(IReadOnlyDictionary<string, double> Key, IReadOnlyDictionary<string, (double Mean, double StandardDeviation, int N)> Columns)
+public sealed record RunGroup<TKey>(TKey Key, IReadOnlyList<RunRecord> Runs)
 {
-    public double Mean(string column) => Columns.TryGetValue(column, out var c) ? c.Mean : double.NaN;
+    public IEnumerable<RunRecord> Done => Runs.Where(r => r.State == RunState.Done);
+    public int Diverged => Runs.Count(r => r.State == RunState.Diverged);
+    public int Failed => Runs.Count(r => r.State == RunState.Failed);
 
-    /// <summary>"0.1234 ± 0.0056 (n 3)", or "–" where no run has the column.</summary>
-    public string Format(string column, string number = "F4") =>
-        Columns.TryGetValue(column, out var c) && c.N > 0 ? $"{c.Mean.ToString(number)} ± {c.StandardDeviation.ToString(number)} (n {c.N})" : "–";
+    /// <summary>The value's spread over the done runs (a NaN value — a reading the run did not make — is skipped).</summary>
+    public Spread Of(Func<RunRecord, double> value) => Spread.Of(Done.Select(value));
 }
 
 /// <summary>Turning a store's runs into tables and plots, for notebooks and experiments.md.</summary>
@@ -49,88 +64,39 @@ public static class Analysis
         runs.SelectMany(r => r.Config.Keys).Distinct().Where(k => k != "seed" && runs.Select(r => r.Config.GetValueOrDefault(k, "")).Distinct().Count() > 1).ToList();
 
     /// <summary>
-    /// Groups runs by the values of <paramref name="by"/> and summarises <paramref name="metric"/> over the finished
-    /// (done) runs of each group. Diverged and failed runs are counted, not averaged.
+    /// The runs grouped by <paramref name="key"/> (e.g. <c>r => r.TrainingSettings().Model.Heads</c>, or a tuple of
+    /// settings), groups in the order of their keys (<paramref name="order"/>, or the key type's own), runs in seed order.
+    /// </summary>
+    public static IReadOnlyList<RunGroup<TKey>> Group<TKey>(IEnumerable<RunRecord> runs, Func<RunRecord, TKey> key, IComparer<TKey>? order = null) =>
+        runs.GroupBy(key).OrderBy(g => g.Key, order ?? Comparer<TKey>.Default)
+            .Select(g => new RunGroup<TKey>(g.Key, g.OrderBy(r => r.Seed).ToList())).ToList();
+
+    /// <summary>
+    /// The command line's summary (<c>research sweep</c>): runs grouped by the values of the configuration keys
+    /// <paramref name="by"/>, the metric named <paramref name="metric"/> summarised over each group's done runs.
     /// </summary>
     public static IReadOnlyList<SeedAggregate> Aggregate(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by, string metric) =>
-        runs.GroupBy(r => string.Join("\u0001", by.Select(k => r.Config.GetValueOrDefault(k, ""))))
+        Group(runs, r => string.Join(Separator, by.Select(k => r.Config.GetValueOrDefault(k, ""))),
+                Comparer<string>.Create((a, b) => GroupOrder.Instance.Compare(a.Split(Separator), b.Split(Separator))))
             .Select(g =>
             {
-                var values = g.Where(r => r.State == RunState.Done && r.Metrics.ContainsKey(metric)).Select(r => r.Metrics[metric]).ToList();
-                var (mean, sd) = MeanAndSd(values);
-                var group = by.ToDictionary(k => k, k => g.First().Config.GetValueOrDefault(k, ""));
-                return new SeedAggregate(group, metric, mean, sd, values.Count, g.Count(r => r.State == RunState.Diverged), g.Count(r => r.State == RunState.Failed));
+                var spread = g.Of(r => r.Metrics.GetValueOrDefault(metric, double.NaN));
+                var group = by.Zip(g.Key.Split(Separator)).ToDictionary(p => p.First, p => p.Second);
+                return new SeedAggregate(group, metric, spread.Mean, spread.StandardDeviation, spread.N, g.Diverged, g.Failed);
             })
-            .OrderBy(a => by.Select(k => a.Group[k]).ToArray(), GroupOrder.Instance)
             .ToList();
 
     /// <summary>
-    /// <paramref name="metric"/> of <paramref name="treatment"/> minus that of <paramref name="baseline"/>, seed by seed
-    /// (seeds finished in both), summarised: mean and sample sd of the differences. Runs with one seed share their
-    /// initialisation and data order, so with 3 seeds the paired difference separates an effect from seed noise better
-    /// than two means whose spreads overlap.
+    /// A value of <paramref name="treatment"/> minus that of <paramref name="baseline"/>, seed by seed over the seeds
+    /// finished in both, in seed order. Runs with one seed share their initialisation and data order, so with 3 seeds the
+    /// paired difference separates an effect from seed noise better than two means whose spreads overlap.
     /// </summary>
-    public static SeedAggregate PairedDifference(IReadOnlyList<RunRecord> baseline, IReadOnlyList<RunRecord> treatment, string metric)
+    public static IReadOnlyList<double> Paired(IEnumerable<RunRecord> baseline, IEnumerable<RunRecord> treatment, Func<RunRecord, double> value)
     {
-        static Dictionary<int, double> BySeed(IEnumerable<RunRecord> runs, string metric) => runs
-            .Where(r => r.State == RunState.Done && r.Metrics.ContainsKey(metric))
-            .GroupBy(r => r.Seed).ToDictionary(g => g.Key, g => g.Single().Metrics[metric]);
-        var before = BySeed(baseline, metric);
-        var after = BySeed(treatment, metric);
-        var differences = after.Keys.Intersect(before.Keys).Order().Select(seed => after[seed] - before[seed]).ToList();
-        var (mean, sd) = MeanAndSd(differences);
-        return new SeedAggregate(new Dictionary<string, string>(), metric, mean, sd, differences.Count, 0, 0);
+        var before = baseline.Where(r => r.State == RunState.Done).ToDictionary(r => r.Seed, value);
+        return treatment.Where(r => r.State == RunState.Done && before.ContainsKey(r.Seed)).OrderBy(r => r.Seed)
+            .Select(r => value(r) - before[r.Seed]).ToList();
     }
-
-    /// <summary>
-    /// Within each finished run, one row of <paramref name="file"/> minus another — e.g. beam 4 minus greedy decoding of the
-    /// same model — over the runs: the rows of a run share its seed, model and data, so seed-to-seed spread cancels. Rows
-    /// are picked by the values of their key columns; the per-seed differences come in seed order.
-    /// </summary>
-    public static (SeedAggregate Difference, IReadOnlyList<double> PerSeed) PairedRowDifference(IEnumerable<RunRecord> runs, string file,
-        IReadOnlyDictionary<string, double> baseline, IReadOnlyDictionary<string, double> treatment, string column)
-    {
-        static double At(RunRecord run, string file, IReadOnlyDictionary<string, double> key, string column) =>
-            run.Table(file).Single(row => key.All(k => row.GetValueOrDefault(k.Key, double.NaN) == k.Value))[column];
-        var perSeed = runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
-            .Select(r => At(r, file, treatment, column) - At(r, file, baseline, column)).ToList();
-        var (mean, sd) = MeanAndSd(perSeed);
-        return (new SeedAggregate(new Dictionary<string, string>(), column, mean, sd, perSeed.Count, 0, 0), perSeed);
-    }
-
-    /// <summary>The aggregates as a table: the group keys, then mean, sd, n, diverged, failed.</summary>
-    public static DataFrame ToDataFrame(IReadOnlyList<SeedAggregate> aggregates)
-    {
-        var keys = aggregates.FirstOrDefault()?.Group.Keys.ToList() ?? [];
-        var columns = new List<DataFrameColumn>(keys.Select(k => new StringDataFrameColumn(k, aggregates.Select(a => a.Group[k]))))
-        {
-            new DoubleDataFrameColumn("mean", aggregates.Select(a => a.N > 0 ? a.Mean : (double?)null)),
-            new DoubleDataFrameColumn("sd", aggregates.Select(a => a.N > 1 ? a.StandardDeviation : (double?)null)),
-            new Int32DataFrameColumn("n", aggregates.Select(a => a.N)),
-            new Int32DataFrameColumn("diverged", aggregates.Select(a => a.Diverged)),
-            new Int32DataFrameColumn("failed", aggregates.Select(a => a.Failed)),
-        };
-        return new DataFrame(columns);
-    }
-
-    /// <summary>
-    /// <paramref name="file"/> of every finished run, its rows grouped by the values of <paramref name="keys"/> and
-    /// every other column summarised over runs (NaN cells skipped); groups in order of their keys.
-    /// </summary>
-    public static IReadOnlyList<TableAggregate> AggregateTable(IEnumerable<RunRecord> runs, string file, params string[] keys) =>
-        runs.Where(r => r.State == RunState.Done).SelectMany(r => r.Table(file))
-            .GroupBy(row => string.Join("\u0001", keys.Select(k => row.GetValueOrDefault(k, double.NaN))))
-            .Select(g => new TableAggregate(
-                keys.ToDictionary(k => k, k => g.First().GetValueOrDefault(k, double.NaN)),
-                g.SelectMany(row => row.Keys).Distinct().Where(c => !keys.Contains(c)).ToDictionary(c => c, c =>
-                {
-                    var values = g.Where(row => row.TryGetValue(c, out var v) && !double.IsNaN(v)).Select(row => row[c]).ToList();
-                    var (mean, sd) = MeanAndSd(values);
-                    return (mean, sd, values.Count);
-                })))
-            .OrderBy(a => keys.Select(k => a.Key[k]).ToArray(), Comparer<double[]>.Create((x, y) =>
-                x.Zip(y).Select(p => p.First.CompareTo(p.Second)).FirstOrDefault(c => c != 0)))
-            .ToList();
 
     /// <summary>Mean and sample standard deviation (n − 1; 0 for a single value, NaN for none).</summary>
     public static (double Mean, double StandardDeviation) MeanAndSd(IReadOnlyList<double> values)
@@ -141,12 +107,18 @@ public static class Analysis
         return (mean, sd);
     }
 
-    /// <summary>A curve column averaged over runs at each step where every run has it: (step, mean, sd, n).</summary>
-    public static IReadOnlyList<(double Step, double Mean, double StandardDeviation, int N)> CurveBand(IEnumerable<RunRecord> runs, string column) =>
-        runs.SelectMany(r => r.Curve().Where(row => row.ContainsKey(column)).Select(row => (Step: row["step"], Value: row[column])))
-            .GroupBy(x => x.Step).OrderBy(g => g.Key)
-            .Select(g => { var (m, s) = MeanAndSd(g.Select(x => x.Value).ToList()); return (g.Key, m, s, g.Count()); })
+    /// <summary>
+    /// A curve averaged over runs at each step (e.g. <c>r => r.TrainingCurve().Select(p => ((double)p.Step, p.Loss))</c>):
+    /// (step, mean, sd, n); NaN points — steps where a run has no such value — are skipped.
+    /// </summary>
+    public static IReadOnlyList<(double Step, double Mean, double StandardDeviation, int N)> CurveBand(IEnumerable<RunRecord> runs,
+        Func<RunRecord, IEnumerable<(double Step, double Value)>> curve) =>
+        runs.SelectMany(curve).Where(p => !double.IsNaN(p.Value))
+            .GroupBy(p => p.Step).OrderBy(g => g.Key)
+            .Select(g => { var (m, s) = MeanAndSd(g.Select(p => p.Value).ToList()); return (g.Key, m, s, g.Count()); })
             .ToList();
+
+    const char Separator = '\u0001';
 
     /// <summary>Groups in the order of their values, key by key: numerically where both values are numbers.</summary>
     sealed class GroupOrder : IComparer<string[]>

@@ -79,18 +79,51 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     /// <summary>Items timed one at a time.</summary>
     const int LatencyItems = 40;
 
+    /// <summary>A named way to decode a batch of sources: one model and one decoding rule.</summary>
+    sealed record NamedDecoder(string Name, Func<Tensor, IReadOnlyList<Hypothesis>> Decode);
+
     public override RunResult Run(TrainingSettings config, int seed, RunContext context)
     {
         var settings = config with { Seed = seed, Threads = config.Threads > 0 ? config.Threads : context.Threads };
-        var root = Workspace.Root();
         var device = TorchRuntime.Device(settings.Device);
+        var data = settings.LoadData(Workspace.Root());
+        var metrics = new Dictionary<string, double>();
+        if (TrainModels(settings, data, context, metrics) is { } divergence) return new RunResult(metrics, [], Diverged: true, divergence);
+
+        using var teacher = Checkpoint.Load(Path.Combine(context.Folder, "at", "best.ckpt")).RestoreModel(device);
+        using var natModel = Checkpoint.Load(Path.Combine(context.Folder, "nat", "best.ckpt")).RestoreNonAutoregressive(device);
+        using var kdModel = Checkpoint.Load(Path.Combine(context.Folder, "nat-kd", "best.ckpt")).RestoreNonAutoregressive(device);
+        var test = EvaluationItem.Group(data.Test);
+        NamedDecoder Nat(string name, NonAutoregressiveTransformer m, int iterations = 1, int lengthBeam = 1) =>
+            new(name, source => NonAutoregressiveDecoding.Decode(m, source, new NatDecodeOptions(lengthBeam, iterations)).Hypotheses);
+        NamedDecoder[] decoders =
+        [
+            new("at greedy", s => Greedy.Decode(teacher, s)), new("at beam 4", s => BeamSearch.Decode(teacher, s, new BeamOptions(4)).Select(n => n[0]).ToList()),
+            Nat("nat", natModel), Nat("nat kd", kdModel), Nat("nat 4 iterations", natModel, 4), Nat("nat kd 4 iterations", kdModel, 4),
+            Nat("nat kd length beam 3", kdModel, lengthBeam: 3),
+        ];
+
+        MeasureQuality(decoders, test, data, device, context, metrics);
+        var sources = test.Select(i => data.SourceVocabulary.Encode(i.Source)).ToList();
+        MeasureLatency(decoders, sources, device, metrics);
+        Csv.WriteRows(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, Named(decoders, "at greedy"), Named(decoders, "nat"), device));
+        Csv.WriteRows(Path.Combine(context.Folder, "refinement.csv"), Refine([(false, natModel), (true, kdModel)], test, data, device));
+        context.Log.WriteLine($"speed-up at batch 1: {metrics["speedup_b1_vs_greedy"]:F2}× over greedy, {metrics["speedup_b1_vs_beam4"]:F2}× over beam 4");
+        return new RunResult(metrics, []);
+    }
+
+    static Func<Tensor, IReadOnlyList<Hypothesis>> Named(IEnumerable<NamedDecoder> decoders, string name) => decoders.Single(d => d.Name == name).Decode;
+
+    /// <summary>
+    /// Trains the AT (<c>at/</c>), the NAT on the data (<c>nat/</c>) and the NAT on the AT's beam-4 outputs (<c>nat-kd/</c>),
+    /// each resuming from its own folder. Returns why a part diverged, or null when all three finished.
+    /// </summary>
+    static string? TrainModels(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
+    {
+        var root = Workspace.Root();
         var at = settings with { Architecture = Architecture.Autoregressive, DistillFrom = "" };
         var nat = settings with { Architecture = Architecture.NonAutoregressive, DistillFrom = "" };
-        var atFolder = Path.Combine(context.Folder, "at");
-        var kd = nat with { DistillFrom = Path.Combine(atFolder, "best.ckpt") };
-
-        var data = settings.LoadData(root);
-        var metrics = new Dictionary<string, double>();
+        var kd = nat with { DistillFrom = Path.Combine(context.Folder, "at", "best.ckpt") };
         foreach (var (name, part) in new[] { ("at", at), ("nat", nat), ("nat-kd", kd) })
         {
             context.Log.WriteLine($"training {name}");
@@ -100,51 +133,46 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
                 OnEvaluation = r => context.Log.WriteLine($"{name} dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}"),
             }).RunToCompletion(context.Cancel);
             if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");
-            if (summary.Status == RunStatus.Diverged) return new RunResult(metrics, [], Diverged: true, $"{name}: {summary.Reason}");
+            if (summary.Status == RunStatus.Diverged) return $"{name}: {summary.Reason}";
             var key = name.Replace('-', '_');
             metrics[$"{key}_train_seconds"] = summary.TrainingSeconds;
             metrics[$"{key}_parameters"] = summary.Parameters;
             metrics[$"{key}_best_dev_sequence_error"] = summary.Best?.SequenceError ?? double.NaN;
         }
+        return null;
+    }
 
-        using var teacher = Checkpoint.Load(Path.Combine(atFolder, "best.ckpt")).RestoreModel(device);
-        using var natModel = Checkpoint.Load(Path.Combine(context.Folder, "nat", "best.ckpt")).RestoreNonAutoregressive(device);
-        using var kdModel = Checkpoint.Load(Path.Combine(context.Folder, "nat-kd", "best.ckpt")).RestoreNonAutoregressive(device);
-        var test = EvaluationItem.Group(data.Test);
-        Func<Tensor, IReadOnlyList<Hypothesis>> Nat(NonAutoregressiveTransformer m, int iterations = 1, int lengthBeam = 1) =>
-            source => NonAutoregressiveDecoding.Decode(m, source, new NatDecodeOptions(lengthBeam, iterations)).Hypotheses;
-        var decoders = new Func<Tensor, IReadOnlyList<Hypothesis>>[]
-        {
-            s => Greedy.Decode(teacher, s), s => BeamSearch.Decode(teacher, s, new BeamOptions(4)).Select(n => n[0]).ToList(),
-            Nat(natModel), Nat(kdModel), Nat(natModel, 4), Nat(kdModel, 4), Nat(kdModel, lengthBeam: 3),
-        };
-
-        // quality, length accuracy and repeats on all of test
+    /// <summary>quality.csv: every decoder on all of test — error rates, length accuracy, repeats — and the references' own repeats.</summary>
+    static void MeasureQuality(IReadOnlyList<NamedDecoder> decoders, IReadOnlyList<EvaluationItem> test, TaskData data, Device device,
+        RunContext context, Dictionary<string, double> metrics)
+    {
         var quality = new List<QualityRow>();
-        for (int d = 0; d < decoders.Length; d++)
+        foreach (var decoder in decoders)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (m, predictions) = Evaluator.Decode(decoders[d], test, data.SourceVocabulary, data.TargetVocabulary, device);
-            var row = new QualityRow(Decoders[d], m.SequenceErrorRate, m.SymbolErrorRate,
+            var (m, predictions) = Evaluator.Decode(decoder.Decode, test, data.SourceVocabulary, data.TargetVocabulary, device);
+            var row = new QualityRow(decoder.Name, m.SequenceErrorRate, m.SymbolErrorRate,
                 LengthAccuracy: predictions.Count(p => p.References.Any(r => r.Count == p.Output.Count)) / (double)predictions.Count,
                 Repetition: Repetition.Rate(predictions.Select(p => p.Output)), MeanLength: predictions.Average(p => p.Output.Count), TestSeconds: clock.Elapsed.TotalSeconds);
             quality.Add(row);
-            var key = Decoders[d].Replace(' ', '_');
+            var key = decoder.Name.Replace(' ', '_');
             metrics[$"{key}_sequence_error"] = row.SequenceError;
             metrics[$"{key}_symbol_error"] = row.SymbolError;
             metrics[$"{key}_length_accuracy"] = row.LengthAccuracy;
             metrics[$"{key}_repetition"] = row.Repetition;
-            context.Log.WriteLine($"{Decoders[d]}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, repeats {row.Repetition:P2}");
+            context.Log.WriteLine($"{decoder.Name}: sequence error {m.SequenceErrorRate:P2}, symbol error {m.SymbolErrorRate:P2}, repeats {row.Repetition:P2}");
         }
         metrics["references_repetition"] = Repetition.Rate(test.Select(i => i.References[0]));
         quality.Add(new QualityRow("references", double.NaN, double.NaN, double.NaN, metrics["references_repetition"], test.Average(i => i.References[0].Count), double.NaN));
         Csv.WriteRows(Path.Combine(context.Folder, "quality.csv"), quality);
+    }
 
-        // latency: per item at batch 1, and per batch of 64 (the first items of test, in data order)
-        var sources = test.Select(i => data.SourceVocabulary.Encode(i.Source)).ToList();
+    /// <summary>Latency of the <see cref="TimedDecoders"/>: per item at batch 1 and per batch of 64 (the first items of test, in data order).</summary>
+    static void MeasureLatency(IReadOnlyList<NamedDecoder> decoders, IReadOnlyList<int[]> sources, Device device, Dictionary<string, double> metrics)
+    {
         foreach (var name in TimedDecoders)
         {
-            var decode = decoders[Decoders.ToList().IndexOf(name)];
+            var decode = Named(decoders, name);
             var items = sources.Take(LatencyItems).Select(s => Batching.Pad([s], device)).ToList();
             metrics[LatencyMetric(name, 1)] = 1000 * Latency.Measure(() => { foreach (var s in items) decode(s); }, warmup: 1, repeats: 3).Median / items.Count;
             using var batch = Batching.Pad(sources.Take(64).ToList(), device);
@@ -154,22 +182,23 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         metrics["speedup_b1_vs_greedy"] = metrics[LatencyMetric("at greedy", 1)] / metrics[LatencyMetric("nat", 1)];
         metrics["speedup_b1_vs_beam4"] = metrics[LatencyMetric("at beam 4", 1)] / metrics[LatencyMetric("nat", 1)];
         metrics["speedup_b64_vs_greedy"] = metrics[LatencyMetric("at greedy", 64)] / metrics[LatencyMetric("nat", 64)];
-        Csv.WriteRows(Path.Combine(context.Folder, "latency_by_length.csv"), LatencyByLength(test, sources, decoders[0], decoders[2], device));
+    }
 
-        // refinement: mask-predict iterations × length beam, both NATs
+    /// <summary>refinement.csv: both NATs over mask-predict iterations × length beam.</summary>
+    static List<RefinementRow> Refine(IEnumerable<(bool Distilled, NonAutoregressiveTransformer Model)> nats, IReadOnlyList<EvaluationItem> test, TaskData data, Device device)
+    {
         var refinement = new List<RefinementRow>();
-        foreach (var (distilled, model) in new[] { (false, natModel), (true, kdModel) })
+        foreach (var (distilled, model) in nats)
             foreach (var lengthBeam in new[] { 1, 3 })
                 foreach (var iterations in new[] { 1, 2, 4, 8 })
                 {
                     var clock = System.Diagnostics.Stopwatch.StartNew();
-                    var (m, predictions) = Evaluator.Decode(Nat(model, iterations, lengthBeam), test, data.SourceVocabulary, data.TargetVocabulary, device);
+                    var (m, predictions) = Evaluator.Decode(source => NonAutoregressiveDecoding.Decode(model, source, new NatDecodeOptions(lengthBeam, iterations)).Hypotheses,
+                        test, data.SourceVocabulary, data.TargetVocabulary, device);
                     refinement.Add(new RefinementRow(distilled, lengthBeam, iterations, m.SequenceErrorRate, m.SymbolErrorRate,
                         Repetition.Rate(predictions.Select(p => p.Output)), clock.Elapsed.TotalSeconds));
                 }
-        Csv.WriteRows(Path.Combine(context.Folder, "refinement.csv"), refinement);
-        context.Log.WriteLine($"speed-up at batch 1: {metrics["speedup_b1_vs_greedy"]:F2}× over greedy, {metrics["speedup_b1_vs_beam4"]:F2}× over beam 4");
-        return new RunResult(metrics, []);
+        return refinement;
     }
 
     /// <summary>

@@ -39,6 +39,8 @@ public sealed class DecodingExperiment : TrainingExperiment
 
     public static IReadOnlyList<BeamByLengthRow> BeamByLength(RunRecord run) => Csv.ReadRows<BeamByLengthRow>(Path.Combine(run.Folder, "beam_by_length.csv"));
 
+    /// <summary>The mean length of the test references (the first reference of each item), against which output lengths compare.</summary>
+    public static double ReferenceMeanLength(RunRecord run) => run.Metrics["reference_mean_length"];
     public static IReadOnlyList<BeamRow> Beams(RunRecord run) => Csv.ReadRows<BeamRow>(Path.Combine(run.Folder, "beam.csv"));
     public static IReadOnlyList<SamplingRow> SamplingRows(RunRecord run) => Csv.ReadRows<SamplingRow>(Path.Combine(run.Folder, "sampling.csv"));
 

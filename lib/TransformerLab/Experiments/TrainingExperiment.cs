@@ -27,19 +27,12 @@ public class TrainingExperiment : Experiment<TrainingSettings>
             OnEvaluation = r => context.Log.WriteLine($"dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}, symbol error {r.SymbolError:P2}"),
         }).RunToCompletion(context.Cancel); // a run stopped mid-way (Ctrl+C, SIGTERM, a crash) continues from its last checkpoint
         if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");
-        metrics["steps"] = summary.Steps;
-        metrics["train_seconds"] = summary.TrainingSeconds;
-        metrics["tokens_per_second"] = summary.TokensPerSecond;
-        metrics["parameters"] = summary.Parameters;
-        if (summary.Best is { } best)
-        {
-            metrics["best_step"] = best.Step;
-            metrics["dev_loss"] = best.Loss;
-            metrics["dev_token_accuracy"] = best.TokenAccuracy;
-            metrics["dev_sequence_error"] = best.SequenceError;
-            metrics["dev_symbol_error"] = best.SymbolError;
-            if (summary.Status != RunStatus.Diverged) After(settings, data, context, metrics);
-        }
+        var best = summary.Best;
+        var readings = new TrainingReadings(summary.Steps, summary.TrainingSeconds, summary.TokensPerSecond, summary.Parameters,
+            best?.Step ?? double.NaN, best?.Loss ?? double.NaN, best?.TokenAccuracy ?? double.NaN, best?.SequenceError ?? double.NaN, best?.SymbolError ?? double.NaN);
+        foreach (var (name, value) in Csv.Named(readings))
+            if (!double.IsNaN(value)) metrics[name] = value; // a run that diverged before its first evaluation has no dev readings
+        if (best is not null && summary.Status != RunStatus.Diverged) After(settings, data, context, metrics);
         return new RunResult(metrics, ReadCurve(context.Folder), summary.Status == RunStatus.Diverged, summary.Reason);
     }
 
@@ -63,9 +56,33 @@ public class TrainingExperiment : Experiment<TrainingSettings>
     }
 }
 
-/// <summary>What notebooks read from a <c>train</c> run in the store.</summary>
+/// <summary>
+/// What every <c>train</c> run (and every experiment derived from it) records as its summary.json metrics — the metric
+/// names are these fields' snake_case. The dev readings are those of the best evaluation (lowest dev sequence error);
+/// NaN where a run diverged before its first evaluation.
+/// </summary>
+public sealed record TrainingReadings(double Steps, double TrainSeconds, double TokensPerSecond, double Parameters,
+    double BestStep, double DevLoss, double DevTokenAccuracy, double DevSequenceError, double DevSymbolError);
+
+/// <summary>
+/// One row of a training run's curve.csv: a logged step (steps.csv) with the dev evaluation made at that step (dev.csv),
+/// NaN where none was.
+/// </summary>
+public sealed record TrainingCurvePoint(long Step, int Epoch, double Loss, double Lr, double GradNorm, double TokensPerSecond, double ElapsedSeconds,
+    double DevLoss, double DevTokenAccuracy, double DevSequenceError, double DevSymbolError, double DevExactMatch);
+
+/// <summary>What notebooks and reports read from a <c>train</c> run in the store, typed.</summary>
 public static class TrainingRuns
 {
+    /// <summary>The run's settings as the record it was trained with.</summary>
+    public static TrainingSettings TrainingSettings(this RunRecord run) => run.ConfigAs<TrainingSettings>();
+
+    /// <summary>The run's summary metrics (<see cref="Experiments.TrainingReadings"/>).</summary>
+    public static TrainingReadings TrainingReadings(this RunRecord run) => Csv.FromNamed<TrainingReadings>(run.Metrics, missing: double.NaN);
+
+    /// <summary>The run's training curve, one point per logged step.</summary>
+    public static IReadOnlyList<TrainingCurvePoint> TrainingCurve(this RunRecord run) => Csv.ReadRows<TrainingCurvePoint>(Path.Combine(run.Folder, "curve.csv"));
+
     /// <summary>The run's best checkpoint (lowest dev sequence error).</summary>
     public static Checkpoint BestCheckpoint(this RunRecord run) => Checkpoint.Load(Path.Combine(run.Folder, "best.ckpt"));
 }

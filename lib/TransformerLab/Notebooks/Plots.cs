@@ -52,42 +52,44 @@ public static class Plots
     }
 
     /// <summary>
-    /// A metric's seed mean over two configuration keys, every cell printed with its value; empty where no run of that
-    /// cell finished, "diverged" where every one diverged. The colour scale runs from <paramref name="zMin"/> to
-    /// <paramref name="zMax"/> whatever the data, so that maps drawn side by side share it.
+    /// A value's seed mean over two settings (e.g. x = peak lr, y = warm-up), every cell printed with its value and sd;
+    /// empty where no run of that cell finished, "diverged" where every one diverged. Cells are ordered by the settings'
+    /// own order (numbers numerically). The colour scale runs from <paramref name="zMin"/> to <paramref name="zMax"/>
+    /// whatever the data, so that maps drawn side by side share it.
     /// </summary>
-    public static GenericChart Heatmap(IReadOnlyList<RunRecord> runs, string xKey, string yKey, string metric, string title,
-        double zMin = 0, double zMax = 1, string format = "0.000")
+    public static GenericChart Heatmap<TX, TY>(IReadOnlyList<RunRecord> runs, Func<RunRecord, TX> x, string xTitle, Func<RunRecord, TY> y, string yTitle,
+        Func<RunRecord, double> value, string title, double zMin = 0, double zMax = 1, string format = "0.000")
     {
-        var aggregates = Analysis.Aggregate(runs, [xKey, yKey], metric);
-        var xs = Analysis.Ordered(aggregates.Select(a => a.Group[xKey]));
-        var ys = Analysis.Ordered(aggregates.Select(a => a.Group[yKey]));
-        SeedAggregate? Cell(string x, string y) => aggregates.FirstOrDefault(a => a.Group[xKey] == x && a.Group[yKey] == y);
-        var z = ys.Select(y => xs.Select(x => Cell(x, y) is { N: > 0 } a ? a.Mean : double.NaN).ToArray()).ToArray();
-        var text = ys.Select(y => xs.Select(x => Cell(x, y) switch
+        var cells = Analysis.Group(runs, r => (X: x(r), Y: y(r))).ToDictionary(g => g.Key);
+        var xs = cells.Keys.Select(k => k.X).Distinct().Order().ToList();
+        var ys = cells.Keys.Select(k => k.Y).Distinct().Order().ToList();
+        (Spread Spread, int Diverged)? Cell(TX cx, TY cy) => cells.TryGetValue((cx, cy), out var g) ? (g.Of(value), g.Diverged) : null;
+        var z = ys.Select(cy => xs.Select(cx => Cell(cx, cy) is ({ N: > 0 } s, _) ? s.Mean : double.NaN).ToArray()).ToArray();
+        var text = ys.Select(cy => xs.Select(cx => Cell(cx, cy) switch
         {
-            { N: > 0 } a => a.Mean.ToString(format, CultureInfo.InvariantCulture) + (a.N > 1 ? $" ± {a.StandardDeviation.ToString(format, CultureInfo.InvariantCulture)}" : ""),
-            { Diverged: > 0 } => "diverged",
+            ({ N: > 0 } s, _) => s.Mean.ToString(format, CultureInfo.InvariantCulture) + (s.N > 1 ? $" ± {s.StandardDeviation.ToString(format, CultureInfo.InvariantCulture)}" : ""),
+            (_, > 0) => "diverged",
             _ => "",
         }).ToArray()).ToArray();
-        return Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(z, X: xs, Y: ys, Name: metric)
-            .WithTraceAttributes(("zmin", zMin), ("zmax", zMax), ("text", text), ("texttemplate", "%{text}"), ("hovertemplate", $"{xKey} %{{x}}, {yKey} %{{y}}: %{{text}}<extra></extra>"))
-            .WithXAxisStyle<double, double, string>(TitleText: xKey)
-            .WithYAxisStyle<double, double, string>(TitleText: yKey)
+        return Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(z, X: xs.Select(Label).ToArray(), Y: ys.Select(Label).ToArray(), Name: title)
+            .WithTraceAttributes(("zmin", zMin), ("zmax", zMax), ("text", text), ("texttemplate", "%{text}"), ("hovertemplate", $"{xTitle} %{{x}}, {yTitle} %{{y}}: %{{text}}<extra></extra>"))
+            .WithXAxisStyle<double, double, string>(TitleText: xTitle)
+            .WithYAxisStyle<double, double, string>(TitleText: yTitle)
             .WithTitle(title);
     }
 
     /// <summary>
-    /// A curve per group of runs: the mean over seeds as a line, ±1 sd as a shaded band in the line's colour; one legend
-    /// entry per group, naming how many seeds it averages.
+    /// A curve per group of runs (e.g. <c>r => $"{r.TrainingSettings().Model.Norm}-LN"</c>): the mean over seeds as a
+    /// line, ±1 sd as a shaded band in the line's colour; one legend entry per group, naming how many seeds it averages.
+    /// <paramref name="curve"/> gives a run's (step, value) points (NaN points skipped).
     /// </summary>
-    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by, string column, string? title = null)
+    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, Func<RunRecord, string> group,
+        Func<RunRecord, IEnumerable<(double Step, double Value)>> curve, string yTitle, string? title = null)
     {
-        var charts = runs.GroupBy(r => string.Join(", ", by.Select(k => $"{k}={r.Config.GetValueOrDefault(k, "")}")))
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
+        var charts = Analysis.Group(runs, group, StringComparer.Ordinal)
             .SelectMany((g, i) =>
             {
-                var band = Analysis.CurveBand(g, column);
+                var band = Analysis.CurveBand(g.Runs, curve);
                 var steps = band.Select(b => b.Step).ToArray();
                 var colour = Palette[i % Palette.Length];
                 var shade = Color.fromString($"rgba({Convert.ToInt32(colour[1..3], 16)},{Convert.ToInt32(colour[3..5], 16)},{Convert.ToInt32(colour[5..7], 16)},0.2)");
@@ -98,12 +100,19 @@ public static class Plots
                     Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean - b.StandardDeviation),
                         ShowLegend: false, LineWidth: 0, LineColor: shade, Fill: StyleParam.Fill.ToNext_y, FillColor: shade),
                     Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean),
-                        Name: $"{g.Key} (n {g.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
+                        Name: $"{g.Key} (n {g.Runs.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
                 };
             });
         var chart = Plotly.NET.CSharp.Chart.Combine(charts)
             .WithXAxisStyle<double, double, string>(TitleText: "step")
-            .WithYAxisStyle<double, double, string>(TitleText: column);
+            .WithYAxisStyle<double, double, string>(TitleText: yTitle);
         return title is null ? chart : chart.WithTitle(title);
     }
+
+    /// <summary>Training runs' curves with seed bands: <paramref name="value"/> picks the curve (e.g. <c>p => p.Loss</c>).</summary>
+    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, Func<RunRecord, string> group, Func<TrainingCurvePoint, double> value,
+        string yTitle, string? title = null) =>
+        CurvesWithBands(runs, group, r => r.TrainingCurve().Select(p => ((double)p.Step, value(p))), yTitle, title);
+
+    static string Label<T>(T value) => value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value?.ToString() ?? "";
 }

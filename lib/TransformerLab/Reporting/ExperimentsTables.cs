@@ -112,26 +112,26 @@ public static class ExperimentsTables
             (rows is null ? Groups(runs, keys) : rows.Select(v => (Values: v, Runs: (IReadOnlyList<RunRecord>)runs
                 .Where(r => keys.Select((k, i) => r.Config[k] == v[i]).All(same => same)).OrderBy(r => r.Seed).ToList())))
             .Select(g => (IReadOnlyList<string>)[.. label(g.Values),
-                Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 1, 100), Cell.MeanSd(Done(g.Runs, "dev_token_accuracy"), 1, 100),
-                Cell.MeanSd(g.Runs.Where(r => r.State == RunState.Done).Select(r => Final(r, "loss")), 3),
-                string.Join(" / ", g.Runs.Select(r => Cell.Number(100 * r.Metrics.GetValueOrDefault("dev_sequence_error", double.NaN), 1) + (r.State == RunState.Diverged ? " (diverged)" : ""))),
+                Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevTokenAccuracy), 1, 100),
+                Cell.MeanSd(g.Runs.Where(r => r.State == RunState.Done).Select(r => FinalLoss(r)), 3),
+                string.Join(" / ", g.Runs.Select(r => Cell.Number(100 * Training(r).DevSequenceError, 1) + (r.State == RunState.Diverged ? " (diverged)" : ""))),
                 Outcome(g.Runs) + (g.Runs.Count < expected ? $"{(g.Runs.Count > 0 ? ", " : "")}{expected - g.Runs.Count} not run yet" : "")]).ToList());
 
     static MarkdownTable LayerNormVsBatchNorm(ReportSources s) =>
         new(["normalisation", "placement", "dev sequence error %", "teacher-forced dev acc. %", "dev loss (eval mode)", "final train loss (train mode)"],
             Groups(s.Runs(NormalizationSweep), "normalization", "norm").OrderByDescending(g => g.Values[0]).ThenByDescending(g => g.Values[1]).Select(g => (IReadOnlyList<string>)[
                 g.Values[0] == "layer_norm" ? "LayerNorm" : "BatchNorm", g.Values[1] == "pre" ? "Pre" : "Post",
-                Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 1, 100), Cell.MeanSd(Done(g.Runs, "dev_token_accuracy"), 1, 100),
-                Cell.MeanSd(Done(g.Runs, "dev_loss"), 3), Cell.MeanSd(g.Runs.Select(r => Final(r, "loss")), 3)]).ToList());
+                Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevTokenAccuracy), 1, 100),
+                Cell.MeanSd(Done(g.Runs, r => Training(r).DevLoss), 3), Cell.MeanSd(g.Runs.Select(r => FinalLoss(r)), 3)]).ToList());
 
     static MarkdownTable ExposureBias(ReportSources s)
     {
         var runs = s.Runs(ExposureBiasSweep);
         return new(["", "teacher-forced", "free-running", "gap"],
         [
-            ["token accuracy %", Cell.MeanSd(Done(runs, "tf_token_accuracy"), 2, 100), Cell.MeanSd(Done(runs, "free_token_accuracy"), 2, 100), Cell.MeanSd(Done(runs, "accuracy_gap"), 2, 100) + " points"],
-            ["loss (nats / token)", Cell.MeanSd(Done(runs, "tf_loss"), 3), Cell.MeanSd(Done(runs, "free_loss"), 3), ""],
-            ["test sequence error %, greedy", "", Cell.MeanSd(Done(runs, "test_sequence_error"), 2, 100), ""],
+            ["token accuracy %", Cell.MeanSd(Done(runs, r => Exposure(r).TfTokenAccuracy), 2, 100), Cell.MeanSd(Done(runs, r => Exposure(r).FreeTokenAccuracy), 2, 100), Cell.MeanSd(Done(runs, r => Exposure(r).AccuracyGap), 2, 100) + " points"],
+            ["loss (nats / token)", Cell.MeanSd(Done(runs, r => Exposure(r).TfLoss), 3), Cell.MeanSd(Done(runs, r => Exposure(r).FreeLoss), 3), ""],
+            ["test sequence error %, greedy", "", Cell.MeanSd(Done(runs, r => Exposure(r).TestSequenceError), 2, 100), ""],
         ]);
     }
 
@@ -147,10 +147,10 @@ public static class ExperimentsTables
         };
         return new(["policy", "test sequence error %", "paired", "test symbol error %", "paired", "teacher-forced acc. %", "free-running acc. %", "gap (points)", "per seed, test sequence error %"],
             policies.Select(p => (IReadOnlyList<string>)[p.Name,
-                Cell.MeanSd(Done(p.Runs, "test_sequence_error"), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Paired(teacher, p.Runs, "test_sequence_error"), 2, 100),
-                Cell.MeanSd(Done(p.Runs, "test_symbol_error"), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Paired(teacher, p.Runs, "test_symbol_error"), 2, 100),
-                Cell.MeanSd(Done(p.Runs, "tf_token_accuracy"), 2, 100), Cell.MeanSd(Done(p.Runs, "free_token_accuracy"), 2, 100),
-                Cell.MeanSd(Done(p.Runs, "accuracy_gap"), 2, 100), Cell.PerSeed(Done(p.Runs, "test_sequence_error"), 1, 100)]).ToList());
+                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TestSequenceError), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Analysis.Paired(teacher, p.Runs, r => Exposure(r).TestSequenceError), 2, 100),
+                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TestSymbolError), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Analysis.Paired(teacher, p.Runs, r => Exposure(r).TestSymbolError), 2, 100),
+                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TfTokenAccuracy), 2, 100), Cell.MeanSd(Done(p.Runs, r => Exposure(r).FreeTokenAccuracy), 2, 100),
+                Cell.MeanSd(Done(p.Runs, r => Exposure(r).AccuracyGap), 2, 100), Cell.PerSeed(Done(p.Runs, r => Exposure(r).TestSequenceError), 1, 100)]).ToList());
     }
 
     static MarkdownTable ScheduledSamplingG2p(ReportSources s)
@@ -158,13 +158,16 @@ public static class ExperimentsTables
         var runs = s.Runs(ScheduledSamplingG2pSweep);
         var teacher = runs.Where(r => r.Config["decoder_input"] == "teacher_forcing").ToList();
         var sampled = runs.Where(r => r.Config["decoder_input"] == "scheduled_sampling").ToList();
-        (string Metric, int Decimals, double Scale)[] columns =
-            [("test_sequence_error", 2, 100), ("test_symbol_error", 2, 100), ("tf_token_accuracy", 2, 100), ("free_token_accuracy", 2, 100), ("accuracy_gap", 2, 100), ("free_loss", 3, 1)];
-        IReadOnlyList<string> Row(string name, IReadOnlyList<RunRecord> g) => [name, .. columns.Select(c => Cell.MeanSd(Done(g, c.Metric), c.Decimals, c.Scale)), Cell.PerSeed(Done(g, "test_sequence_error"), 2, 100)];
+        (Func<RunRecord, double> Value, int Decimals, double Scale)[] columns =
+        [
+            (r => Exposure(r).TestSequenceError, 2, 100), (r => Exposure(r).TestSymbolError, 2, 100), (r => Exposure(r).TfTokenAccuracy, 2, 100),
+            (r => Exposure(r).FreeTokenAccuracy, 2, 100), (r => Exposure(r).AccuracyGap, 2, 100), (r => Exposure(r).FreeLoss, 3, 1),
+        ];
+        IReadOnlyList<string> Row(string name, IReadOnlyList<RunRecord> g) => [name, .. columns.Select(c => Cell.MeanSd(Done(g, c.Value), c.Decimals, c.Scale)), Cell.PerSeed(Done(g, r => Exposure(r).TestSequenceError), 2, 100)];
         return new(["policy", "test WER %", "test PER %", "teacher-forced acc. %", "free-running acc. %", "gap (points)", "free-running loss", "per seed, test WER %"],
         [
             Row("teacher forcing", teacher), Row("scheduled sampling", sampled),
-            ["paired difference", .. columns.Select(c => Cell.SignedMeanSd(Paired(teacher, sampled, c.Metric), c.Decimals, c.Scale)), ""],
+            ["paired difference", .. columns.Select(c => Cell.SignedMeanSd(Analysis.Paired(teacher, sampled, c.Value), c.Decimals, c.Scale)), ""],
         ]);
     }
 
@@ -232,21 +235,21 @@ public static class ExperimentsTables
     static MarkdownTable Heads(ReportSources s) =>
         new(["heads (head width)", "dev sequence error %", "dev symbol error %", "dev loss", "parameters", "train time per run"],
             Groups(s.Runs(HeadsSweep), "heads").Select(g => (IReadOnlyList<string>)[$"{g.Values[0]} ({64 / int.Parse(g.Values[0])})",
-                Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 2, 100), Cell.MeanSd(Done(g.Runs, "dev_symbol_error"), 2, 100),
-                Cell.MeanSd(Done(g.Runs, "dev_loss"), 4), string.Join(" / ", Done(g.Runs, "parameters").Distinct().Select(p => p.ToString("N0"))),
-                Cell.MeanSd(Done(g.Runs, "train_seconds"), 1) + " s"]).ToList());
+                Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 2, 100),
+                Cell.MeanSd(Done(g.Runs, r => Training(r).DevLoss), 4), string.Join(" / ", Done(g.Runs, r => Training(r).Parameters).Distinct().Select(p => p.ToString("N0"))),
+                Cell.MeanSd(Done(g.Runs, r => Training(r).TrainSeconds), 1) + " s"]).ToList());
 
     static MarkdownTable Positions(ReportSources s) =>
         new(["encoding", "dev sequence error %", "dev symbol error %", "per seed, dev sequence error %"],
             Groups(s.Runs(PositionsSweep), "positional_encoding").OrderBy(g => Array.IndexOf(["none", "sinusoidal", "learned"], g.Values[0]))
-                .Select(g => (IReadOnlyList<string>)[g.Values[0], Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 2, 100),
-                    Cell.MeanSd(Done(g.Runs, "dev_symbol_error"), 2, 100), Cell.PerSeed(Done(g.Runs, "dev_sequence_error"), 1, 100)]).ToList());
+                .Select(g => (IReadOnlyList<string>)[g.Values[0], Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100),
+                    Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 2, 100), Cell.PerSeed(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100)]).ToList());
 
     static MarkdownTable CausalMask(ReportSources s) =>
         new(["causal mask", "teacher-forced dev loss", "greedy dev sequence error %", "dev symbol error %"],
             Groups(s.Runs(CausalMaskSweep), "causal_mask").OrderByDescending(g => g.Values[0])
-                .Select(g => (IReadOnlyList<string>)[g.Values[0] == "true" ? "yes" : "no", Cell.MeanSd(Done(g.Runs, "dev_loss"), 5),
-                    Cell.MeanSd(Done(g.Runs, "dev_sequence_error"), 2, 100), Cell.MeanSd(Done(g.Runs, "dev_symbol_error"), 2, 100)]).ToList());
+                .Select(g => (IReadOnlyList<string>)[g.Values[0] == "true" ? "yes" : "no", Cell.MeanSd(Done(g.Runs, r => Training(r).DevLoss), 5),
+                    Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 2, 100)]).ToList());
 
     // ---- helpers ----
 
@@ -266,18 +269,15 @@ public static class ExperimentsTables
         }
     }
 
-    /// <summary>A metric of the done runs (not the diverged or failed ones), in seed order.</summary>
-    static IEnumerable<double> Done(IEnumerable<RunRecord> runs, string metric) =>
-        runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(r => r.Metrics[metric]);
+    /// <summary>A value of the done runs (not the diverged or failed ones), in seed order.</summary>
+    static IEnumerable<double> Done(IEnumerable<RunRecord> runs, Func<RunRecord, double> value) =>
+        runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(value);
 
-    /// <summary>Treatment − baseline, seed by seed, over the seeds both finished.</summary>
-    static IReadOnlyList<double> Paired(IEnumerable<RunRecord> baseline, IEnumerable<RunRecord> treatment, string metric)
-    {
-        var before = baseline.Where(r => r.State == RunState.Done).ToDictionary(r => r.Seed, r => r.Metrics[metric]);
-        return treatment.Where(r => r.State == RunState.Done && before.ContainsKey(r.Seed)).OrderBy(r => r.Seed).Select(r => r.Metrics[metric] - before[r.Seed]).ToList();
-    }
+    static TrainingReadings Training(RunRecord run) => run.TrainingReadings();
 
-    static double Final(RunRecord run, string column) => run.Curve().Last(row => row.ContainsKey(column))[column];
+    static ExposureBiasExperiment.Readings Exposure(RunRecord run) => ExposureBiasExperiment.ReadingsOf(run);
+
+    static double FinalLoss(RunRecord run) => run.TrainingCurve().Last(p => !double.IsNaN(p.Loss)).Loss;
 
     static string Placement(string norm) => norm == "post" ? "Post-LN" : "Pre-LN";
 

@@ -64,13 +64,17 @@ public static class Csv
         Constructor<T>().GetParameters().Select(p => KeyValuePair.Create(Column(p.Name!),
             Convert.ToDouble(typeof(T).GetProperty(p.Name!, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)!.GetValue(record), CultureInfo.InvariantCulture)));
 
-    /// <summary>The record whose fields are named in <paramref name="values"/> (e.g. a run's metrics); a missing name is an error naming it.</summary>
-    public static T FromNamed<T>(IReadOnlyDictionary<string, double> values)
+    /// <summary>
+    /// The record whose fields are named in <paramref name="values"/> (e.g. a run's metrics). A missing name is an error
+    /// naming it, unless <paramref name="missing"/> gives the value to use instead (e.g. NaN for a reading a run never made).
+    /// </summary>
+    public static T FromNamed<T>(IReadOnlyDictionary<string, double> values, double? missing = null)
     {
         var constructor = Constructor<T>();
         return (T)constructor.Invoke(constructor.GetParameters().Select(p =>
         {
-            if (!values.TryGetValue(Column(p.Name!), out var v)) throw new InvalidDataException($"No value '{Column(p.Name!)}' for {typeof(T).Name}; have: {string.Join(", ", values.Keys)}.");
+            if (!values.TryGetValue(Column(p.Name!), out var v))
+                v = missing ?? throw new InvalidDataException($"No value '{Column(p.Name!)}' for {typeof(T).Name}; have: {string.Join(", ", values.Keys)}.");
             return p.ParameterType == typeof(int) ? (object)(int)v : p.ParameterType == typeof(long) ? (long)v : v;
         }).ToArray());
     }

@@ -235,37 +235,38 @@ public sealed class SweepTests : IDisposable
         Assert.Contains("x", frame.Columns.Select(c => c.Name));
         Assert.Contains("label", frame.Columns.Select(c => c.Name));
         Assert.DoesNotContain("y", frame.Columns.Select(c => c.Name)); // the same in every run
-        var band = Analysis.CurveBand(store.Load("toy").Where(r => r.Config["x"] == "1"), "loss");
+        var band = Analysis.CurveBand(store.Load("toy").Where(r => r.ConfigAs<ToyConfig>().X == 1), LossCurve);
         Assert.Equal(3, band.Count);
         Assert.Equal(3 * 1.7, band[0].Mean, 12);
-        Assert.NotNull(Plots.Heatmap(store.Load("toy"), "x", "label", "loss", "toy"));
-        Assert.NotNull(Plots.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
     }
 
+    static IEnumerable<(double Step, double Value)> LossCurve(RunRecord run) => run.Curve().Select(row => (row["step"], row["loss"]));
+
     [Fact]
-    public void A_paired_row_difference_subtracts_within_each_run_in_seed_order()
+    public void Typed_groups_order_by_their_keys_and_summarise_done_runs_only()
     {
         RunAll(Plan(seeds: 3));
-        var runs = store.Load("toy").Where(r => r.Config["x"] == "1" && r.Config["label"] == "a").ToList();
-        // curve.csv of a toy run: loss · (4 − step); step 3 minus step 1 = −2 · loss, loss = 1.5 + seed / 10
-        var (difference, perSeed) = Analysis.PairedRowDifference(runs, "curve.csv",
-            new Dictionary<string, double> { ["step"] = 1 }, new Dictionary<string, double> { ["step"] = 3 }, "loss");
-        Assert.Equal([-3.2, -3.4, -3.6], perSeed.Select(d => Math.Round(d, 9)));
-        Assert.Equal(-3.4, difference.Mean, 9);
-        Assert.Equal(3, difference.N);
+        var groups = Analysis.Group(store.Load("toy"), r => (r.ConfigAs<ToyConfig>().X, r.ConfigAs<ToyConfig>().Label));
+        Assert.Equal([(1.0, "a"), (1.0, "b"), (2.0, "a"), (2.0, "b"), (3.0, "a"), (3.0, "b")], groups.Select(g => g.Key));
+        Assert.All(groups, g => Assert.Equal([1, 2, 3], g.Runs.Select(r => r.Seed)));
+        var x1 = groups[0].Of(r => r.Metrics["loss"]);
+        Assert.Equal((1.7, 0.1, 3), (Math.Round(x1.Mean, 12), Math.Round(x1.StandardDeviation, 12), x1.N)); // seeds 1.6, 1.7, 1.8
+        Assert.Equal("1.700 ± 0.100 (n 3)", x1.Format("F3"));
+        Assert.Equal(2, groups[0].Of(r => r.Seed == 2 ? double.NaN : r.Metrics["loss"]).N); // a reading a run did not make is skipped
     }
 
     [Fact]
     public void Heatmaps_share_a_fixed_scale_and_print_their_values_and_bands_have_one_legend_entry_per_group()
     {
         RunAll(Plan(seeds: 3));
-        var heatmap = Plotly.NET.GenericChart.toChartHTML(Plots.Heatmap(store.Load("toy"), "x", "label", "loss", "toy", zMin: 0, zMax: 10, format: "0.0"));
+        var heatmap = Plotly.NET.GenericChart.toChartHTML(Plots.Heatmap(store.Load("toy"), r => r.ConfigAs<ToyConfig>().X, "x",
+            r => r.ConfigAs<ToyConfig>().Label, "label", r => r.Metrics["loss"], "toy", zMin: 0, zMax: 10, format: "0.0"));
         Assert.Contains("\"zmin\":0.0", heatmap);
         Assert.Contains("\"zmax\":10.0", heatmap);
         Assert.Contains("\"texttemplate\":\"%{text}\"", heatmap);
         Assert.Contains("\"1.7 ± 0.1\"", heatmap); // x=1: the mean 1.7 of seeds 1.6, 1.7, 1.8, with its sd
         Assert.Contains("\"title\":{\"text\":\"toy\"}", heatmap);
-        var bands = Plotly.NET.GenericChart.toChartHTML(Plots.CurvesWithBands(store.Load("toy"), ["x"], "loss"));
+        var bands = Plotly.NET.GenericChart.toChartHTML(Plots.CurvesWithBands(store.Load("toy"), r => $"x={r.ConfigAs<ToyConfig>().X}", LossCurve, "loss"));
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(bands, "\"showlegend\":false").Count / 2); // upper and lower of 3 groups
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(bands, "\"name\":\"x=").Count);
     }
@@ -276,14 +277,11 @@ public sealed class SweepTests : IDisposable
         RunAll(Plan(seeds: 3));
         var runs = store.Load("toy").Where(r => r.Config["label"] == "a").ToList();
         // loss(x=2) − loss(x=1) = 0.5 + s/10 − (1.5 + s/10) = −1 for every seed s: no spread once paired
-        var paired = Analysis.PairedDifference(runs.Where(r => r.Config["x"] == "1").ToList(), runs.Where(r => r.Config["x"] == "2").ToList(), "loss");
-        Assert.Equal(-1, paired.Mean, 12);
-        Assert.Equal(0, paired.StandardDeviation, 12);
-        Assert.Equal(3, paired.N);
+        var paired = Analysis.Paired(runs.Where(r => r.Config["x"] == "1"), runs.Where(r => r.Config["x"] == "2"), r => r.Metrics["loss"]);
+        Assert.Equal([-1.0, -1.0, -1.0], paired.Select(d => Math.Round(d, 12)));
         // a seed missing from one side is left out, not paired with another seed
-        var twoSeeds = Analysis.PairedDifference(runs.Where(r => r.Config["x"] == "1" && r.Seed != 2).ToList(), runs.Where(r => r.Config["x"] == "3").ToList(), "loss");
-        Assert.Equal(2, twoSeeds.N);
-        Assert.Equal(0, twoSeeds.Mean, 12);
+        var twoSeeds = Analysis.Paired(runs.Where(r => r.Config["x"] == "1" && r.Seed != 2), runs.Where(r => r.Config["x"] == "3"), r => r.Metrics["loss"]);
+        Assert.Equal([0.0, 0.0], twoSeeds.Select(d => Math.Round(d, 12)));
     }
 
     [Fact]
