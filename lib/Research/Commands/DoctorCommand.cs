@@ -37,6 +37,7 @@ public static class DoctorCommand
             var (pinned, running) = StdioKernel.Version(root);
             table.AddRow("Notebook kernel", Markup.Escape($"dotnet-interactive {running} (pinned: {pinned ?? "no .config/dotnet-tools.json"})"));
         }
+        table.AddRow("Static chart images", Markup.Escape(StaticFigures.FindBrowser() is { } browser ? $"rendered with {browser}" : $"skipped: {StaticFigures.InstallHint}"));
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);
         table.AddRow($"Forward pass on {device.type.ToString().ToLowerInvariant()}", Markup.Escape($"{shape}, median {time.TotalMilliseconds:F2} ms"));

@@ -49,14 +49,21 @@ public static class NotebooksCommand
 
         var terminal = ResearchCli.Terminal;
         var options = new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds), Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot());
-        var reports = ResearchCli.IsTerminal ? WithProgressBar(terminal, options, paths) : WithLogLines(options, paths);
+        var (figures, problem) = StaticFigures.StartAsync(StaticFigures.FindBrowser()).GetAwaiter().GetResult();
+        if (figures is null)
+            terminal.MarkupLine($"[yellow]Static chart images skipped[/]: {Markup.Escape(problem!)}. The notebooks keep their interactive charts; " +
+                                $"for images that show on GitHub and nbviewer, {Markup.Escape(StaticFigures.InstallHint)}.");
+        List<NotebookReport> reports;
+        try { reports = ResearchCli.IsTerminal ? WithProgressBar(terminal, options, paths, figures) : WithLogLines(options, paths, figures); }
+        finally { figures?.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
         var provenance = $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC at {Workspace.Revision(options.Workspace ?? Environment.CurrentDirectory)}";
         AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"),
             new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports, size.ToString().ToLowerInvariant(), provenance)));
 
-        var table = ResearchCli.Table("notebook", "cells", "kernel start", "seconds", "status");
+        var table = ResearchCli.Table("notebook", "cells", "kernel start", "seconds", "static images", "status");
         foreach (var r in reports)
             table.AddRow(Markup.Escape(r.Name), $"{r.ExecutedCells}/{r.CodeCells}", $"{r.KernelStart.TotalSeconds:F1}", $"{r.Elapsed.TotalSeconds:F1}",
+                r.StaticImages?.ToString() ?? "–",
                 r.Ok ? "[green]ok[/]" : $"[red]{Markup.Escape(r.Error!)}[/]");
         terminal.Write(table);
         var index = Path.Combine(folder, "index.html");
@@ -65,13 +72,13 @@ public static class NotebooksCommand
         return reports.All(r => r.Ok) ? ResearchCli.Ok : ResearchCli.Failed;
     }
 
-    static List<NotebookReport> WithProgressBar(IAnsiConsole terminal, RunnerOptions options, List<string> paths)
+    static List<NotebookReport> WithProgressBar(IAnsiConsole terminal, RunnerOptions options, List<string> paths, StaticFigures? figures)
     {
         var reports = new List<NotebookReport>();
         terminal.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask("notebooks", maxValue: paths.Count);
-            var runner = new NotebookRunner(options, step => task.Description = Markup.Escape(step));
+            var runner = new NotebookRunner(options, step => task.Description = Markup.Escape(step), figures);
             foreach (var path in paths)
             {
                 reports.Add(runner.RunAsync(path).GetAwaiter().GetResult());
@@ -82,13 +89,13 @@ public static class NotebooksCommand
     }
 
     /// <summary>For logs: one plain line per step (a notebook's kernel start, each cell), with the time since the start.</summary>
-    static List<NotebookReport> WithLogLines(RunnerOptions options, List<string> paths)
+    static List<NotebookReport> WithLogLines(RunnerOptions options, List<string> paths, StaticFigures? figures)
     {
         var clock = Stopwatch.StartNew();
         var reports = new List<NotebookReport>();
         foreach (var (path, i) in paths.Select((p, i) => (p, i + 1)))
         {
-            var runner = new NotebookRunner(options, step => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] notebook {i}/{paths.Count} {step}"));
+            var runner = new NotebookRunner(options, step => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] notebook {i}/{paths.Count} {step}"), figures);
             var report = runner.RunAsync(path).GetAwaiter().GetResult();
             Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] notebook {i}/{paths.Count} {report.Name}: {(report.Ok ? "ok" : report.Error)} ({report.Elapsed.TotalSeconds:F1} s)");
             reports.Add(report);

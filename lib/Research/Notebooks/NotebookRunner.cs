@@ -14,8 +14,9 @@ public sealed record RunnerOptions(string OutputFolder, NotebookSize Size = Note
 }
 
 /// <summary>What happened to one notebook: the files written, the kernel's start-up time, and the first error if any.</summary>
+/// <see cref="StaticImages"/> counts the charts given a static copy (null when no browser rendered them).
 public sealed record NotebookReport(string Name, int CodeCells, int ExecutedCells, TimeSpan Elapsed, TimeSpan KernelStart,
-    string? Error, string? IpynbPath, string? HtmlPath, NotebookSummary? Summary = null)
+    string? Error, string? IpynbPath, string? HtmlPath, NotebookSummary? Summary = null, int? StaticImages = null)
 {
     public bool Ok => Error is null;
 }
@@ -25,9 +26,9 @@ public sealed record NotebookReport(string Name, int CodeCells, int ExecutedCell
 /// code cells in order, each in the subkernel its metadata names; the notebook stops at the first failing cell. What
 /// the kernel does not do stays here: the notebook size (<see cref="NotebookMode"/>), a per-cell timeout, and writing the
 /// executed <c>.ipynb</c> (ids, markdown and metadata kept; outputs as the kernel produced them) and its HTML page —
-/// also when a cell failed.
+/// also when a cell failed — with a static image beside each chart when <paramref name="figures"/> can render them.
 /// </summary>
-public sealed class NotebookRunner(RunnerOptions options, Action<string>? progress = null)
+public sealed class NotebookRunner(RunnerOptions options, Action<string>? progress = null, StaticFigures? figures = null)
 {
     /// <summary>How long the kernel may take to start (the first run of a freshly restored tool is the slowest).</summary>
     public static readonly TimeSpan KernelStartTimeout = TimeSpan.FromMinutes(3);
@@ -88,11 +89,18 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
             if (scratch is not null) Directory.Delete(scratch, recursive: true);
         }
 
+        int? staticImages = null;
+        if (figures is not null)
+        {
+            progress?.Invoke($"{name}: static images of the charts");
+            staticImages = await figures.AddToAsync(doc);
+        }
+
         Directory.CreateDirectory(options.OutputFolder);
         var ipynb = Path.Combine(options.OutputFolder, name + ".ipynb");
         var html = Path.Combine(options.OutputFolder, name + ".html");
         AtomicFile.WriteAllBytes(ipynb, new UTF8Encoding(false).GetBytes(doc.ToJson()));
         AtomicFile.WriteAllBytes(html, new UTF8Encoding(false).GetBytes(NotebookPage.Render(doc, name)));
-        return new NotebookReport(name, codeCells.Count, executed, clock.Elapsed, kernelStart, error, ipynb, html, NotebookPage.Summarise(doc, name));
+        return new NotebookReport(name, codeCells.Count, executed, clock.Elapsed, kernelStart, error, ipynb, html, NotebookPage.Summarise(doc, name), staticImages);
     }
 }

@@ -109,6 +109,45 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.Contains("Plotly.newPlot", index);
     }
 
+    /// <summary>
+    /// Static images for viewers that run no scripts. With a browser installed (this machine has Debian's chromium) the
+    /// chart output carries a PNG of the figure's own size, in the bundle and in front of the interactive HTML; without
+    /// one the runner writes the interactive outputs as before, and starting the renderer says why it could not.
+    /// </summary>
+    [Fact]
+    public void With_a_browser_a_chart_carries_a_png_of_its_size_and_without_one_the_run_still_passes()
+    {
+        var (none, problem) = StaticFigures.StartAsync("/nonexistent/chromium").GetAwaiter().GetResult();
+        Assert.Null(none);
+        Assert.Contains("/nonexistent/chromium does not exist", problem);
+        var path = Write("figures", $"#r \"{Library}\"\nusing TransformerLab.Notebooks;\nNotebookSetup.Init();",
+            "Plotly.NET.CSharp.Chart.Line<int, int, string>(new[] { 1, 2, 3 }, new[] { 4, 5, 6 })");
+        var plain = Run(path);
+        Assert.True(plain.Ok, plain.Error);
+        Assert.Null(plain.StaticImages);
+        Assert.Null(Outputs(plain, 2).Single()!["data"]!["image/png"]);
+
+        var (figures, _) = StaticFigures.StartAsync(StaticFigures.FindBrowser()).GetAwaiter().GetResult();
+        if (figures is null) return; // no browser on this machine: the half above is what applies here
+        NotebookReport report;
+        try { report = new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(120)), figures: figures).RunAsync(path).GetAwaiter().GetResult(); }
+        finally { figures.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        Assert.True(report.Ok, report.Error);
+        Assert.Equal(1, report.StaticImages);
+        var data = Outputs(report, 2).Single()!["data"]!;
+        var png = Convert.FromBase64String(Text(data["image/png"]));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        var html = Text(data["text/html"]);
+        var layout = JsonNode.Parse(System.Text.RegularExpressions.Regex.Match(html, @"var layout = (\{.*?\});\s*var config").Groups[1].Value)!;
+        int Layout(string key) => layout[key]!.GetValue<int>();
+        // IHDR: width and height, big-endian, at bytes 16–23: the figure's layout size
+        Assert.Equal(Layout("width"), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)));
+        Assert.Equal(Layout("height"), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)));
+        Assert.True(png.Length > 5_000, $"a {png.Length}-byte PNG is too small to hold a drawn chart");
+        Assert.Contains($"<img class=\"static-figure\" alt=\"chart (static copy)\" src=\"data:image/png;base64,{Text(data["image/png"])}\">", html);
+        Assert.Contains("Plotly.newPlot", html); // the interactive chart is still there
+    }
+
     [Fact]
     public void An_exception_stops_the_notebook_and_the_partial_notebook_is_still_written()
     {
