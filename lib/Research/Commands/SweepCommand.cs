@@ -24,16 +24,34 @@ public static class SweepCommand
         var rekey = new Option<bool>("--rekey") { Description = "Bring the experiment's stored runs up to this build, then exit: rename run folders to the current key scheme, and rewrite tables an older build wrote in another layout (results are never recomputed)." };
         var run = new Option<string?>("--run") { Hidden = true }; // a parallel sweep's child: the prepared run folder it runs
         var threads = new Option<int>("--threads") { Hidden = true };
+        var status = new Option<bool>("--status") { Description = "Show how many of the sweep's runs are done, diverged, failed, running or pending in the store (e.g. while a Slurm array runs), then exit." };
+        var slurm = new Option<bool>("--slurm") { Description = "Write an sbatch script for a Slurm job array whose task i runs shard i/N of this sweep (against --store on a shared file system), print how to submit it, and exit." };
+        var submit = new Option<bool>("--submit") { Description = "With --slurm: also submit the script (sbatch) and print the job id." };
+        var tasks = new Option<int?>("--tasks") { Description = "With --slurm: array tasks N (default: one per run)." };
+        var partition = new Option<string?>("--partition") { Description = "With --slurm: the partition (sbatch --partition)." };
+        var time = new Option<string?>("--time") { Description = "With --slurm: each task's time limit, e.g. 2:00:00 (sbatch --time); a task stopped by it leaves its run resumable." };
+        var cpus = new Option<int>("--cpus-per-task") { Description = "With --slurm: cores per task (sbatch --cpus-per-task); a task uses them as torch threads.", DefaultValueFactory = _ => 1 };
+        var parallelism = new Option<int?>("--array-parallelism") { Description = "With --slurm: at most K tasks at once (sbatch --array=0-N%K)." };
+        var slurmDir = new Option<string?>("--slurm-dir") { Description = "With --slurm: folder for the script and the tasks' logs, on the shared file system (default runs/slurm in the workspace)." };
         var command = new Command("sweep", "Run an experiment over a grid of settings and seeds; finished runs are kept and skipped on rerun.")
-            { experiment, grid, set, seeds, jobs, shard, retry, store, list, rekey, run, threads };
+            { experiment, grid, set, seeds, jobs, shard, retry, store, list, rekey, run, threads, status, slurm, submit, tasks, partition, time, cpus, parallelism, slurmDir };
         command.SetAction(parse =>
         {
             if (parse.GetValue(run) is { } folder) return RunOne(folder, parse.GetValue(threads));
             if (parse.GetValue(list)) return List(parse.GetValue(experiment));
             var name = parse.GetValue(experiment) ?? throw new UsageException("Name an experiment, or pass --list to see them.");
             if (parse.GetValue(rekey)) return Rekey(name, parse.GetValue(store));
-            return Run(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(jobs),
-                parse.GetValue(shard), parse.GetValue(retry), parse.GetValue(store));
+            var sweep = new SweepArguments(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(retry), parse.GetValue(store));
+            if (parse.GetValue(status)) return Status(sweep);
+            if (parse.GetValue(slurm))
+            {
+                if (parse.GetValue(shard) is not null) throw new UsageException("--slurm shards the sweep itself (task i runs shard i/N): leave out --shard.");
+                if (parse.GetValue(jobs) != 1) throw new UsageException("--slurm runs one run at a time per task: leave out --jobs and ask for more tasks (--tasks) or cores (--cpus-per-task).");
+                return Slurm(sweep, parse.GetValue(tasks), new SlurmOptions(1, parse.GetValue(partition), parse.GetValue(time), parse.GetValue(cpus), parse.GetValue(parallelism)),
+                    parse.GetValue(slurmDir), parse.GetValue(submit));
+            }
+            if (parse.GetValue(submit)) throw new UsageException("--submit submits the script --slurm writes: add --slurm.");
+            return Run(sweep, parse.GetValue(jobs), parse.GetValue(shard));
         });
         return command;
     }
@@ -57,6 +75,66 @@ public static class SweepCommand
         foreach (var (key, type, value) in Settings.Describe(experiment.Defaults))
             keys.AddRow(key, Markup.Escape(type), Markup.Escape(value), Markup.Escape(descriptions.GetValueOrDefault(key, "")));
         terminal.Write(keys);
+        return ResearchCli.Ok;
+    }
+
+    /// <summary>A sweep as the command line gives it: what a local run, a Slurm task and --status all plan from.</summary>
+    sealed record SweepArguments(string Experiment, string[] Grid, string[] Sets, int Seeds, bool RetryFailed, string? StorePath)
+    {
+        public IReadOnlyList<RunSpec> Plan() =>
+            Sweep.Plan(ExperimentRegistry.Get(Experiment), Sets.Select(Settings.Assignment), Grid.Select(Sweep.GridAxis).ToList(), Seeds);
+
+        /// <summary>The arguments that give the same sweep again (store made absolute, for a process started elsewhere).</summary>
+        public IEnumerable<string> Again(ResultsStore store) =>
+        [
+            Experiment, .. Grid.SelectMany(g => new[] { "--grid", g }), .. Sets.SelectMany(x => new[] { "--set", x }),
+            "--seeds", Seeds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--store", Path.GetFullPath(store.Root),
+            .. RetryFailed ? new[] { "--retry-failed" } : [],
+        ];
+    }
+
+    static int Status(SweepArguments sweep)
+    {
+        var results = Store(sweep.StorePath);
+        var status = SweepStatus.Of(results, sweep.Plan());
+        var table = ResearchCli.Table("runs", "done", "diverged", "failed", "running", "pending");
+        table.AddRow(status.Total.ToString(), status.Done.ToString(), status.Diverged.ToString(), status.Failed.ToString(), status.Running.ToString(), status.Pending.ToString());
+        ResearchCli.Terminal.WriteLine($"{sweep.Experiment} in {results.Root}:");
+        ResearchCli.Terminal.Write(table);
+        foreach (var (key, seed, reason) in status.Failures)
+            ResearchCli.Terminal.WriteLine($"failed: {key} (seed {seed}): {reason ?? "no reason recorded"}");
+        if (status.Failed > 0) ResearchCli.Terminal.WriteLine("Rerun (or resubmit) the sweep with --retry-failed to redo the failed runs.");
+        return ResearchCli.Ok;
+    }
+
+    /// <summary>Writes (and with <paramref name="submit"/> submits) the sweep's Slurm array script.</summary>
+    static int Slurm(SweepArguments sweep, int? tasks, SlurmOptions options, string? folder, bool submit)
+    {
+        var results = Store(sweep.StorePath);
+        var plan = sweep.Plan();
+        if (plan.Count == 0) throw new UsageException("The sweep has no runs.");
+        var count = Math.Min(tasks ?? plan.Count, plan.Count);
+        options = options with { Tasks = count };
+        var root = NotebooksCommand.WorkspaceRoot();
+        var planId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", plan.Select(p => p.Key)))))[..12];
+        var slurmFolder = Path.GetFullPath(folder ?? Path.Combine(root, "runs", "slurm"));
+        var scriptPath = Path.Combine(slurmFolder, $"{sweep.Experiment}-{planId}.sbatch");
+        string[] command = [DotnetHost(), typeof(SweepCommand).Assembly.Location, "sweep", .. sweep.Again(results), "--shard", $"{SlurmArray.TaskIndex}/{count}", "--jobs", "1"];
+        SlurmArray.Write(scriptPath, SlurmArray.Script($"research-{sweep.Experiment}", command, root, Path.Combine(slurmFolder, "logs"), options));
+        Directory.CreateDirectory(Path.Combine(slurmFolder, "logs"));
+        var terminal = ResearchCli.Terminal;
+        terminal.WriteLine($"{sweep.Experiment}: {plan.Count} runs as a Slurm array of {count} task(s) ({plan.Count - SweepStatus.Of(results, plan).Pending} already in {results.Root}).");
+        terminal.WriteLine($"Script: {scriptPath}");
+        var statusCommand = $"research sweep {string.Join(" ", sweep.Again(results))} --status";
+        if (!submit)
+        {
+            terminal.WriteLine($"Submit it with: sbatch {scriptPath}   (or rerun with --submit); follow it with: {statusCommand}");
+            return ResearchCli.Ok;
+        }
+        string jobId;
+        try { jobId = SlurmArray.Submit(scriptPath, root); }
+        catch (SlurmException e) { throw new UsageException(e.Message); }
+        terminal.WriteLine($"Submitted job array {jobId} ({count} tasks); logs in {Path.Combine(slurmFolder, "logs")}; follow it with: {statusCommand}");
         return ResearchCli.Ok;
     }
 
@@ -86,11 +164,12 @@ public static class SweepCommand
         catch (OperationCanceledException) { return ResearchCli.Interrupted; } // left pending, not failed
     }
 
-    static int Run(string name, string[] grid, string[] sets, int seeds, int jobs, string? shardText, bool retryFailed, string? storePath)
+    static int Run(SweepArguments sweep, int jobs, string? shardText)
     {
-        var experiment = ExperimentRegistry.Get(name);
-        var plan = Sweep.Plan(experiment, sets.Select(Settings.Assignment), grid.Select(Sweep.GridAxis).ToList(), seeds);
-        var results = Store(storePath);
+        var experiment = ExperimentRegistry.Get(sweep.Experiment);
+        var plan = sweep.Plan();
+        var (seeds, retryFailed, grid) = (sweep.Seeds, sweep.RetryFailed, sweep.Grid);
+        var results = Store(sweep.StorePath);
         if (jobs < 1) throw new UsageException($"--jobs must be at least 1 (got {jobs}).");
 
         var configurations = plan.Count / seeds; // of the whole sweep, before any sharding

@@ -75,6 +75,12 @@ public sealed class ResultsStore(string root)
         return state;
     }
 
+    /// <summary>Why the run ended as it did (its status.json's reason), or null.</summary>
+    public string? ReasonOf(RunSpec spec) =>
+        ReadJson(Path.Combine(FolderOf(spec), "status.json")) is { } status
+            ? (string?)status["reason"] ?? (StateOf(spec) == RunState.Failed ? "its process ended before the run finished" : null)
+            : null;
+
     /// <summary>Creates the run's folder and writes its config.json (experiment, version, seed, every setting): all a process needs to run it.</summary>
     public string Prepare(RunSpec spec)
     {

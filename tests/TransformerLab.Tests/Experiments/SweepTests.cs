@@ -312,12 +312,15 @@ public sealed class SweepTests : IDisposable
         Assert.Contains("d_model", error);
     }
 
+    /// <summary>A training sweep that runs in a second or two.</summary>
+    static readonly string[] Tiny = ["--set", "task=copy", "--set", "symbols=5", "--set", "min_length=2", "--set", "max_length=4", "--set", "train_size=200",
+        "--set", "dev_size=10", "--set", "test_size=10", "--set", "d_model=16", "--set", "heads=2", "--set", "d_ff=32", "--set", "encoder_layers=1",
+        "--set", "decoder_layers=1", "--set", "batch_size=16", "--set", "max_steps=5", "--set", "eval_every=5", "--set", "warmup=2"];
+
     [Fact]
     public void Parallel_jobs_run_each_configuration_in_its_own_process()
     {
-        string[] tiny = ["--set", "task=copy", "--set", "symbols=5", "--set", "min_length=2", "--set", "max_length=4", "--set", "train_size=200",
-            "--set", "dev_size=10", "--set", "test_size=10", "--set", "d_model=16", "--set", "heads=2", "--set", "d_ff=32", "--set", "encoder_layers=1",
-            "--set", "decoder_layers=1", "--set", "batch_size=16", "--set", "max_steps=5", "--set", "eval_every=5", "--set", "warmup=2"];
+        var tiny = Tiny;
         var (exit, output, error) = CliTests.Run(["sweep", "train", "--grid", "norm=post,pre", "--jobs", "2", "--store", root, .. tiny]);
         Assert.True(exit == ResearchCli.Ok, error + output);
         Assert.Contains("2 at a time, 1 torch thread each", output);
@@ -326,6 +329,69 @@ public sealed class SweepTests : IDisposable
         Assert.All(runs, r => Assert.Equal(RunState.Done, r.State));
         foreach (var run in runs) // written by a child process, not this one
             Assert.NotEqual(Environment.ProcessId, (int)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.Folder, "status.json")))!["pid"]!);
+    }
+
+    /// <summary>
+    /// The script <c>--slurm</c> writes, run as Slurm runs it — once per array task, with SLURM_ARRAY_TASK_ID set — fills
+    /// the store with exactly the local sweep's runs (tests/cluster/slurm-smoke.sh does the same on a real Slurm).
+    /// </summary>
+    [Fact]
+    public void A_slurm_array_script_runs_the_same_sweep_one_shard_per_task()
+    {
+        var slurmDir = Path.Combine(root, "slurm");
+        var (exit, output, error) = CliTests.Run(["sweep", "train", "--grid", "norm=post,pre", "--store", root, .. Tiny,
+            "--slurm", "--slurm-dir", slurmDir, "--time", "0:05:00", "--partition", "cpu", "--array-parallelism", "1", "--cpus-per-task", "2"]);
+        Assert.True(exit == ResearchCli.Ok, error + output);
+        Assert.Contains("2 runs as a Slurm array of 2 task(s)", output);
+        var script = File.ReadAllText(Directory.GetFiles(slurmDir, "train-*.sbatch").Single());
+        Assert.Contains("#SBATCH --array=0-1%1\n", script);
+        Assert.Contains("#SBATCH --partition=cpu\n", script);
+        Assert.Contains("#SBATCH --time=0:05:00\n", script);
+        Assert.Contains("#SBATCH --cpus-per-task=2\n", script);
+        Assert.Contains($"--store {root} --shard \"${{SLURM_ARRAY_TASK_ID}}/2\" --jobs 1", script);
+        Assert.Empty(store.Load("train"));
+
+        foreach (var task in new[] { 0, 1 })
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+            info.ArgumentList.Add(Directory.GetFiles(slurmDir, "train-*.sbatch").Single());
+            info.Environment["SLURM_ARRAY_TASK_ID"] = task.ToString();
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, stderr + stdout.Result);
+            Assert.Contains("Shard " + task + "/2: 1 runs.", stdout.Result);
+        }
+        var plan = Sweep.Plan(ExperimentRegistry.Get("train"), Tiny.Where((_, i) => i % 2 == 1).Select(Settings.Assignment), [Sweep.GridAxis("norm=post,pre")], 1);
+        var runs = store.Load("train");
+        Assert.Equal(plan.Select(p => p.Key).Order(), runs.Select(r => r.Key).Order()); // the local sweep's runs, no other
+        Assert.All(runs, r => Assert.Equal(RunState.Done, r.State));
+        var status = SweepStatus.Of(store, plan);
+        Assert.Equal((2, 2, 0, 0, 0), (status.Total, status.Done, status.Failed, status.Running, status.Pending));
+        (exit, output, _) = CliTests.Run(["sweep", "train", "--grid", "norm=post,pre", "--store", root, .. Tiny, "--status"]);
+        Assert.Equal(ResearchCli.Ok, exit);
+        Assert.Matches(@"│ 2\s+│ 2\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│", output);
+        // a mistaken combination is a usage error that says what to do
+        (exit, _, error) = CliTests.Run(["sweep", "train", "--store", root, "--slurm", "--shard", "0/2"]);
+        Assert.Equal(ResearchCli.Usage, exit);
+        Assert.Contains("leave out --shard", error);
+    }
+
+    [Fact]
+    public void A_slurm_script_passes_every_argument_through_the_shell_unchanged_but_the_task_index()
+    {
+        var path = Path.Combine(root, "quoting.sbatch");
+        string[] words = ["a b", "it's", "$HOME", "`date`", "back\\slash", "\"quoted\"", "", $"{SlurmArray.TaskIndex}/3", $"$x {SlurmArray.TaskIndex}"];
+        SlurmArray.Write(path, SlurmArray.Script("quoting", ["printf", "[%s]\\n", .. words], root, root, new SlurmOptions(3)));
+        var info = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true };
+        info.ArgumentList.Add(path);
+        info.Environment["SLURM_ARRAY_TASK_ID"] = "2";
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var printed = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(words.Select(w => "[" + w.Replace(SlurmArray.TaskIndex, "2") + "]\n"), printed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l + "\n"));
     }
 
     [Fact]
