@@ -28,20 +28,25 @@ public static class EvalCommand
         var batch = new Option<int>("--batch-size") { Description = "Sources decoded together.", DefaultValueFactory = _ => 256 };
         var lengthBeam = new Option<int>("--length-beam") { Description = "NAT only: decode this many most probable lengths and keep the best output.", DefaultValueFactory = _ => 1 };
         var iterations = new Option<int>("--iterations") { Description = "NAT only: mask-predict iterations (1 = one-shot).", DefaultValueFactory = _ => 1 };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (matrix products in bfloat16); either decodes any checkpoint, whichever precision trained it.", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
         var command = new Command("eval", "Evaluate a checkpoint on dev or test: WER/PER for G2P, exact match and token accuracy for every task, corpus BLEU.")
-            { checkpoint, split, beam, alpha, output, device, batch, lengthBeam, iterations };
+            { checkpoint, split, beam, alpha, output, device, batch, lengthBeam, iterations, precision };
         command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(split)!, parse.GetValue(beam), parse.GetValue(alpha),
-            parse.GetValue(output), parse.GetValue(device)!, parse.GetValue(batch), new NatDecodeOptions(parse.GetValue(lengthBeam), parse.GetValue(iterations))));
+            parse.GetValue(output), parse.GetValue(device)!, parse.GetValue(batch), new NatDecodeOptions(parse.GetValue(lengthBeam), parse.GetValue(iterations)),
+            parse.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32));
         return command;
     }
 
-    static int Run(string checkpointPath, string split, int beam, double alpha, string? output, string deviceName, int batchSize, NatDecodeOptions nat)
+    static int Run(string checkpointPath, string split, int beam, double alpha, string? output, string deviceName, int batchSize, NatDecodeOptions nat, Precision precision)
     {
         if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1 (got {batchSize}).");
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.Device device;
         try { device = TorchRuntime.Device(deviceName); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (MixedPrecision.Unsupported(precision, device) is { } unsupported) throw new UsageException(unsupported.Replace("precision=", "--precision "));
+        using var products = MixedPrecision.Use(precision);
 
         var checkpoint = Checkpoint.Load(checkpointPath);
         var settings = checkpoint.Settings;

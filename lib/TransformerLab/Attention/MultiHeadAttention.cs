@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Attention;
@@ -67,7 +68,7 @@ public sealed class MultiHeadAttention : nn.Module
     public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor? mask = null, KeyValueCache? cache = null)
     {
         using var scope = NewDisposeScope();
-        var q = SplitHeads(w_q.forward(query));
+        var q = SplitHeads(MixedPrecision.Linear(w_q, query));
         Tensor k, v;
         if (cache is { Static: true, Keys: not null })
         {
@@ -75,8 +76,8 @@ public sealed class MultiHeadAttention : nn.Module
         }
         else
         {
-            k = SplitHeads(w_k.forward(key));
-            v = SplitHeads(w_v.forward(value));
+            k = SplitHeads(MixedPrecision.Linear(w_k, key));
+            v = SplitHeads(MixedPrecision.Linear(w_v, value));
             if (cache is not null) (k, v) = cache.Append(k, v);
         }
 
@@ -86,7 +87,7 @@ public sealed class MultiHeadAttention : nn.Module
             LastWeights?.Dispose();
             LastWeights = weights!.detach().DetachFromDisposeScope();
         }
-        return w_o.forward(MergeHeads(heads)).MoveToOuterDisposeScope();
+        return MixedPrecision.Linear(w_o, MergeHeads(heads)).MoveToOuterDisposeScope();
     }
 
     /// <summary><c>[batch, time, d_model]</c> → <c>[batch, heads, time, d_model / heads]</c>.</summary>

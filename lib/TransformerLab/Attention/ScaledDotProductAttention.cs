@@ -1,4 +1,5 @@
 using TorchSharp;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Attention;
@@ -31,7 +32,7 @@ public static class ScaledDotProductAttention
         {
             // LibTorch's kernel: same maths, less memory. Its boolean mask also means "true = may attend".
             // (TorchSharp 0.107 has no `scale` argument, so the unscaled variant takes the explicit path.)
-            return (nn.functional.scaled_dot_product_attention(query, key, value, mask, training ? dropout : 0.0, is_casual: false), null);
+            return (MixedPrecision.Attention(query, key, value, mask, training ? dropout : 0.0), null);
         }
         return Explicit(query, key, value, mask, scaled, dropout, training);
     }

@@ -59,6 +59,7 @@ public static class ExperimentRegistry
         Register(new ScheduledSamplingExperiment());
         Register(new AtVsNatExperiment());
         Register(new DecodingExperiment());
+        Register(new PrecisionExperiment());
     }
 
     /// <summary>Adds an experiment (later issues' notebooks and tests add theirs); a name can be registered once.</summary>

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Model;
@@ -28,5 +29,5 @@ public sealed class OutputHead : nn.Module<Tensor, Tensor>
     /// <param name="y"><c>[batch, time, d_model]</c></param>
     /// <returns><c>[batch, time, target vocabulary]</c></returns>
     public override Tensor forward(Tensor y) =>
-        projection is not null ? projection.forward(y) : nn.functional.linear(y, tiedWeight!(), bias);
+        projection is not null ? MixedPrecision.Linear(projection, y) : MixedPrecision.Linear(y, tiedWeight!(), bias);
 }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Model;
@@ -33,8 +34,8 @@ public sealed class PositionwiseFeedForward : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var hidden = linear1.forward(x);
+        var hidden = MixedPrecision.Linear(linear1, x);
         hidden = _activation == Activation.ReLU ? nn.functional.relu(hidden) : nn.functional.gelu(hidden);
-        return linear2.forward(dropout.forward(hidden)).MoveToOuterDisposeScope();
+        return MixedPrecision.Linear(linear2, dropout.forward(hidden)).MoveToOuterDisposeScope();
     }
 }

@@ -84,6 +84,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         Directory.CreateDirectory(RunFolder);
 
         TorchRuntime.Seed(s.Seed);
+        using var precision = MixedPrecision.Use(s.Precision); // products in bf16 when asked; weights, optimiser and loss stay float32
         using var trainable = TrainableModel.Create(s, data, device, hooks.DecoderInput);
         var model = trainable.Module;
         var parameters = trainable.Parameters.ToList();

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using TransformerLab.Data;
 using TransformerLab.Model;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.Training;
 
@@ -132,6 +133,8 @@ public sealed record TrainingSettings
     public string Device { get; init; } = "cpu";
     /// <summary>Torch intra-op threads; 0 = LibTorch's default (one per core).</summary>
     public int Threads { get; init; }
+    /// <summary>Matrix products in float32 (fp32), or in bfloat16 with float32 weights, optimiser state, norms and loss (bf16: mixed precision; a CPU needs native bf16).</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>Defaults that suit each task (a short run for the synthetic ones).</summary>
     public static TrainingSettings For(TaskKind task) => task switch
@@ -191,6 +194,7 @@ public sealed record TrainingSettings
         if (WeightDecay < 0) p.Add($"weight_decay must be ≥ 0 (got {WeightDecay}).");
         if (DivergenceFactor <= 1) p.Add($"divergence_factor must be > 1 (got {DivergenceFactor}).");
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
+        if (Device == "cpu" && MixedPrecision.Unsupported(Precision, TorchSharp.torch.CPU) is { } unsupported) p.Add(unsupported);
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
