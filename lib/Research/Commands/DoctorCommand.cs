@@ -1,3 +1,4 @@
+using TransformerLab.Benchmarks;
 using System.CommandLine;
 using Spectre.Console;
 using TorchSharp;
@@ -37,6 +38,7 @@ public static class DoctorCommand
             var (pinned, running) = StdioKernel.Version(root);
             table.AddRow("Notebook kernel", Markup.Escape($"dotnet-interactive {running} (pinned: {pinned ?? "no .config/dotnet-tools.json"})"));
         }
+        table.AddRow("Matmul libraries", Markup.Escape(Bench.MatmulLibraries() + " (on an AMD CPU oneMKL runs its AVX2 kernels: lib/NativeFix/MklOnAmd opts in to its AVX-512 ones)"));
         table.AddRow("Static chart images", Markup.Escape(StaticFigures.FindBrowser() is { } browser ? $"rendered with {browser}" : $"skipped: {StaticFigures.InstallHint}"));
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);

@@ -80,9 +80,23 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         using (torch.no_grad()) KeyValueCache();
         using (torch.no_grad()) NatAgainstAt();
         Memory();
-        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}", device.ToString(), quick, torch.get_num_threads(),
+        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {CpuModel()}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
             started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount));
     }
+
+    /// <summary>The CPU's model name (/proc/cpuinfo), or "CPU" where there is none.</summary>
+    static string CpuModel() => File.Exists("/proc/cpuinfo")
+        ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "CPU"
+        : "CPU";
+
+    /// <summary>
+    /// Which libraries do the products: LibTorch 2.10's float32 GEMM is oneMKL's, bfloat16's oneDNN's. oneMKL dispatches by
+    /// vendor — AVX-512 kernels only on Intel, AVX2 elsewhere — unless its vendor check is overridden (the opt-in
+    /// lib/NativeFix/MklOnAmd shim, preloaded), which the figures must say.
+    /// </summary>
+    public static string MatmulLibraries() =>
+        "fp32 GEMM oneMKL" + (Environment.GetEnvironmentVariable("LD_PRELOAD")?.Contains("mkl_intel_cpu_true", StringComparison.Ordinal) == true
+            ? " with its vendor check overridden (LD_PRELOAD lib/NativeFix/MklOnAmd)" : " as shipped") + ", bf16 oneDNN";
 
     void Add(string section, string name, double value, string unit, string detail = "")
     {
@@ -359,18 +373,24 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         Sync();
     }
 
-    /// <summary>6. One-pass NAT against AT greedy on G2P-sized outputs (8 and 16 tokens), batch 1 and 64, the small G2P model's sizes.</summary>
+    /// <summary>
+    /// 6. One-pass NAT against AT greedy by output length (8 … 64 tokens), batch 1 and 64, at the small G2P model's sizes
+    /// (untrained, so the AT runs exactly L steps): Gu et al.'s shape is a NAT time nearly flat in L and an AT time linear
+    /// in it. Both run as decoding does (<see cref="DecodingCommon.Inference"/>: inference mode, eval mode); per-call host
+    /// overhead dominates at these shapes, which is why the fixed costs matter.
+    /// </summary>
     void NatAgainstAt()
     {
         using var scope = NewDisposeScope();
         var transformer = new TransformerConfig { SourceVocabulary = 32, TargetVocabulary = 44, DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 };
         TorchRuntime.Seed(3);
         var at = new EncoderDecoder(transformer).to(device);
-        var nat = new NonAutoregressiveTransformer(new NonAutoregressiveConfig { Transformer = transformer with { CausalMask = false }, MaxTargetLength = 32 }).to(device);
+        var nat = new NonAutoregressiveTransformer(new NonAutoregressiveConfig { Transformer = transformer with { CausalMask = false }, MaxTargetLength = 64 }).to(device);
         at.eval();
         nat.eval();
+        using var inference = torch.inference_mode();
         foreach (var batch in new[] { 1, 64 })
-            foreach (var length in new[] { 8, 16 })
+            foreach (var length in quick ? new[] { 16, 64 } : [8, 16, 32, 64])
             {
                 var source = torch.randint(4, 32, [batch, 8], device: device);
                 var placeholders = torch.full([batch, length], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
@@ -381,7 +401,8 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 ], warmup: 2, repeats: Repeats);
                 Add("NAT vs AT", $"AT greedy, batch {batch}, {length} tokens", times[0].Median * 1e3, "ms");
                 Add("NAT vs AT", $"NAT one pass, batch {batch}, {length} tokens", times[1].Median * 1e3, "ms");
-                Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", times[0], times[1], batch == 1 ? "≥ 5" : "", batch == 1 ? r => r >= 5 : null);
+                var goal = batch == 1 && length == 16;
+                Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", times[0], times[1], goal ? "≥ 5" : "", goal ? r => r >= 5 : null);
             }
     }
 

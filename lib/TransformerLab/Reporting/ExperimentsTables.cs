@@ -38,6 +38,8 @@ public static class ExperimentsTables
 
     public static readonly SweepSpec DecodingSweep = SweepSpec.Of("decoding", 3, []);
 
+    public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, [("threads", "1")], ("precision", "fp32,bf16"));
+
     static readonly (string, string)[] Notebook02To04 =
         [("d_model", "64"), ("d_ff", "128"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("dropout", "0.1"), ("batch_size", "64"), ("lr", "0.002"), ("label_smoothing", "0")];
 
@@ -73,6 +75,7 @@ public static class ExperimentsTables
         ["heads-02"] = Heads,
         ["positions-03"] = Positions,
         ["causal-mask-04"] = CausalMask,
+        ["precision-g2p"] = PrecisionG2p,
     };
 
     // ---- the tables ----
@@ -250,6 +253,29 @@ public static class ExperimentsTables
             Groups(s.Runs(CausalMaskSweep), "causal_mask").OrderByDescending(g => g.Values[0])
                 .Select(g => (IReadOnlyList<string>)[g.Values[0] == "true" ? "yes" : "no", Cell.MeanSd(Done(g.Runs, r => Training(r).DevLoss), 5),
                     Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 2, 100)]).ToList());
+
+    /// <summary>fp32 against mixed bf16 on the small G2P model, paired by seed; run over sittings, so partial rows say what is still to run.</summary>
+    static MarkdownTable PrecisionG2p(ReportSources s)
+    {
+        var runs = s.FinishedRuns(PrecisionSweep);
+        IReadOnlyList<RunRecord> Of(string precision) => runs.Where(r => r.Config["precision"] == precision).OrderBy(r => r.Seed).ToList();
+        var (fp32, bf16) = (Of("fp32"), Of("bf16"));
+        static PrecisionExperiment.Readings Test(RunRecord r) => PrecisionExperiment.ReadingsOf(r);
+        IReadOnlyList<string> Row(string name, IReadOnlyList<RunRecord> g) =>
+        [
+            name, Cell.MeanSd(Done(g, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g, r => Test(r).TestSequenceError), 2, 100),
+            Cell.MeanSd(Done(g, r => Test(r).TestSymbolError), 2, 100), Cell.PerSeed(Done(g, r => Test(r).TestSequenceError), 2, 100),
+            Outcome(g) + (g.Count < PrecisionSweep.Seeds ? $"{(g.Count > 0 ? ", " : "")}{PrecisionSweep.Seeds - g.Count} not run yet" : ""),
+        ];
+        return new(["precision", "dev WER % (best)", "test WER %", "test PER %", "per seed, test WER %", "runs"],
+        [
+            Row("fp32", fp32), Row("bf16 (mixed)", bf16),
+            ["bf16 − fp32, paired by seed", Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Training(r).DevSequenceError), 2, 100),
+             Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError), 2, 100),
+             Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Test(r).TestSymbolError), 2, 100),
+             string.Join(" / ", Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError).Select(d => Cell.Signed(100 * d, 2))), ""],
+        ]);
+    }
 
     // ---- helpers ----
 
