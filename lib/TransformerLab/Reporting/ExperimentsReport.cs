@@ -24,9 +24,20 @@ public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<str
         .Append($"--seeds {Seeds}"));
 }
 
-/// <summary>Where report tables read from: the results store, and the committed benchmark file.</summary>
-public sealed class ReportSources(ResultsStore store)
+/// <summary>
+/// Where report tables read from: the results store, and the committed benchmark file (<paramref name="benchFile"/>; by
+/// default <c>bench/bench.json</c> beside the store, i.e. <c>data/bench/bench.json</c>).
+/// </summary>
+public sealed class ReportSources(ResultsStore store, string? benchFile = null)
 {
+    /// <summary>The committed <c>research bench</c> report; a missing file is an error naming the command that writes it.</summary>
+    public Benchmarks.BenchReport Bench()
+    {
+        var path = Path.GetFullPath(benchFile ?? Path.Combine(store.Root, "..", "bench", "bench.json"));
+        return Benchmarks.BenchReport.Load(path)
+            ?? throw new ReportException($"No benchmark report at {path}: run `research bench --out {path}` (Release build, idle machine), then report again.");
+    }
+
     readonly Dictionary<SweepSpec, IReadOnlyList<RunRecord>> loaded = [];
 
     /// <summary>

@@ -76,6 +76,8 @@ public static class ExperimentsTables
         ["positions-03"] = Positions,
         ["causal-mask-04"] = CausalMask,
         ["precision-g2p"] = PrecisionG2p,
+        ["bench-figures"] = BenchFigures,
+        ["bench-ratios"] = BenchRatios,
     };
 
     // ---- the tables ----
@@ -276,6 +278,18 @@ public static class ExperimentsTables
              string.Join(" / ", Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError).Select(d => Cell.Signed(100 * d, 2))), ""],
         ]);
     }
+
+    /// <summary>Every figure of the committed <c>research bench</c> run, section by section, in the order measured.</summary>
+    static MarkdownTable BenchFigures(ReportSources s) =>
+        new(["section", "measurement", "value", "unit"],
+            s.Bench().Figures.Select(f => (IReadOnlyList<string>)[f.Section, f.Name + (f.Detail.Length > 0 ? $" ({f.Detail})" : ""), Cell.Number(f.Value, f.Value >= 100 ? 0 : 3), f.Unit]).ToList());
+
+    /// <summary>Every ratio of the committed <c>research bench</c> run: its value, its spread over the repeats, and its target.</summary>
+    static MarkdownTable BenchRatios(ReportSources s) =>
+        new(["ratio", "value", "repeat by repeat", "target", "met"],
+            s.Bench().Ratios.Select(r => (IReadOnlyList<string>)[r.Name, Cell.Number(r.Value, 3),
+                double.IsNaN(r.Low) ? "" : $"{Cell.Number(r.Low, 3)} – {Cell.Number(r.High, 3)}{(r.Unsteady ? " (unsteady)" : "")}",
+                r.Target, r.Met switch { true => "yes", false => "**no**", null => "" }]).ToList());
 
     // ---- helpers ----
 
