@@ -10,7 +10,7 @@ namespace TransformerLab.Attention;
 /// O(n·k) time and memory. Padded positions are zeroed before the projection, so they contribute nothing. There is no
 /// causal form: the projection mixes all positions, future ones included (use it in an encoder).
 /// </summary>
-public sealed class LinformerAttention : nn.Module
+public sealed class LinformerAttention : SelfAttentionKernel
 {
     readonly Parameter e, f;
 
@@ -31,6 +31,9 @@ public sealed class LinformerAttention : nn.Module
     /// <param name="query"><c>[batch, heads, time, d_k]</c>; key and value the same time, at most <see cref="MaxLength"/>.</param>
     /// <param name="keyMask">boolean broadcastable to <c>[batch, 1, 1, time]</c>, true = a real key; null = all real.</param>
     /// <returns><c>[batch, heads, time, d_v]</c></returns>
+    public override Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? keyMask) => forward(query, key, value, keyMask);
+
+    /// <inheritdoc cref="Attend"/>
     public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor? keyMask = null)
     {
         long time = key.shape[2];

@@ -18,6 +18,7 @@ namespace TransformerLab.Attention;
 public sealed class MultiHeadAttention : nn.Module
 {
     readonly Linear w_q, w_k, w_v, w_o;
+    readonly SelfAttentionKernel? kernel; // null: the paper's attention (the fused SDPA kernel)
     readonly double _dropout;
 
     public long DModel { get; }
@@ -36,7 +37,8 @@ public sealed class MultiHeadAttention : nn.Module
     /// <summary>The weights of the last forward pass, <c>[batch, heads, query time, key time]</c>, when recorded.</summary>
     public Tensor? LastWeights { get; private set; }
 
-    public MultiHeadAttention(long dModel, long heads, double dropout = 0.0, string name = "MultiHeadAttention") : base(name)
+    /// <param name="kernel">an efficient self-attention kernel in place of softmax(QKᵀ/√d)V (encoder self-attention; uncached); null = the paper's.</param>
+    public MultiHeadAttention(long dModel, long heads, double dropout = 0.0, string name = "MultiHeadAttention", SelfAttentionKernel? kernel = null) : base(name)
     {
         if (dModel <= 0 || heads <= 0)
             throw new ArgumentException($"d_model ({dModel}) and heads ({heads}) must be positive.");
@@ -50,6 +52,7 @@ public sealed class MultiHeadAttention : nn.Module
         w_k = nn.Linear(dModel, dModel);
         w_v = nn.Linear(dModel, dModel);
         w_o = nn.Linear(dModel, dModel);
+        this.kernel = kernel;
         RegisterComponents();
     }
 
@@ -81,6 +84,8 @@ public sealed class MultiHeadAttention : nn.Module
             if (cache is not null) (k, v) = cache.Append(k, v);
         }
 
+        if (kernel is not null && cache is null && !RecordWeights)
+            return MixedPrecision.Linear(w_o, MergeHeads(kernel.Attend(q, k, v, mask))).MoveToOuterDisposeScope();
         var (heads, weights) = ScaledDotProductAttention.Forward(q, k, v, mask, Scaled, _dropout, training, needWeights: RecordWeights);
         if (RecordWeights)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using TransformerLab.Attention;
 
 namespace TransformerLab.Model;
 
@@ -52,6 +53,10 @@ public sealed record TransformerConfig
     /// <summary>Mask future positions in decoder self-attention; false only to show what it prevents.</summary>
     /// <remarks>A decoder that sees the next token learns to copy it and fails when decoding on its own.</remarks>
     public bool CausalMask { get; init; } = true;
+    /// <summary>The encoder's self-attention: full (the paper's), local (window r), strided (sparse, stride r), linear (elu+1 kernel) or linformer (rank r). The decoder's attention stays full.</summary>
+    public AttentionKind Attention { get; init; } = AttentionKind.Full;
+    /// <summary>r for the encoder's attention: the local window, the strided pattern's stride, or Linformer's rank (unused by full and linear).</summary>
+    public long AttentionWindow { get; init; } = 16;
 
     /// <summary>Every problem with this configuration, one sentence each (empty when valid).</summary>
     public IReadOnlyList<string> Problems()
@@ -80,6 +85,7 @@ public sealed record TransformerConfig
         if (DecoderLayers < 1) p.Add($"decoder_layers must be at least 1 (got {DecoderLayers}).");
         if (Dropout is < 0 or >= 1) p.Add($"dropout must be in [0, 1) (got {Dropout}).");
         if (AttentionDropout is < 0 or >= 1) p.Add($"attention_dropout must be in [0, 1) (got {AttentionDropout}).");
+        if (AttentionWindow < 1) p.Add($"attention_window must be at least 1 (got {AttentionWindow}).");
         return p;
     }
 

@@ -107,4 +107,46 @@ public sealed class EfficientAttentionTests
         v2[.., .., 0] = torch.randn(2, 2, 4);
         Assert.True(Reference.Identical(StridedSparseAttention.Forward(q, k, v, stride)[.., .., 13], StridedSparseAttention.Forward(q, k2, v2, stride)[.., .., 13]));
     }
+
+    [Fact]
+    public void An_encoder_with_a_window_wider_than_its_inputs_computes_what_the_full_encoder_does()
+    {
+        var config = Reference.SmallConfig();
+        using var full = Reference.NewModel(config, seed: 5);
+        using var local = Reference.NewModel(config with { Attention = AttentionKind.Local, AttentionWindow = 64 }, seed: 5);
+        TorchRuntime.Seed(6);
+        var source = Reference.Tokens(3, 10, config.SourceVocabulary);
+        source[2, 7..] = 0; // padding
+        var target = Reference.Tokens(3, 6, config.TargetVocabulary);
+        Reference.AssertClose(full.forward(source, target), local.forward(source, target), atol: 1e-5);
+    }
+
+    [Theory]
+    [InlineData(AttentionKind.Local)]
+    [InlineData(AttentionKind.Strided)]
+    [InlineData(AttentionKind.Linear)]
+    [InlineData(AttentionKind.Linformer)]
+    public void Every_encoder_attention_trains_through_the_one_trainer(AttentionKind kind)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "tlab-attn-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var s = TransformerLab.Training.TrainingSettings.For(TransformerLab.Training.TaskKind.Reverse)
+                .WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Attention = kind, AttentionWindow = 3 }) with
+            {
+                Symbols = 6, MinLength = 4, MaxLength = 8, TrainSize = 600, DevSize = 20, TestSize = 20, BatchSize = 32,
+                MaxSteps = 60, Warmup = 10, EvalEvery = 60, LogEvery = 10, Lr = 3e-3, Threads = 1,
+            };
+            var data = s.LoadData(Workspace.Root(AppContext.BaseDirectory));
+            var summary = new TransformerLab.Training.Trainer(s, data, folder).Run();
+            Assert.Equal(TransformerLab.Training.RunStatus.Done, summary.Status);
+            var losses = TransformerLab.Runtime.Csv.Read(Path.Combine(folder, "steps.csv")).Select(r => r["loss"]).ToList();
+            Assert.True(losses[^1] < 0.8 * losses[0], $"{kind}: loss {losses[0]:F3} → {losses[^1]:F3} did not fall");
+            var checkpoint = TransformerLab.Training.Checkpoint.Load(Path.Combine(folder, "last.ckpt"));
+            Assert.Equal(kind, checkpoint.Settings.Model.Attention); // restores with its own attention
+            using var model = checkpoint.RestoreModel(torch.CPU);
+            Assert.Equal(kind == AttentionKind.Linformer, model.named_parameters().Any(p => p.name.Contains("kernel")));
+        }
+        finally { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+    }
 }
