@@ -1,0 +1,110 @@
+using TorchSharp;
+using TransformerLab.Attention;
+using TransformerLab.Evaluation;
+using TransformerLab.Runtime;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Benchmarks;
+
+/// <summary>What one attention computation cost at one sequence length: median time, and the peak memory it added.</summary>
+public sealed record AttentionCost(string Kernel, long Length, double Milliseconds, double PeakMegabytes);
+
+/// <summary>One decoding step at a context of <see cref="Context"/> tokens: full attention over a key/value cache against linear attention's recurrent state.</summary>
+public sealed record DecodingStepCost(long Context, double CachedMilliseconds, double RecurrentMilliseconds);
+
+/// <summary>
+/// How attention's cost grows with the sequence length n, measured: the attention core alone (queries, keys and values
+/// given; one sequence, <c>[1, heads, n, d_head]</c>) for the paper's attention — LibTorch's fused kernel, and the
+/// explicit softmax(QKᵀ/√d)V that materialises the n × n scores — and for each efficient kernel. Time is the median of
+/// repeats; peak memory is the resident-set high-water mark the call added (Linux: /proc/self/status VmHWM, reset
+/// through /proc/self/clear_refs; NaN elsewhere).
+/// </summary>
+public static class AttentionScaling
+{
+    /// <summary>The kernels measured, by name: the two ways of computing full attention, then the efficient ones.</summary>
+    public static IReadOnlyList<(string Name, Func<Tensor, Tensor, Tensor, Tensor> Attend)> Kernels(long window, LinformerAttention? linformer = null) =>
+    [
+        ("full, fused kernel", (q, k, v) => nn.functional.scaled_dot_product_attention(q, k, v)),
+        ("full, explicit scores", (q, k, v) => ScaledDotProductAttention.Explicit(q, k, v).Output),
+        ($"local, r = {window}", (q, k, v) => LocalAttention.Forward(q, k, v, window)),
+        ($"strided, stride {window}", (q, k, v) => StridedSparseAttention.Forward(q, k, v, window, causal: false)),
+        ("linear (elu + 1)", (q, k, v) => LinearAttention.Forward(q, k, v)),
+        .. linformer is null ? Array.Empty<(string, Func<Tensor, Tensor, Tensor, Tensor>)>() : [($"Linformer, k = {linformer.Rank}", (q, k, v) => linformer.forward(q, k, v))],
+    ];
+
+    /// <summary>
+    /// Times every kernel at every length (no gradients), one kernel and one length at a time. The two kernels that
+    /// materialise n × n (explicit scores, and the strided pattern's mask) stop after <paramref name="quadraticUpTo"/>:
+    /// beyond it they cost seconds and gigabytes per call.
+    /// </summary>
+    public static IReadOnlyList<AttentionCost> Measure(IReadOnlyList<long> lengths, long heads = 4, long headDim = 32, long window = 64, int repeats = 3,
+        long quadraticUpTo = 4096, Action<string>? progress = null)
+    {
+        using var inference = torch.inference_mode();
+        TorchRuntime.Seed(1);
+        using var linformer = new LinformerAttention(window, lengths.Max());
+        var costs = new List<AttentionCost>();
+        foreach (var n in lengths)
+        {
+            using var scope = NewDisposeScope();
+            var (q, k, v) = (torch.randn(1, heads, n, headDim), torch.randn(1, heads, n, headDim), torch.randn(1, heads, n, headDim));
+            foreach (var (name, attend) in Kernels(window, linformer))
+            {
+                if (n > quadraticUpTo && (name.StartsWith("full, explicit", StringComparison.Ordinal) || name.StartsWith("strided", StringComparison.Ordinal))) continue;
+                var peak = PeakMegabytes(() => { using var s = NewDisposeScope(); attend(q, k, v); });
+                var time = Latency.Measure(() => { using var s = NewDisposeScope(); attend(q, k, v); }, warmup: 1, repeats: repeats).Median;
+                costs.Add(new AttentionCost(name, n, time * 1e3, peak));
+                progress?.Invoke($"{name}, n = {n}: {time * 1e3:F2} ms");
+            }
+        }
+        return costs;
+    }
+
+    /// <summary>
+    /// One autoregressive step at each context length: full attention of one new query over <c>context</c> cached keys
+    /// and values (the KV cache: time grows with the context), against linear attention's recurrent step (a fixed-size
+    /// state: time does not).
+    /// </summary>
+    public static IReadOnlyList<DecodingStepCost> DecodingStep(IReadOnlyList<long> contexts, long heads = 4, long headDim = 32, int repeats = 20)
+    {
+        using var inference = torch.inference_mode();
+        TorchRuntime.Seed(2);
+        var rows = new List<DecodingStepCost>();
+        foreach (var t in contexts)
+        {
+            using var scope = NewDisposeScope();
+            var (q, k, v) = (torch.randn(1, heads, 1, headDim), torch.randn(1, heads, t, headDim), torch.randn(1, heads, t, headDim));
+            using var state = new LinearAttention.State();
+            LinearAttention.Step(q, k[.., .., ..1], v[.., .., ..1], state); // a state that has seen tokens: its size is fixed from here on
+            var cached = Latency.Measure(() => { using var s = NewDisposeScope(); nn.functional.scaled_dot_product_attention(q, k, v); }, warmup: 3, repeats: repeats).Median;
+            var recurrent = Latency.Measure(() => { using var s = NewDisposeScope(); LinearAttention.Step(q, q, q, state); }, warmup: 3, repeats: repeats).Median;
+            rows.Add(new DecodingStepCost(t, cached * 1e3, recurrent * 1e3));
+        }
+        return rows;
+    }
+
+    /// <summary>Least-squares fit of log y = slope · log n + c: the exponent of the growth (1 linear, 2 quadratic).</summary>
+    public static (double Slope, double Intercept) LogLogFit(IEnumerable<(double N, double Y)> points)
+    {
+        var p = points.Where(x => x.N > 0 && x.Y > 0).Select(x => (X: Math.Log(x.N), Y: Math.Log(x.Y))).ToList();
+        if (p.Count < 2) return (double.NaN, double.NaN);
+        double mx = p.Average(x => x.X), my = p.Average(x => x.Y);
+        var slope = p.Sum(x => (x.X - mx) * (x.Y - my)) / p.Sum(x => (x.X - mx) * (x.X - mx));
+        return (slope, my - slope * mx);
+    }
+
+    /// <summary>The memory <paramref name="action"/> adds at its peak, in MiB (NaN where the OS does not report a high-water mark).</summary>
+    public static double PeakMegabytes(Action action)
+    {
+        if (!File.Exists("/proc/self/clear_refs")) { action(); return double.NaN; }
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); } // resets VmHWM to the current resident size
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { action(); return double.NaN; }
+        var before = Status("VmRSS");
+        action();
+        return (Status("VmHWM") - before) / 1024.0;
+    }
+
+    static double Status(string field) =>
+        double.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal)).Split(':')[1].Trim().Split(' ')[0],
+            System.Globalization.CultureInfo.InvariantCulture); // kB
+}
