@@ -39,7 +39,7 @@ public static class DoctorCommand
             table.AddRow("Notebook kernel", Markup.Escape($"dotnet-interactive {running} (pinned: {pinned ?? "no .config/dotnet-tools.json"})"));
         }
         table.AddRow("Matmul libraries", Markup.Escape(Bench.MatmulLibraries() + " (on an AMD CPU oneMKL runs its AVX2 kernels: lib/NativeFix/MklOnAmd opts in to its AVX-512 ones)"));
-        table.AddRow("Static chart images", Markup.Escape(StaticFigures.FindBrowser() is { } browser ? $"rendered with {browser}" : $"skipped: {StaticFigures.InstallHint}"));
+        table.AddRow("Static chart images", Markup.Escape(StaticFigures.FindBrowser() is { } browser ? File.Exists(browser) ? $"rendered with {browser}" : $"skipped: {browser} does not exist" : $"skipped: {StaticFigures.InstallHint}"));
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);
         table.AddRow($"Forward pass on {device.type.ToString().ToLowerInvariant()}", Markup.Escape($"{shape}, median {time.TotalMilliseconds:F2} ms"));

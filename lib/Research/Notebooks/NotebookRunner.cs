@@ -93,7 +93,9 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
         if (figures is not null)
         {
             progress?.Invoke($"{name}: static images of the charts");
-            staticImages = await figures.AddToAsync(doc);
+            var (rendered, failures) = await figures.AddToAsync(doc);
+            staticImages = rendered;
+            foreach (var failure in failures) progress?.Invoke($"{name}: a chart kept no static image ({failure})");
         }
 
         Directory.CreateDirectory(options.OutputFolder);

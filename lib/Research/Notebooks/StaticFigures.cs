@@ -74,8 +74,9 @@ public sealed class StaticFigures : IAsyncDisposable
             async (html, width, height) => {
                 document.body.innerHTML = html;
                 for (const script of document.body.querySelectorAll('script')) (0, eval)(script.textContent);
-                const chart = document.body.querySelector('.js-plotly-plot') ?? document.body.querySelector('div[id]');
-                for (let i = 0; i < 200 && !(chart && chart.data); i++) await new Promise(r => setTimeout(r, 25));
+                const find = () => document.body.querySelector('.js-plotly-plot') ?? document.body.querySelector('div[id]');
+                let chart = find();
+                for (let i = 0; i < 200 && !(chart && chart.data); i++) { await new Promise(r => setTimeout(r, 25)); chart = find(); }
                 if (!(chart && chart.data)) throw new Error('the output drew no Plotly chart');
                 const url = await Plotly.toImage(chart, { format: 'png', width: chart.layout.width || width, height: chart.layout.height || height });
                 return url.substring(url.indexOf(',') + 1);
@@ -88,20 +89,31 @@ public sealed class StaticFigures : IAsyncDisposable
     public static bool IsChart(JsonObject output) =>
         output["data"]?["text/html"] is { } html && NotebookDocument.Text(html).Contains("Plotly.newPlot", StringComparison.Ordinal);
 
-    /// <summary>Adds a static image to every chart output of <paramref name="doc"/>; returns how many it rendered.</summary>
-    public async Task<int> AddToAsync(NotebookDocument doc)
+    /// <summary>
+    /// Adds a static image to every chart output of <paramref name="doc"/>. A chart that cannot be rendered (a script
+    /// error, a browser that died) keeps its interactive output and is reported in <c>Failures</c>; the notebook is
+    /// written either way.
+    /// </summary>
+    public async Task<(int Rendered, IReadOnlyList<string> Failures)> AddToAsync(NotebookDocument doc)
     {
         var rendered = 0;
+        var failures = new List<string>();
         foreach (var output in doc.Cells.OfType<JsonObject>().SelectMany(c => c["outputs"] as JsonArray ?? []).OfType<JsonObject>().Where(IsChart))
         {
             var data = (JsonObject)output["data"]!;
             var html = NotebookDocument.Text(data["text/html"]);
-            var png = Convert.ToBase64String(await RenderAsync(html));
+            string png;
+            try { png = Convert.ToBase64String(await RenderAsync(html)); }
+            catch (Exception e) when (e is PuppeteerException or TimeoutException or FormatException)
+            {
+                failures.Add(e.Message.Split('\n')[0]);
+                continue;
+            }
             data["image/png"] = png;
             data["text/html"] = NotebookDocument.Lines(WithFallback(html, png));
             rendered++;
         }
-        return rendered;
+        return (rendered, failures);
     }
 
     /// <summary>

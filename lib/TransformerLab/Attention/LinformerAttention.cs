@@ -22,7 +22,8 @@ public sealed class LinformerAttention : SelfAttentionKernel
         if (rank < 1 || maxLength < 1) throw new ArgumentException($"rank ({rank}) and max length ({maxLength}) must be positive.");
         Rank = rank;
         MaxLength = maxLength;
-        // As the paper initialises them: N(0, 1/k), so that a projected key keeps about the scale of a key
+        // Standalone, as the paper initialises them: N(0, 1/k), so that a projected key keeps about the scale of a key. Inside
+        // a model, Initialisation.Glorot re-draws them like every other matrix.
         e = new Parameter(torch.randn(rank, maxLength) / Math.Sqrt(rank));
         f = new Parameter(torch.randn(rank, maxLength) / Math.Sqrt(rank));
         RegisterComponents();

@@ -84,8 +84,11 @@ public sealed class MultiHeadAttention : nn.Module
             if (cache is not null) (k, v) = cache.Append(k, v);
         }
 
-        if (kernel is not null && cache is null && !RecordWeights)
+        if (kernel is not null && cache is null)
+        {
+            if (RecordWeights) throw new InvalidOperationException($"{kernel.GetName()} has no attention-weight matrix to record; recording weights needs attention=full.");
             return MixedPrecision.Linear(w_o, MergeHeads(kernel.Attend(q, k, v, mask))).MoveToOuterDisposeScope();
+        }
         var (heads, weights) = ScaledDotProductAttention.Forward(q, k, v, mask, Scaled, _dropout, training, needWeights: RecordWeights);
         if (RecordWeights)
         {

@@ -25,7 +25,6 @@ public sealed class PrecisionExperiment : TrainingExperiment
     protected override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
         var device = TorchRuntime.Device(settings.Device);
-        using var products = MixedPrecision.Use(settings.Precision);
         using var model = Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(device);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (test, _) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, device);

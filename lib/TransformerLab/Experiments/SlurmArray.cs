@@ -49,9 +49,11 @@ public static class SlurmArray
         script.Append("#SBATCH --ntasks=1\n");
         if (options.Partition is { } partition) script.Append($"#SBATCH --partition={partition}\n");
         if (options.Time is { } time) script.Append($"#SBATCH --time={time}\n");
-        script.Append($"#SBATCH --output={Path.Combine(logFolder, "%A_%a.out")}\n");
-        // SIGTERM reaches the sweep 60 s before the time limit kills the task: the run under way saves a checkpoint and stays pending.
-        script.Append("#SBATCH --signal=TERM@60\n");
+        // sbatch reads the directive's value itself (no shell): quoted for spaces, a literal % doubled (%A and %a are Slurm's)
+        script.Append($"#SBATCH --output=\"{logFolder.Replace("%", "%%")}/%A_%a.out\"\n");
+        // B: signals the batch shell — which exec'd the sweep — 60 s before the time limit: the run under way saves a
+        // checkpoint and stays pending (without B:, only job steps are signalled, and the sweep is not one).
+        script.Append("#SBATCH --signal=B:TERM@60\n");
         script.Append("set -euo pipefail\n");
         script.Append($"cd {Quote(workingDirectory)}\n");
         script.Append("exec ").Append(string.Join(" ", command.Select(Quote))).Append('\n');

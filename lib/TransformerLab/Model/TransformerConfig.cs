@@ -86,6 +86,7 @@ public sealed record TransformerConfig
         if (Dropout is < 0 or >= 1) p.Add($"dropout must be in [0, 1) (got {Dropout}).");
         if (AttentionDropout is < 0 or >= 1) p.Add($"attention_dropout must be in [0, 1) (got {AttentionDropout}).");
         if (AttentionWindow < 1) p.Add($"attention_window must be at least 1 (got {AttentionWindow}).");
+        if (Attention != AttentionKind.Full && AttentionDropout > 0) p.Add($"attention_dropout applies to full attention's weights; attention={Attention.ToString().ToLowerInvariant()} has none (set attention_dropout=0).");
         return p;
     }
 

@@ -9,7 +9,9 @@ public enum Precision { Fp32, Bf16 }
 /// <summary>
 /// Mixed precision the way autocast does it, written out because TorchSharp 0.107 has no autocast (its assembly has no
 /// autocast API and no native entry point for one): inside <see cref="Use"/>, the matmul-heavy operations — the
-/// attention projections and kernel, the feed-forward layers, the output layer — compute in bfloat16, and everything
+/// attention projections and the fused attention kernel, the feed-forward layers, the output layer — compute in
+/// bfloat16 (the study paths stay float32: the explicit softmax used to record weights, and the efficient self-attention
+/// kernels of notebook 10), and everything
 /// else stays float32: master weights and gradients, the optimiser's state, embeddings, LayerNorm, residual sums,
 /// softmax over the vocabulary and the loss. Each product casts its inputs and weights to bfloat16 on the way in
 /// (autograd casts their gradients back to float32) and its result to float32 on the way out, so a layer's contract —
@@ -17,13 +19,16 @@ public enum Precision { Fp32, Bf16 }
 /// </summary>
 public static class MixedPrecision
 {
-    [ThreadStatic] static ScalarType? compute;
+    // flows with the logical call (async continuations, a notebook cell's awaits), as autocast's state follows its thread
+    static readonly AsyncLocal<ScalarType?> current = new();
 
-    /// <summary>The dtype matrix products compute in on this thread: bfloat16 inside <see cref="Use"/>(Bf16), else null (as stored).</summary>
+    static ScalarType? compute { get => current.Value; set => current.Value = value; }
+
+    /// <summary>The dtype matrix products compute in here: bfloat16 inside <see cref="Use"/>(Bf16), else null (as stored).</summary>
     public static ScalarType? ComputeType => compute;
 
     /// <summary>
-    /// Runs the matrix products of this thread in <paramref name="precision"/> until the returned scope is disposed
+    /// Runs the matrix products of this logical call in <paramref name="precision"/> until the returned scope is disposed
     /// (scopes nest; disposing restores the outer one).
     /// </summary>
     public static IDisposable Use(Precision precision)

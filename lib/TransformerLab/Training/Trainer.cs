@@ -79,6 +79,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         TorchRuntime.EnsureLoaded();
         var s = Settings;
         var device = TorchRuntime.Device(s.Device);
+        // this machine's hardware, checked where the run starts (planning or reporting a bf16 run elsewhere is fine)
+        if (MixedPrecision.Unsupported(s.Precision, device) is { } unsupported) throw new SettingsException(unsupported);
         if (s.Threads > 0) torch.set_num_threads(s.Threads);
         var resumeFrom = resume ? LoadForResume() : null; // fails before anything is written
         Directory.CreateDirectory(RunFolder);

@@ -194,7 +194,6 @@ public sealed record TrainingSettings
         if (WeightDecay < 0) p.Add($"weight_decay must be ≥ 0 (got {WeightDecay}).");
         if (DivergenceFactor <= 1) p.Add($"divergence_factor must be > 1 (got {DivergenceFactor}).");
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
-        if (Device == "cpu" && MixedPrecision.Unsupported(Precision, TorchSharp.torch.CPU) is { } unsupported) p.Add(unsupported);
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
