@@ -37,6 +37,22 @@ public sealed class MultiHeadAttention : nn.Module
     /// <summary>The weights of the last forward pass, <c>[batch, heads, query time, key time]</c>, when recorded.</summary>
     public Tensor? LastWeights { get; private set; }
 
+    /// <summary>
+    /// When true, each forward pass keeps its weights <em>with their gradient</em> for an auxiliary loss on them (guided
+    /// attention); <see cref="TakeCapturedWeights"/> hands them over. Takes the explicit path, like recording.
+    /// </summary>
+    public bool CaptureWeights { get; set; }
+
+    Tensor? captured;
+
+    /// <summary>The weights the last pass captured, <c>[batch, heads, query time, key time]</c>, still in the autograd graph; the caller disposes them.</summary>
+    public Tensor TakeCapturedWeights()
+    {
+        var weights = captured ?? throw new InvalidOperationException("No weights captured: set CaptureWeights before the forward pass.");
+        captured = null;
+        return weights;
+    }
+
     /// <param name="kernel">an efficient self-attention kernel in place of softmax(QKᵀ/√d)V (encoder self-attention; uncached); null = the paper's.</param>
     public MultiHeadAttention(long dModel, long heads, double dropout = 0.0, string name = "MultiHeadAttention", SelfAttentionKernel? kernel = null) : base(name)
     {
@@ -89,7 +105,12 @@ public sealed class MultiHeadAttention : nn.Module
             if (RecordWeights) throw new InvalidOperationException($"{kernel.GetName()} has no attention-weight matrix to record; recording weights needs attention=full.");
             return MixedPrecision.Linear(w_o, MergeHeads(kernel.Attend(q, k, v, mask))).MoveToOuterDisposeScope();
         }
-        var (heads, weights) = ScaledDotProductAttention.Forward(q, k, v, mask, Scaled, _dropout, training, needWeights: RecordWeights);
+        var (heads, weights) = ScaledDotProductAttention.Forward(q, k, v, mask, Scaled, _dropout, training, needWeights: RecordWeights || CaptureWeights);
+        if (CaptureWeights)
+        {
+            captured?.Dispose();
+            captured = weights!.alias().DetachFromDisposeScope(); // out of the scope, not out of the graph
+        }
         if (RecordWeights)
         {
             LastWeights?.Dispose();

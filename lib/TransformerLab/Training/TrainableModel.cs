@@ -39,12 +39,29 @@ public abstract class TrainableModel : IDisposable
         public override nn.Module Module => model;
         public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
+        /// <summary>The last decoder layer's cross-attention, whose weights guided attention shapes (null when it is off).</summary>
+        readonly Attention.MultiHeadAttention? guided = settings.GuidedAttention > 0 ? Guide(model) : null;
+
+        static Attention.MultiHeadAttention Guide(EncoderDecoder model)
+        {
+            var cross = model.DecoderLayers[^1].CrossAttention;
+            cross.CaptureWeights = true;
+            return cross;
+        }
+
         public override Tensor Loss(Batch batch, long step)
         {
             using var scope = NewDisposeScope();
             var (memory, sourceMask) = model.Encode(batch.Source);
             var logits = model.Decode(decoderInput.DecoderInput(model, batch, memory, sourceMask, step), memory, sourceMask);
-            return LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad).MoveToOuterDisposeScope();
+            var loss = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
+            if (guided is not null)
+            {
+                using var attention = guided.TakeCapturedWeights();
+                loss = loss + settings.GuidedAttention * GuidedAttention.Loss(attention,
+                    batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]), settings.GuidedAttentionWidth);
+            }
+            return loss.MoveToOuterDisposeScope();
         }
 
         public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>

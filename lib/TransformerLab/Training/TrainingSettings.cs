@@ -97,6 +97,10 @@ public sealed record TrainingSettings
     public double Clip { get; init; } = 1.0;
     /// <summary>Label smoothing ε of the cross-entropy (0.1 in the paper).</summary>
     public double LabelSmoothing { get; init; } = 0.1;
+    /// <summary>Weight λ of the guided-attention loss on the last decoder layer's cross-attention (Tachibana et al. 2017); 0 = off.</summary>
+    public double GuidedAttention { get; init; }
+    /// <summary>g of guided attention: how far from the diagonal weight is tolerated (W = 1 − exp(−(n/N − t/T)² / 2g²)).</summary>
+    public double GuidedAttentionWidth { get; init; } = 0.2;
     /// <summary>Sentences per batch.</summary>
     public int BatchSize { get; init; } = 128;
     /// <summary>Optimiser steps in all.</summary>
@@ -194,6 +198,9 @@ public sealed record TrainingSettings
         if (WeightDecay < 0) p.Add($"weight_decay must be ≥ 0 (got {WeightDecay}).");
         if (DivergenceFactor <= 1) p.Add($"divergence_factor must be > 1 (got {DivergenceFactor}).");
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
+        if (GuidedAttention < 0) p.Add($"guided_attention must be ≥ 0 (got {GuidedAttention}).");
+        if (GuidedAttentionWidth <= 0) p.Add($"guided_attention_width must be positive (got {GuidedAttentionWidth}).");
+        if (GuidedAttention > 0 && Architecture != Architecture.Autoregressive) p.Add("guided_attention shapes an autoregressive decoder's cross-attention; the NAT has no such training loss here.");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");

@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TransformerLab.Training;
+
+/// <summary>
+/// Guided attention (Tachibana et al. 2017): an auxiliary loss that makes cross-attention nearly diagonal, for tasks
+/// whose alignment is monotonic (speech; G2P, where letters and phonemes run left to right together). Weight far from
+/// the diagonal is penalised by W_nt = 1 − exp(−(n/N − t/T)² / 2g²) for output position t of T and source position n of
+/// N: the loss is the mean over real (t, n) pairs, heads and rows of A_tn · W_nt. g sets how wide the tolerated band is.
+/// </summary>
+public static class GuidedAttention
+{
+    /// <summary>The penalty matrix W <c>[batch, target time, source time]</c> for rows of the given lengths (0 outside them).</summary>
+    /// <param name="targetLengths"><c>[batch]</c> real output positions T of each row; <paramref name="sourceLengths"/> <c>[batch]</c> N.</param>
+    public static Tensor Weights(Tensor targetLengths, Tensor sourceLengths, long targetTime, long sourceTime, double g)
+    {
+        using var scope = NewDisposeScope();
+        var t = torch.arange(targetTime, dtype: ScalarType.Float32, device: targetLengths.device).view(1, -1, 1);
+        var n = torch.arange(sourceTime, dtype: ScalarType.Float32, device: targetLengths.device).view(1, 1, -1);
+        var T = targetLengths.to(ScalarType.Float32).view(-1, 1, 1);
+        var N = sourceLengths.to(ScalarType.Float32).view(-1, 1, 1);
+        var distance = n / N - t / T;
+        var w = 1 - torch.exp(-distance.pow(2) / (2 * g * g));
+        var real = t.lt(T).logical_and(n.lt(N));
+        return (w * real.to(ScalarType.Float32)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The loss for cross-attention weights <paramref name="attention"/> <c>[batch, heads, target time, source time]</c>.</summary>
+    public static Tensor Loss(Tensor attention, Tensor targetLengths, Tensor sourceLengths, double g)
+    {
+        using var scope = NewDisposeScope();
+        var w = Weights(targetLengths, sourceLengths, attention.shape[2], attention.shape[3], g).unsqueeze(1); // [b, 1, T, N]
+        var pairs = (targetLengths * sourceLengths).sum().to(ScalarType.Float32) * attention.shape[1];         // real (t, n) pairs × heads
+        return ((attention * w).sum() / pairs).MoveToOuterDisposeScope();
+    }
+}
