@@ -38,6 +38,11 @@ public static class ExperimentsTables
 
     public static readonly SweepSpec DecodingSweep = SweepSpec.Of("decoding", 3, []);
 
+    public static readonly SweepSpec EncoderAttentionSweep = SweepSpec.Of("train", 3,
+        [("attention_window", "4"), ("task", "g2p"), ("d_model", "128"), ("heads", "4"), ("d_ff", "256"), ("encoder_layers", "2"), ("decoder_layers", "2"),
+         ("batch_size", "128"), ("warmup", "300"), ("lr", "0.002"), ("max_steps", "1500"), ("eval_every", "500"), ("eval_items", "1000"), ("threads", "1")],
+        ("attention", "full,local,strided,linear,linformer"));
+
     public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, [("threads", "1")], ("precision", "fp32,bf16"));
 
     static readonly (string, string)[] Notebook02To04 =
@@ -76,6 +81,7 @@ public static class ExperimentsTables
         ["positions-03"] = Positions,
         ["causal-mask-04"] = CausalMask,
         ["precision-g2p"] = PrecisionG2p,
+        ["attention-g2p"] = EncoderAttentionG2p,
         ["bench-figures"] = BenchFigures,
         ["bench-ratios"] = BenchRatios,
     };
@@ -277,6 +283,24 @@ public static class ExperimentsTables
              Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Test(r).TestSymbolError), 2, 100),
              string.Join(" / ", Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError).Select(d => Cell.Signed(100 * d, 2))), ""],
         ]);
+    }
+
+    /// <summary>G2P with each efficient encoder self-attention against full attention, paired by seed; partial rows say what is still to run.</summary>
+    static MarkdownTable EncoderAttentionG2p(ReportSources s)
+    {
+        var runs = s.FinishedRuns(EncoderAttentionSweep);
+        string[] kinds = ["full", "local", "strided", "linear", "linformer"];
+        IReadOnlyList<RunRecord> Of(string kind) => runs.Where(r => r.Config["attention"] == kind).OrderBy(r => r.Seed).ToList();
+        var full = Of("full");
+        return new(["encoder self-attention", "best dev WER %", "best dev PER %", "WER minus full, paired (points)", "per seed, dev WER %", "runs"],
+            kinds.Select(kind =>
+            {
+                var g = Of(kind);
+                return (IReadOnlyList<string>)[kind, Cell.MeanSd(Done(g, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g, r => Training(r).DevSymbolError), 2, 100),
+                    kind == "full" ? "–" : Cell.SignedMeanSd(Analysis.Paired(full, g, r => Training(r).DevSequenceError), 2, 100),
+                    Cell.PerSeed(Done(g, r => Training(r).DevSequenceError), 1, 100),
+                    Outcome(g) + (g.Count < EncoderAttentionSweep.Seeds ? $"{(g.Count > 0 ? ", " : "")}{EncoderAttentionSweep.Seeds - g.Count} not run yet" : "")];
+            }).ToList());
     }
 
     /// <summary>Every figure of the committed <c>research bench</c> run, section by section, in the order measured.</summary>
