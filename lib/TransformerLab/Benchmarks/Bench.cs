@@ -79,6 +79,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         MixedPrecisionSection();
         using (torch.no_grad()) KeyValueCache();
         using (torch.no_grad()) NatAgainstAt();
+        CallOverhead();
         Memory();
         return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {CpuModel()}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
             started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount));
@@ -404,6 +405,58 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 var goal = batch == 1 && length == 16;
                 Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", times[0], times[1], goal ? "≥ 5" : "", goal ? r => r >= 5 : null);
             }
+    }
+
+    /// <summary>
+    /// 6b. Host time per LibTorch call at decoding's shapes, where the arithmetic is tiny: one element-wise add on
+    /// <c>[1, 4, 8, 32]</c> (the cost of crossing into LibTorch and back), the fused attention kernel at T 8 with and without
+    /// an all-true mask, our multi-head attention against the same operations written with no module or dispose scope
+    /// around them (<see cref="MinimalAttention"/>), and one cached decoding step of the small G2P model — in units of the add.
+    /// </summary>
+    void CallOverhead()
+    {
+        using var inference = torch.inference_mode();
+        using var scope = NewDisposeScope();
+        const int calls = 200;
+        var x = torch.randn(1, 4, 8, 32, device: device);
+        var mask = torch.ones(1, 1, 1, 8, dtype: ScalarType.Bool, device: device);
+        var times = Latency.MeasureInterleaved(
+        [
+            () => { for (int i = 0; i < calls; i++) { using var y = x + 1; } },
+            () => { for (int i = 0; i < calls; i++) { using var y = nn.functional.scaled_dot_product_attention(x, x, x); } },
+            () => { for (int i = 0; i < calls; i++) { using var y = nn.functional.scaled_dot_product_attention(x, x, x, mask); } },
+        ], warmup: 2, repeats: Repeats);
+        var add = times[0].Median / calls * 1e6;
+        Add("call overhead", "element-wise add, [1, 4, 8, 32]", add, "µs per call");
+        Add("call overhead", "SDPA kernel, T=8, no mask", times[1].Median / calls * 1e6, "µs per call");
+        Add("call overhead", "SDPA kernel, T=8, all-true mask", times[2].Median / calls * 1e6, "µs per call");
+
+        TorchRuntime.Seed(6);
+        var mha = new MultiHeadAttention(128, 4).to(device);
+        mha.eval();
+        var h = torch.randn(1, 8, 128, device: device);
+        var (wq, wk, wv, wo) = mha.Projections;
+        var attention = Latency.MeasureInterleaved(
+        [
+            () => { for (int i = 0; i < calls; i++) { using var s = NewDisposeScope(); mha.forward(h, h, h); } },
+            () => { for (int i = 0; i < calls; i++) { using var s = NewDisposeScope(); MinimalAttention(h, wq, wk, wv, wo, 4); } },
+        ], warmup: 2, repeats: Repeats);
+        Add("call overhead", "our MultiHeadAttention, batch 1, T=8, d 128", attention[0].Median / calls * 1e6, "µs per call");
+        Add("call overhead", "the same operations, no module or scopes", attention[1].Median / calls * 1e6, "µs per call");
+        Ratio("our MHA / the same operations bare, batch 1, T=8", attention[0], attention[1], "", null);
+
+        var transformer = new TransformerConfig { SourceVocabulary = 32, TargetVocabulary = 44, DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 };
+        TorchRuntime.Seed(3);
+        var model = new EncoderDecoder(transformer).to(device);
+        model.eval();
+        var (memory, sourceMask) = model.Encode(torch.randint(4, 32, [1, 8], device: device));
+        using var steps = DecoderSteps.Create(model, memory, sourceMask, useCache: true);
+        var token = torch.full(1, Vocabulary.Bos, dtype: ScalarType.Int64, device: device);
+        for (int i = 0; i < 15; i++) { using var s = NewDisposeScope(); token = steps.Next(token).argmax(-1).MoveToOuterDisposeScope(); } // a context of 15
+        var step = Latency.Measure(() => { using var s = NewDisposeScope(); steps.Next(token); }, warmup: 2, repeats: 20).Median * 1e6;
+        Add("call overhead", "one cached decoding step, small G2P model (2 layers, d 128), context 16–38 (the cache grows with each repeat)", step, "µs", $"≈ {step / add:F0} element-wise adds");
+        model.Dispose();
+        mha.Dispose();
     }
 
     /// <summary>7. Resident memory (managed + native) over a training run of the small config: growth after warm-up.</summary>
