@@ -5,7 +5,8 @@
  *
  * Not applied by default: mkl_serv_intel_cpu_true is an internal, undocumented MKL function (Intel supports no way to
  * change the dispatch), so a later LibTorch could rename it — this library then simply has no effect. Measured on this
- * workspace's machine (AMD EPYC, 1 thread): fp32 GEMM 80 → 187 GFLOP/s; see experiments.md, "research bench".
+ * workspace's machine (AMD EPYC): data/bench/bench-quick-mkl-avx512.json against data/bench/bench-quick.json; see
+ * experiments.md, "research bench".
  *
  *   bash lib/NativeFix/MklOnAmd/build.sh            # writes lib/NativeFix/MklOnAmd/libmkl_intel_cpu_true.so
  *   LD_PRELOAD=$PWD/lib/NativeFix/MklOnAmd/libmkl_intel_cpu_true.so dotnet run --project lib/Research -- bench --quick
