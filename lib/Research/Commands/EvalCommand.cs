@@ -82,10 +82,7 @@ public static class EvalCommand
         var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
             $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}.tsv"));
         Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
-        var text = new StringBuilder("source\tprediction\treferences\tcorrect\tlog_probability\n");
-        foreach (var p in predictions)
-            text.Append($"{string.Join(" ", p.Source)}\t{string.Join(" ", p.Output)}\t{string.Join(" | ", p.References.Select(r => string.Join(" ", r)))}\t{(p.Correct ? 1 : 0)}\t{p.LogProbability:F4}\n");
-        AtomicFile.WriteAllBytes(tsv, Encoding.UTF8.GetBytes(text.ToString()));
+        PredictionsFile.Write(tsv, predictions);
         var json = JsonSerializer.SerializeToUtf8Bytes(new
         {
             checkpoint = Path.GetFullPath(checkpointPath), step = checkpoint.Progress.Step, split, decoding = decodingName, beam, length_penalty = alpha, length_beam = nat.LengthBeam, iterations = nat.Iterations,

@@ -67,20 +67,35 @@ public static class Evaluator
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(Func<Tensor, IReadOnlyList<Hypothesis>> decode,
         IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256)
     {
-        var predictions = new Prediction[items.Count];
+        var predictions = DecodeNBest(input => decode(input).Select(h => (IReadOnlyList<Hypothesis>)[h]).ToList(), items, source, target, device, batchSize)
+            .Select(n => n[0]).ToList();
+        return (Score(predictions), predictions);
+    }
+
+    /// <summary>
+    /// Decodes every item with <paramref name="decode"/> (<c>[batch, source time]</c> → each row's candidates, best first)
+    /// and returns each item's candidates as predictions, in the order of <paramref name="items"/>.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<Prediction>> DecodeNBest(Func<Tensor, IReadOnlyList<IReadOnlyList<Hypothesis>>> decode,
+        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256)
+    {
+        var predictions = new IReadOnlyList<Prediction>[items.Count];
         var sources = items.Select(i => i.Source).ToList();
         foreach (var indices in Batching.InOrder(sources, batchSize))
         {
             using var scope = NewDisposeScope();
             using var input = Batching.Pad(indices.Select(i => source.Encode(items[i].Source)).ToList(), device);
-            var hypotheses = decode(input);
+            var candidates = decode(input);
             for (int j = 0; j < indices.Length; j++)
             {
                 var item = items[indices[j]];
-                predictions[indices[j]] = new Prediction(item.Source, target.Decode(hypotheses[j].Tokens), item.References, hypotheses[j].LogProbability);
+                predictions[indices[j]] = candidates[j].Select(h => new Prediction(item.Source, target.Decode(h.Tokens), item.References, h.LogProbability)).ToList();
             }
         }
-        var metrics = SequenceMetrics.Compute(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
-        return (metrics, predictions);
+        return predictions;
     }
+
+    /// <summary>Sequence and symbol metrics of one prediction per item against its references.</summary>
+    public static SequenceMetrics Score(IReadOnlyList<Prediction> predictions) =>
+        SequenceMetrics.Compute(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
 }

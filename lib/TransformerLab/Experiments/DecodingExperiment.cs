@@ -13,7 +13,8 @@ namespace TransformerLab.Experiments;
 /// sequence and symbol error, mean output length, model score, time. <c>beam_by_length.csv</c>: greedy against
 /// beam 4 by source length, and how many items each gets right that the other gets wrong. <c>sampling.csv</c>:
 /// temperature, top-k and top-p, <see cref="Samples"/> samples per item: mean error, oracle error (some sample is
-/// right) and diversity (distinct outputs per item).
+/// right) and diversity (distinct outputs per item). <c>beam_oracle.csv</c>: the same oracle over beam search's own
+/// n best (n = 1 … <see cref="OracleCandidates"/>), the like-for-like comparison for the sampling oracle.
 /// </summary>
 public sealed class DecodingExperiment : TrainingExperiment
 {
@@ -27,12 +28,18 @@ public sealed class DecodingExperiment : TrainingExperiment
     public static readonly IReadOnlyList<(double Temperature, int TopK, double TopP)> SamplingGrid =
         [(0.5, 0, 0), (1.0, 0, 0), (1.5, 0, 0), (1.0, 3, 0), (1.0, 0, 0.9), (1.5, 0, 0.9)];
     public const int Samples = 5;
+    /// <summary>The beam size and n-best size of beam_oracle.csv: as many candidates as the sampling rows draw.</summary>
+    public const int OracleCandidates = Samples;
+    public override int Version => 2; // 2: beam_oracle.csv
 
     /// <summary>One row of beam.csv: a beam size and length penalty (beam 1, α 0 = greedy) on all of test.</summary>
     public sealed record BeamRow(int Beam, double LengthPenalty, double SequenceError, double SymbolError, double MeanLength, double MeanLogProbability, double Seconds);
 
     /// <summary>One row of sampling.csv: a sampling setting, <see cref="Samples"/> samples per item — mean error of one sample, oracle error (no sample right), distinct outputs.</summary>
     public sealed record SamplingRow(double Temperature, int TopK, double TopP, double SequenceError, double SymbolError, double OracleSequenceError, double DistinctOutputs);
+
+    /// <summary>One row of beam_oracle.csv: beam <paramref name="Beam"/>'s <paramref name="Candidates"/> best hypotheses — the share of test items none of them gets right.</summary>
+    public sealed record BeamOracleRow(int Beam, int Candidates, double OracleSequenceError);
 
     /// <summary>One row of beam_by_length.csv: greedy against beam 4 on the test items of one source length.</summary>
     public sealed record BeamByLengthRow(int SourceLength, int Items, double GreedyError, double Beam4Error, int OnlyBeam4Right, int OnlyGreedyRight);
@@ -42,6 +49,7 @@ public sealed class DecodingExperiment : TrainingExperiment
     /// <summary>The mean length of the test references (the first reference of each item), against which output lengths compare.</summary>
     public static double ReferenceMeanLength(RunRecord run) => run.Metrics["reference_mean_length"];
     public static IReadOnlyList<BeamRow> Beams(RunRecord run) => Csv.ReadRows<BeamRow>(Path.Combine(run.Folder, "beam.csv"));
+    public static IReadOnlyList<BeamOracleRow> BeamOracle(RunRecord run) => Csv.ReadRows<BeamOracleRow>(Path.Combine(run.Folder, "beam_oracle.csv"));
     public static IReadOnlyList<SamplingRow> SamplingRows(RunRecord run) => Csv.ReadRows<SamplingRow>(Path.Combine(run.Folder, "sampling.csv"));
 
     /// <summary>The summary.json metric of a beam setting's error (the one place its name is built).</summary>
@@ -49,15 +57,9 @@ public sealed class DecodingExperiment : TrainingExperiment
 
     protected override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
-        var device = Runtime.TorchRuntime.Device(settings.Device);
-        using var model = Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(device);
+        using var model = BestModel(settings, context);
         var test = EvaluationItem.Group(data.Test);
-        (Metrics.SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions, double Seconds) Run(DecodeStrategy strategy)
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (m, p) = Evaluator.Decode(model, test, data.SourceVocabulary, data.TargetVocabulary, strategy, device);
-            return (m, p, clock.Elapsed.TotalSeconds);
-        }
+        (Metrics.SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions, double Seconds) Run(DecodeStrategy strategy) => DecodeTest(model, data, strategy, settings);
 
         var beamRows = new List<BeamRow>();
         IReadOnlyList<Prediction>? greedy = null, beam4 = null;
@@ -84,6 +86,15 @@ public sealed class DecodingExperiment : TrainingExperiment
                 OnlyBeam4Right: g.Count(i => beam4![i].Correct && !greedy![i].Correct), OnlyGreedyRight: g.Count(i => greedy![i].Correct && !beam4![i].Correct))));
         metrics["only_beam4_right"] = Enumerable.Range(0, test.Count).Count(i => beam4![i].Correct && !greedy![i].Correct);
         metrics["only_greedy_right"] = Enumerable.Range(0, test.Count).Count(i => greedy![i].Correct && !beam4![i].Correct);
+
+        // the beam's own candidates, against which the sampling oracle compares: is one of its n best right?
+        var nBest = Evaluator.DecodeNBest(input => BeamSearch.Decode(model, input, new BeamOptions(OracleCandidates, NBest: OracleCandidates)),
+            test, data.SourceVocabulary, data.TargetVocabulary, TorchRuntime.Device(settings.Device));
+        var oracleRows = Enumerable.Range(1, OracleCandidates).Select(n => new BeamOracleRow(OracleCandidates, n,
+            OracleSequenceError: nBest.Count(candidates => !candidates.Take(n).Any(p => p.Correct)) / (double)test.Count)).ToList();
+        Csv.WriteRows(Path.Combine(context.Folder, "beam_oracle.csv"), oracleRows);
+        metrics[$"beam{OracleCandidates}_top{OracleCandidates}_oracle_sequence_error"] = oracleRows[^1].OracleSequenceError;
+        context.Log.WriteLine($"beam {OracleCandidates}, oracle of its {OracleCandidates} best: sequence error {oracleRows[^1].OracleSequenceError:P2}");
 
         var samplingRows = new List<SamplingRow>();
         foreach (var (temperature, topK, topP) in SamplingGrid)

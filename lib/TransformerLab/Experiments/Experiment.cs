@@ -60,6 +60,7 @@ public static class ExperimentRegistry
         Register(new AtVsNatExperiment());
         Register(new DecodingExperiment());
         Register(new PrecisionExperiment());
+        Register(new HeldOutTestExperiment());
     }
 
     /// <summary>Adds an experiment (later issues' notebooks and tests add theirs); a name can be registered once.</summary>

@@ -24,11 +24,9 @@ public sealed class PrecisionExperiment : TrainingExperiment
 
     protected override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
-        var device = TorchRuntime.Device(settings.Device);
-        using var model = Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(device);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (test, _) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary, DecodeStrategy.Greedy, device);
-        foreach (var (name, value) in Csv.Named(new Readings(test.SequenceErrorRate, test.SymbolErrorRate, clock.Elapsed.TotalSeconds))) metrics[name] = value;
+        using var model = BestModel(settings, context);
+        var (test, _, seconds) = DecodeTest(model, data, DecodeStrategy.Greedy, settings);
+        foreach (var (name, value) in Csv.Named(new Readings(test.SequenceErrorRate, test.SymbolErrorRate, seconds))) metrics[name] = value;
         context.Log.WriteLine($"test ({settings.Precision}): sequence error {test.SequenceErrorRate:P2}, symbol error {test.SymbolErrorRate:P2}");
     }
 }

@@ -1,4 +1,6 @@
 using TransformerLab.Data;
+using TransformerLab.Evaluation;
+using TransformerLab.Model;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 
@@ -42,6 +44,20 @@ public class TrainingExperiment : Experiment<TrainingSettings>
 
     /// <summary>Measurements of the best checkpoint (<c>best.ckpt</c> in the run folder) after a run that did not diverge.</summary>
     protected virtual void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics) { }
+
+    /// <summary>The run's best checkpoint (lowest dev sequence error: the model is chosen on dev), restored for decoding.</summary>
+    protected static EncoderDecoder BestModel(TrainingSettings settings, RunContext context) =>
+        Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(TorchRuntime.Device(settings.Device));
+
+    /// <summary>Decodes every item of test with <paramref name="strategy"/> and scores it; the seconds are the decoding's wall time.</summary>
+    protected static (Metrics.SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions, double Seconds) DecodeTest(
+        EncoderDecoder model, TaskData data, DecodeStrategy strategy, TrainingSettings settings)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (metrics, predictions) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary,
+            strategy, TorchRuntime.Device(settings.Device));
+        return (metrics, predictions, clock.Elapsed.TotalSeconds);
+    }
 
     /// <summary>steps.csv rows, with each dev.csv row's values added at its step.</summary>
     static List<IReadOnlyDictionary<string, double>> ReadCurve(string folder)

@@ -1,3 +1,4 @@
+using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
 using TransformerLab.Training;
 using Xunit;
@@ -78,6 +79,26 @@ public sealed class StudyExperimentTests : IDisposable
         Assert.Equal([2.0, 3, 4, 5], run.Table("beam_by_length.csv").Select(r => r["source_length"]));
         Assert.True(run.Metrics.ContainsKey("beam4_lp1_sequence_error"));
         foreach (var row in run.Table("sampling.csv")) Assert.InRange(row["distinct_outputs"], 1, DecodingExperiment.Samples);
+        // the oracle over the beam's n best can only get better with more candidates, and its first candidate is beam 5's answer
+        var oracle = DecodingExperiment.BeamOracle(run);
+        Assert.Equal(Enumerable.Range(1, DecodingExperiment.OracleCandidates), oracle.Select(r => r.Candidates));
+        Assert.All(oracle.Zip(oracle.Skip(1)), pair => Assert.True(pair.Second.OracleSequenceError <= pair.First.OracleSequenceError));
+    }
+
+    [Fact]
+    public void Test_measures_the_dev_chosen_checkpoint_once_on_test_greedily_and_with_beam_search()
+    {
+        var run = RunOne("test");
+        var readings = HeldOutTestExperiment.ReadingsOf(run);
+        Assert.Equal(30, readings.TestItems);
+        Assert.InRange(readings.TestGreedySequenceError, 0, 1);
+        Assert.InRange(readings.TestBeamSymbolError, 0, 1);
+        // the predictions files hold every test item, and their "correct" column agrees with the reported error
+        var greedy = File.ReadAllLines(Path.Combine(run.Folder, "test-greedy.tsv"));
+        Assert.Equal(PredictionsFile.Header, greedy[0]);
+        Assert.Equal(30, greedy.Length - 1);
+        Assert.Equal(readings.TestGreedySequenceError, greedy.Skip(1).Count(l => l.Split('\t')[3] == "0") / 30.0, 1e-12);
+        Assert.True(File.Exists(Path.Combine(run.Folder, $"test-beam{HeldOutTestExperiment.Beam}.tsv")));
     }
 
     [Fact]
