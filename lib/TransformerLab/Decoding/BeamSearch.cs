@@ -34,14 +34,14 @@ public static class BeamSearch
 {
     /// <param name="source"><c>[batch, source time]</c></param>
     /// <returns>for each source, its n-best hypotheses, best first.</returns>
-    public static IReadOnlyList<IReadOnlyList<Hypothesis>> Decode(EncoderDecoder model, Tensor source, BeamOptions options, int? maxLength = null, bool useCache = true)
+    public static IReadOnlyList<IReadOnlyList<Hypothesis>> Decode(SequenceToSequence model, Tensor source, BeamOptions options, int? maxLength = null, bool useCache = true)
     {
         options.Validate();
         return DecodingCommon.Inference(model, () =>
         {
             using var scope = NewDisposeScope();
             int limit = maxLength ?? DecodingCommon.MaxLength(model, source);
-            long batch = source.shape[0], beam = options.BeamSize, vocabulary = model.Config.TargetVocabulary;
+            long batch = source.shape[0], beam = options.BeamSize, vocabulary = model.TargetVocabulary;
             var device = source.device;
             var (memory, mask) = model.Encode(source);
             var expand = torch.arange(batch, device: device).repeat_interleave(beam);

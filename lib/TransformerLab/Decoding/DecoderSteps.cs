@@ -21,18 +21,18 @@ public abstract class DecoderSteps : IDisposable
 
     public abstract void Dispose();
 
-    public static DecoderSteps Create(EncoderDecoder model, Tensor memory, Tensor sourceMask, bool useCache) =>
+    public static DecoderSteps Create(SequenceToSequence model, Tensor memory, Tensor sourceMask, bool useCache) =>
         useCache ? new Cached(model, memory, sourceMask) : new Recomputed(model, memory, sourceMask);
 
-    sealed class Cached(EncoderDecoder model, Tensor memory, Tensor sourceMask) : DecoderSteps
+    sealed class Cached(SequenceToSequence model, Tensor memory, Tensor sourceMask) : DecoderSteps
     {
-        readonly DecoderState state = model.StartDecoding(memory, sourceMask);
+        readonly IDecoderState state = model.StartDecoding(memory, sourceMask);
         public override Tensor Next(Tensor tokens) => model.DecodeStep(tokens, state);
         public override void Reorder(Tensor indices) => state.Reorder(indices);
         public override void Dispose() => state.Dispose();
     }
 
-    sealed class Recomputed(EncoderDecoder model, Tensor memory, Tensor sourceMask) : DecoderSteps
+    sealed class Recomputed(SequenceToSequence model, Tensor memory, Tensor sourceMask) : DecoderSteps
     {
         Tensor? prefix;
         Tensor memory = memory.alias().DetachFromDisposeScope(), mask = sourceMask.alias().DetachFromDisposeScope();

@@ -12,8 +12,8 @@ public static class DecodingCommon
     /// The longest output to allow for a source: twice its length plus 10, within the model's positions.
     /// A model that never emits EOS stops here instead of running forever.
     /// </summary>
-    public static int MaxLength(EncoderDecoder model, Tensor source) =>
-        (int)Math.Min(model.Config.MaxLength - 1, 2 * source.shape[1] + 10);
+    public static int MaxLength(SequenceToSequence model, Tensor source) =>
+        (int)Math.Min(model.MaxOutputLength, 2 * source.shape[1] + 10);
 
     /// <summary>Log-probabilities of the next token; PAD and BOS are never produced.</summary>
     /// <param name="logits"><c>[hypotheses, vocabulary]</c></param>

@@ -13,10 +13,10 @@ namespace TransformerLab.Decoding;
 public static class ExhaustiveSearch
 {
     /// <param name="source"><c>[1, source time]</c></param>
-    public static Hypothesis Best(EncoderDecoder model, Tensor source, int maxLength)
+    public static Hypothesis Best(SequenceToSequence model, Tensor source, int maxLength)
     {
         if (source.shape[0] != 1) throw new ArgumentException("Exhaustive search takes one source ([1, source time]).");
-        var symbols = Enumerable.Range(0, (int)model.Config.TargetVocabulary)
+        var symbols = Enumerable.Range(0, (int)model.TargetVocabulary)
             .Where(i => i is not Vocabulary.Pad and not Vocabulary.Bos and not Vocabulary.Eos).Select(i => (long)i).ToArray();
         var outputs = new List<long[]>();
         void Enumerate(List<long> prefix)
@@ -50,7 +50,7 @@ public static class ExhaustiveSearch
     /// Length penalty 0, so both rank by the same score.
     /// </summary>
     /// <param name="sources"><c>[count, source time]</c>, one exhaustive search each.</param>
-    public static IReadOnlyList<SearchErrorReport> SearchErrors(EncoderDecoder model, Tensor sources, IReadOnlyList<int> beamSizes, int maxLength)
+    public static IReadOnlyList<SearchErrorReport> SearchErrors(SequenceToSequence model, Tensor sources, IReadOnlyList<int> beamSizes, int maxLength)
     {
         var count = (int)sources.shape[0];
         var optimum = Enumerable.Range(0, count).Select(i => { using var s = sources.narrow(0, i, 1); return Best(model, s, maxLength).LogProbability; }).ToArray();

@@ -11,14 +11,14 @@ public static class Greedy
     /// <param name="source"><c>[batch, source time]</c></param>
     /// <param name="maxLength">most tokens to generate (EOS included); default <see cref="DecodingCommon.MaxLength"/>.</param>
     /// <param name="useCache">the key/value cache (true) or re-running the prefix every step (the reference).</param>
-    public static IReadOnlyList<Hypothesis> Decode(EncoderDecoder model, Tensor source, int? maxLength = null, bool useCache = true) =>
+    public static IReadOnlyList<Hypothesis> Decode(SequenceToSequence model, Tensor source, int? maxLength = null, bool useCache = true) =>
         Run(model, source, maxLength, useCache, logProbs => logProbs.argmax(-1));
 
     /// <summary>
     /// The loop shared by greedy decoding and sampling: <paramref name="choose"/> picks each row's next token from
     /// its log-probabilities <c>[batch, vocabulary]</c>.
     /// </summary>
-    internal static IReadOnlyList<Hypothesis> Run(EncoderDecoder model, Tensor source, int? maxLength, bool useCache,
+    internal static IReadOnlyList<Hypothesis> Run(SequenceToSequence model, Tensor source, int? maxLength, bool useCache,
         Func<Tensor, Tensor> choose, double temperature = 1.0) => DecodingCommon.Inference(model, () =>
     {
         using var scope = NewDisposeScope();

@@ -19,7 +19,7 @@ public sealed record SamplingOptions(double Temperature = 1.0, int TopK = 0, dou
 /// <summary>Ancestral sampling with temperature, top-k and top-p; batched, seeded by its own generator.</summary>
 public static class Sampling
 {
-    public static IReadOnlyList<Hypothesis> Decode(EncoderDecoder model, Tensor source, SamplingOptions options, int? maxLength = null)
+    public static IReadOnlyList<Hypothesis> Decode(SequenceToSequence model, Tensor source, SamplingOptions options, int? maxLength = null)
     {
         options.Validate();
         using var generator = new Generator((ulong)options.Seed, source.device);

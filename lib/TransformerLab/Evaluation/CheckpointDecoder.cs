@@ -45,7 +45,7 @@ public sealed class CheckpointDecoder : IDisposable
         else
         {
             if (nat.LengthBeam != 1 || nat.Iterations != 1) throw new ArgumentException("--length-beam and --iterations are for NAT checkpoints; an autoregressive one takes --beam and --length-penalty.");
-            var autoregressive = checkpoint.RestoreModel(device);
+            var autoregressive = checkpoint.RestoreSequenceToSequence(device);
             model = autoregressive;
             var strategy = DecodeStrategy.Beam(beam, lengthPenalty);
             Decode = source => strategy.Decode(autoregressive, source);

@@ -15,7 +15,7 @@ public abstract record DecodeStrategy
     public static DecodeStrategy Beam(int size, double lengthPenalty = 0) => size == 1 && lengthPenalty == 0 ? Greedy : new BeamDecoding(new BeamOptions(size, lengthPenalty));
 
     /// <summary>The best hypothesis for each row of <paramref name="source"/> <c>[batch, source time]</c>.</summary>
-    public IReadOnlyList<Hypothesis> Decode(EncoderDecoder model, Tensor source) => this switch
+    public IReadOnlyList<Hypothesis> Decode(SequenceToSequence model, Tensor source) => this switch
     {
         GreedyDecoding => Decoding.Greedy.Decode(model, source),
         BeamDecoding b => BeamSearch.Decode(model, source, b.Options).Select(n => n[0]).ToList(),

@@ -21,7 +21,7 @@ public static class Evaluator
     /// Mean cross-entropy (no smoothing) and next-token accuracy with the gold prefix fed: what the model does when
     /// it never sees its own mistakes.
     /// </summary>
-    public static (double Loss, double TokenAccuracy) TeacherForced(EncoderDecoder model, IReadOnlyList<Example> examples,
+    public static (double Loss, double TokenAccuracy) TeacherForced(SequenceToSequence model, IReadOnlyList<Example> examples,
         Vocabulary source, Vocabulary target, Device device, int batchSize = 256) =>
         Scored(model, examples, source, target, device, batchSize, batch => (model.forward(batch.Source, batch.TargetInput), batch.TargetOutput));
 
@@ -59,7 +59,7 @@ public static class Evaluator
     });
 
     /// <summary>Decodes every item and scores it against its references.</summary>
-    public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(EncoderDecoder model, IReadOnlyList<EvaluationItem> items,
+    public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(SequenceToSequence model, IReadOnlyList<EvaluationItem> items,
         Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256) =>
         Decode(input => strategy.Decode(model, input), items, source, target, device, batchSize);
 

@@ -32,7 +32,7 @@ public sealed record ExposureBiasReport(double TeacherForcedLoss, double FreeRun
 /// </summary>
 public static class ExposureBias
 {
-    public static ExposureBiasReport Measure(EncoderDecoder model, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target,
+    public static ExposureBiasReport Measure(SequenceToSequence model, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target,
         Device device, int batchSize = 256) => DecodingCommon.Inference(model, () =>
     {
         var longest = examples.Max(e => e.Target.Count) + 1;
@@ -81,7 +81,7 @@ public static class ExposureBias
     /// </summary>
     /// <param name="source"><c>[batch, source time]</c></param>
     /// <returns>log-probabilities <c>[batch, steps, vocabulary]</c> at each step, and the choice made <c>[batch, steps]</c>.</returns>
-    public static (Tensor LogProbabilities, Tensor Choices) FreeRunning(EncoderDecoder model, Tensor source, long steps)
+    public static (Tensor LogProbabilities, Tensor Choices) FreeRunning(SequenceToSequence model, Tensor source, long steps)
     {
         using var scope = NewDisposeScope();
         var (memory, mask) = model.Encode(source);

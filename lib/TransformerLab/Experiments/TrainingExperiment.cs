@@ -46,12 +46,12 @@ public class TrainingExperiment : Experiment<TrainingSettings>
     protected virtual void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics) { }
 
     /// <summary>The run's best checkpoint (lowest dev sequence error: the model is chosen on dev), restored for decoding.</summary>
-    protected static EncoderDecoder BestModel(TrainingSettings settings, RunContext context) =>
-        Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreModel(TorchRuntime.Device(settings.Device));
+    protected static SequenceToSequence BestModel(TrainingSettings settings, RunContext context) =>
+        Checkpoint.Load(Path.Combine(context.Folder, "best.ckpt")).RestoreSequenceToSequence(TorchRuntime.Device(settings.Device));
 
     /// <summary>Decodes every item of test with <paramref name="strategy"/> and scores it; the seconds are the decoding's wall time.</summary>
     protected static (Metrics.SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions, double Seconds) DecodeTest(
-        EncoderDecoder model, TaskData data, DecodeStrategy strategy, TrainingSettings settings)
+        SequenceToSequence model, TaskData data, DecodeStrategy strategy, TrainingSettings settings)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (metrics, predictions) = Evaluator.Decode(model, EvaluationItem.Group(data.Test), data.SourceVocabulary, data.TargetVocabulary,

@@ -10,7 +10,7 @@ namespace TransformerLab.Model;
 /// stack over the shifted-right target with cross-attention to the encoder, and a linear projection to logits.
 /// Post-LN or Pre-LN (<see cref="NormPlacement"/>); sinusoidal, learned or no positional encoding.
 /// </summary>
-public sealed class EncoderDecoder : nn.Module
+public sealed class EncoderDecoder : SequenceToSequence
 {
     readonly Encoder encoder;
     readonly Decoder decoder;
@@ -27,7 +27,7 @@ public sealed class EncoderDecoder : nn.Module
     }
 
     /// <summary>Every parameter, in the order a seed draws them (<see cref="Initialisation.SeedOrder"/>): what the optimiser is given.</summary>
-    public IReadOnlyList<Parameter> ParametersInSeedOrder() => Initialisation.SeedOrder(encoder, decoder, output, []);
+    public override IReadOnlyList<Parameter> ParametersInSeedOrder() => Initialisation.SeedOrder(encoder, decoder, output, []);
 
     public Encoder Encoder => encoder;
     public Decoder Decoder => decoder;
@@ -48,14 +48,17 @@ public sealed class EncoderDecoder : nn.Module
     /// <summary>Encodes the source.</summary>
     /// <param name="source"><c>[batch, source time]</c> ids, padded with <see cref="TransformerConfig.PadId"/>.</param>
     /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
-    public (Tensor Memory, Tensor SourceMask) Encode(Tensor source) => encoder.forward(source);
+    public override (Tensor Memory, Tensor SourceMask) Encode(Tensor source) => encoder.forward(source);
+
+    public override long TargetVocabulary => Config.TargetVocabulary;
+    public override long MaxOutputLength => Config.MaxLength - 1;
 
     /// <summary>Decodes a whole target at once (teacher forcing), under the causal mask.</summary>
     /// <param name="targetInput"><c>[batch, target time]</c>: BOS followed by the target, shifted right.</param>
     /// <param name="memory"><c>[batch, source time, d_model]</c> from <see cref="Encode"/>.</param>
     /// <param name="sourceMask"><c>[batch, 1, 1, source time]</c> from <see cref="Encode"/>.</param>
     /// <returns>logits <c>[batch, target time, target vocabulary]</c>.</returns>
-    public Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask)
+    public override Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask)
     {
         using var scope = NewDisposeScope();
         var targetMask = Config.CausalMask ? Masks.Decoder(targetInput, Config.PadId) : Masks.Padding(targetInput, Config.PadId);
@@ -63,16 +66,8 @@ public sealed class EncoderDecoder : nn.Module
         return output.forward(y).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Teacher-forced forward pass: <c>[batch, source time]</c>, <c>[batch, target time]</c> → logits <c>[batch, target time, target vocabulary]</c>.</summary>
-    public Tensor forward(Tensor source, Tensor targetInput)
-    {
-        using var scope = NewDisposeScope();
-        var (memory, mask) = Encode(source);
-        return Decode(targetInput, memory, mask).MoveToOuterDisposeScope();
-    }
-
     /// <summary>Starts step-by-step decoding over an encoded source; dispose the state when done.</summary>
-    public DecoderState StartDecoding(Tensor memory, Tensor sourceMask) => new(memory, sourceMask, DecoderLayers.Count);
+    public override DecoderState StartDecoding(Tensor memory, Tensor sourceMask) => new(memory, sourceMask, DecoderLayers.Count);
 
     /// <summary>
     /// One decoding step with the key/value cache: only the new token is embedded and projected; self-attention
@@ -80,8 +75,9 @@ public sealed class EncoderDecoder : nn.Module
     /// </summary>
     /// <param name="tokens"><c>[batch]</c> or <c>[batch, 1]</c>: the token just produced (BOS at the first step).</param>
     /// <returns>logits <c>[batch, target vocabulary]</c> for the next token.</returns>
-    public Tensor DecodeStep(Tensor tokens, DecoderState state)
+    public override Tensor DecodeStep(Tensor tokens, IDecoderState decoderState)
     {
+        var state = (DecoderState)decoderState;
         using var scope = NewDisposeScope();
         var step = tokens.dim() == 1 ? tokens.unsqueeze(1) : tokens;
         var y = decoder.forward(decoder.Embed(step, state.Position), state.Memory, targetMask: null, state.SourceMask, state.Layers);
@@ -114,7 +110,7 @@ public sealed class EncoderDecoder : nn.Module
 }
 
 /// <summary>The state of step-by-step decoding: encoder output, per-layer caches and the next position.</summary>
-public sealed class DecoderState : IDisposable
+public sealed class DecoderState : IDecoderState
 {
     internal DecoderState(Tensor memory, Tensor sourceMask, int layers)
     {

@@ -43,6 +43,10 @@ public static class ExperimentsTables
          ("batch_size", "128"), ("warmup", "300"), ("lr", "0.002"), ("max_steps", "1500"), ("eval_every", "500"), ("eval_items", "1000"), ("threads", "1")],
         ("attention", "full,local,strided,linear,linformer"));
 
+    /// <summary>The G2P headline: the g2p defaults with d_ff 512 for 11,000 steps, chosen on dev, measured once on test.</summary>
+    public static readonly SweepSpec G2pHeadlineSweep = SweepSpec.Of("test", 3,
+        [("task", "g2p"), ("d_ff", "512"), ("max_steps", "11000"), ("eval_every", "2000"), ("threads", "1")]);
+
     public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, [("threads", "1")], ("precision", "fp32,bf16"));
 
     static readonly (string, string)[] Notebook02To04 =
@@ -77,6 +81,9 @@ public static class ExperimentsTables
         ["at-vs-nat-reverse"] = s => AtVsNat(s, AtVsNatReverse, "test sequence error %", "symbol error %", meanLength: false),
         ["decoding-beam"] = DecodingBeam,
         ["decoding-sampling"] = DecodingSampling,
+        ["decoding-beam-oracle"] = DecodingBeamOracle,
+        ["g2p-headline"] = G2pHeadline,
+        ["g2p-headline-dev"] = G2pHeadlineDev,
         ["heads-02"] = Heads,
         ["positions-03"] = Positions,
         ["causal-mask-04"] = CausalMask,
@@ -241,6 +248,54 @@ public static class ExperimentsTables
                 return (IReadOnlyList<string>)[name, Cell.MeanSd(rows.Select(r => r.SequenceError), 2, 100),
                     Cell.MeanSd(rows.Select(r => r.OracleSequenceError), 2, 100), Cell.Number(rows.Average(r => r.DistinctOutputs), 2)];
             }).ToList());
+    }
+
+    /// <summary>The oracle over beam search's own n best: the like-for-like partner of the sampling oracle.</summary>
+    static MarkdownTable DecodingBeamOracle(ReportSources s)
+    {
+        var tables = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).Select(DecodingExperiment.BeamOracle).ToList();
+        return new(["candidates", $"beam {DecodingExperiment.OracleCandidates}: oracle WER (some candidate right) %", "per seed %"],
+            Enumerable.Range(1, DecodingExperiment.OracleCandidates).Select(n =>
+            {
+                var errors = tables.Select(table => table.Single(row => row.Candidates == n).OracleSequenceError).ToList();
+                return (IReadOnlyList<string>)[n == 1 ? "1 (the beam's best)" : $"best {n}", Cell.MeanSd(errors, 2, 100), Cell.PerSeed(errors, 2, 100)];
+            }).ToList());
+    }
+
+    /// <summary>The G2P headline over seeds: the dev-chosen checkpoint, then test once; partial rows say what is still to run.</summary>
+    static MarkdownTable G2pHeadline(ReportSources s)
+    {
+        var runs = s.FinishedRuns(G2pHeadlineSweep).OrderBy(r => r.Seed).ToList();
+        static HeldOutTestExperiment.Readings Test(RunRecord r) => HeldOutTestExperiment.ReadingsOf(r);
+        var done = runs.Where(r => r.State == RunState.Done).ToList();
+        return new(["", "mean ± sd", "per seed"],
+        [
+            ["best dev WER % (greedy, all dev words)", Cell.MeanSd(done.Select(r => Training(r).DevSequenceError), 2, 100), Cell.PerSeed(done.Select(r => Training(r).DevSequenceError), 2, 100)],
+            ["chosen step (lowest dev WER)", Cell.MeanSd(done.Select(r => Training(r).BestStep), 0), Cell.PerSeed(done.Select(r => Training(r).BestStep), 0)],
+            ["test WER %, greedy", Cell.MeanSd(done.Select(r => Test(r).TestGreedySequenceError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestGreedySequenceError), 2, 100)],
+            ["test PER %, greedy", Cell.MeanSd(done.Select(r => Test(r).TestGreedySymbolError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestGreedySymbolError), 2, 100)],
+            [$"test WER %, beam {HeldOutTestExperiment.Beam}", Cell.MeanSd(done.Select(r => Test(r).TestBeamSequenceError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestBeamSequenceError), 2, 100)],
+            [$"test PER %, beam {HeldOutTestExperiment.Beam}", Cell.MeanSd(done.Select(r => Test(r).TestBeamSymbolError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestBeamSymbolError), 2, 100)],
+            [$"beam {HeldOutTestExperiment.Beam} − greedy, test WER (points, paired by seed)", Cell.SignedMeanSd(done.Select(r => Test(r).TestBeamSequenceError - Test(r).TestGreedySequenceError).ToList(), 2, 100),
+             string.Join(" / ", done.Select(r => Cell.Signed(100 * (Test(r).TestBeamSequenceError - Test(r).TestGreedySequenceError), 2)))],
+            ["training time (evaluations included)", Cell.MeanSd(done.Select(r => Training(r).TrainSeconds / 60), 1) + " min", Cell.PerSeed(done.Select(r => Training(r).TrainSeconds / 60), 1)],
+            ["target tokens/s", Cell.MeanSd(done.Select(r => Training(r).TokensPerSecond), 0), Cell.PerSeed(done.Select(r => Training(r).TokensPerSecond), 0)],
+            ["runs", Outcome(runs) + (runs.Count < G2pHeadlineSweep.Seeds ? $"{(runs.Count > 0 ? ", " : "")}{G2pHeadlineSweep.Seeds - runs.Count} not finished yet" : ""), ""],
+        ]);
+    }
+
+    /// <summary>The headline runs' dev curve: greedy WER and PER on all dev words at each evaluation, mean ± sd over the finished runs.</summary>
+    static MarkdownTable G2pHeadlineDev(ReportSources s)
+    {
+        var curves = s.FinishedRuns(G2pHeadlineSweep).Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
+            .Select(r => r.TrainingCurve().Where(p => !double.IsNaN(p.DevSequenceError)).ToList()).ToList();
+        var steps = curves.SelectMany(c => c.Select(p => p.Step)).Distinct().Order().ToList();
+        IEnumerable<TrainingCurvePoint> At(long step) => curves.Select(c => c.Single(p => p.Step == step));
+        return new(["step", .. steps.Select(step => step.ToString("N0"))],
+        [
+            ["dev WER %", .. steps.Select(step => Cell.MeanSd(At(step).Select(p => p.DevSequenceError), 2, 100))],
+            ["dev PER %", .. steps.Select(step => Cell.MeanSd(At(step).Select(p => p.DevSymbolError), 2, 100))],
+        ]);
     }
 
     static MarkdownTable Heads(ReportSources s) =>

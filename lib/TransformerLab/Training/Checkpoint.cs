@@ -141,6 +141,17 @@ public sealed class Checkpoint
         return model.to(device);
     }
 
+    /// <summary>The autoregressive encoder–decoder (Transformer or recurrent) with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    /// <exception cref="CheckpointException">the checkpoint holds a NAT.</exception>
+    public SequenceToSequence RestoreSequenceToSequence(Device device)
+    {
+        if (Settings.Architecture == Architecture.NonAutoregressive)
+            throw new CheckpointException("This checkpoint holds a NAT, not an autoregressive encoder–decoder; restore it with RestoreNonAutoregressive (research eval handles both).");
+        var model = Settings.CreateModel(SourceVocabulary.Count, TargetVocabulary.Count);
+        LoadModelState(model);
+        return model.to(device);
+    }
+
     /// <summary>The NAT with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
     /// <exception cref="CheckpointException">the checkpoint holds an autoregressive model.</exception>
     public NonAutoregressiveTransformer RestoreNonAutoregressive(Device device)

@@ -50,7 +50,7 @@ public static class SequenceDistillation
     /// Each example with its target replaced by the teacher's best beam output for its source (each distinct source
     /// decoded once). Deterministic: beam search has no randomness and the model is in eval mode.
     /// </summary>
-    public static IReadOnlyList<Example> TeacherOutputs(EncoderDecoder teacher, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target, int beam, Device device)
+    public static IReadOnlyList<Example> TeacherOutputs(SequenceToSequence teacher, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target, int beam, Device device)
     {
         var items = EvaluationItem.Group(examples);
         var (_, predictions) = Evaluator.Decode(teacher, items, source, target, DecodeStrategy.Beam(beam), device);

@@ -30,17 +30,17 @@ public abstract class TrainableModel : IDisposable
     public static TrainableModel Create(TrainingSettings settings, TaskData data, Device device, IDecoderInputPolicy? decoderInput = null) =>
         settings.Architecture switch
         {
-            Architecture.Autoregressive => new Autoregressive(new EncoderDecoder(settings.ModelConfig(data)).to(device), settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
-            _ => new NonAutoregressive(new NonAutoregressiveTransformer(settings.NatConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count)).to(device), settings),
+            Architecture.NonAutoregressive => new NonAutoregressive(new NonAutoregressiveTransformer(settings.NatConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count)).to(device), settings),
+            _ => new Autoregressive(settings.CreateModel(data.SourceVocabulary.Count, data.TargetVocabulary.Count).to(device), settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
         };
 
-    sealed class Autoregressive(EncoderDecoder model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
+    sealed class Autoregressive(SequenceToSequence model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
     {
         public override nn.Module Module => model;
         public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
         /// <summary>The last decoder layer's cross-attention, whose weights guided attention shapes (null when it is off).</summary>
-        readonly Attention.MultiHeadAttention? guided = settings.GuidedAttention > 0 ? Guide(model) : null;
+        readonly Attention.MultiHeadAttention? guided = settings.GuidedAttention > 0 ? Guide((EncoderDecoder)model) : null;
 
         static Attention.MultiHeadAttention Guide(EncoderDecoder model)
         {

@@ -1,12 +1,18 @@
 using System.Text.Json.Serialization;
 using TransformerLab.Data;
 using TransformerLab.Model;
+using TransformerLab.Model.Convolutional;
+using TransformerLab.Model.Recurrent;
 using TransformerLab.Runtime;
 
 namespace TransformerLab.Training;
 
-/// <summary>Which decoder a run trains.</summary>
-public enum Architecture { Autoregressive, NonAutoregressive }
+/// <summary>
+/// What a run trains: the Transformer encoder–decoder (autoregressive, the paper's), its non-autoregressive decoder
+/// (Gu et al. 2018), the recurrent baseline with attention (rnn; Bahdanau et al. 2015, Luong et al. 2015), or the
+/// convolutional baseline (cnn; Gehring et al. 2017).
+/// </summary>
+public enum Architecture { Autoregressive, NonAutoregressive, Rnn, Cnn }
 
 /// <summary>The tasks <c>research train</c> knows.</summary>
 public enum TaskKind { G2p, Copy, Reverse, Sort }
@@ -57,8 +63,8 @@ public sealed record TrainingSettings
     /// <summary>These settings with the model changed by <paramref name="change"/> (<c>s.WithModel(m =&gt; m with { Heads = 8 })</c>).</summary>
     public TrainingSettings WithModel(Func<TransformerConfig, TransformerConfig> change) => this with { Model = change(Model) };
 
-    // ── non-autoregressive decoder (architecture = non_autoregressive) ──
-    /// <summary>Autoregressive (the paper's decoder) or non-autoregressive (Gu et al. 2018; all positions at once).</summary>
+    // ── architecture: the Transformer, its non-autoregressive decoder, or a recurrent or convolutional baseline ──
+    /// <summary>autoregressive (the Transformer, the paper's decoder), non_autoregressive (Gu et al. 2018; all positions at once), or a baseline for notebook 09: rnn (recurrent with attention) or cnn (convolutional).</summary>
     public Architecture Architecture { get; init; } = Architecture.Autoregressive;
     /// <summary>
     /// The NAT's own choices — decoder input, length rule, length-loss weight, training mask, longest output — used when
@@ -66,6 +72,12 @@ public sealed record TrainingSettings
     /// nat_masking, nat_max_length).
     /// </summary>
     public NonAutoregressiveSettings Nat { get; init; } = new();
+
+    /// <summary>The recurrent baseline's own choices (keys rnn_cell, rnn_attention), used when <see cref="Architecture"/> is rnn; its sizes are the model's (d_model, encoder_layers, decoder_layers, dropout, tie_embeddings).</summary>
+    public RecurrentChoices Rnn { get; init; } = new();
+
+    /// <summary>The convolutional baseline's own choices (keys cnn_kernel, cnn_dilation), used when <see cref="Architecture"/> is cnn; its sizes are the model's.</summary>
+    public ConvolutionalChoices Cnn { get; init; } = new();
 
     /// <summary>These settings with the NAT's choices changed by <paramref name="change"/>.</summary>
     public TrainingSettings WithNat(Func<NonAutoregressiveSettings, NonAutoregressiveSettings> change) => this with { Nat = change(Nat) };
@@ -175,6 +187,15 @@ public sealed record TrainingSettings
     /// <summary>Positions the model has: room for the task's longest input twice over (a G2P word has at most ~40 letters).</summary>
     long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16);
 
+    /// <summary>The autoregressive encoder–decoder this run trains (Transformer or recurrent), freshly initialised from the current torch seed.</summary>
+    public SequenceToSequence CreateModel(long sourceVocabulary, long targetVocabulary) => Architecture switch
+    {
+        Architecture.Autoregressive => new EncoderDecoder(ModelConfig(sourceVocabulary, targetVocabulary)),
+        Architecture.Rnn => new RecurrentEncoderDecoder(ModelConfig(sourceVocabulary, targetVocabulary), Rnn),
+        Architecture.Cnn => new ConvolutionalEncoderDecoder(ModelConfig(sourceVocabulary, targetVocabulary), Cnn),
+        _ => throw new InvalidOperationException($"architecture {Architecture} is not an autoregressive encoder–decoder."),
+    };
+
     /// <summary>The NAT this run trains, for vocabularies of these sizes (not yet validated).</summary>
     public NonAutoregressiveConfig NatConfig(long sourceVocabulary, long targetVocabulary) => new()
     {
@@ -200,7 +221,9 @@ public sealed record TrainingSettings
         if (Threads < 0) p.Add($"threads must be ≥ 0 (got {Threads}).");
         if (GuidedAttention < 0) p.Add($"guided_attention must be ≥ 0 (got {GuidedAttention}).");
         if (GuidedAttentionWidth <= 0) p.Add($"guided_attention_width must be positive (got {GuidedAttentionWidth}).");
-        if (GuidedAttention > 0 && Architecture != Architecture.Autoregressive) p.Add("guided_attention shapes an autoregressive decoder's cross-attention; the NAT has no such training loss here.");
+        if (GuidedAttention > 0 && Architecture != Architecture.Autoregressive) p.Add("guided_attention shapes the Transformer decoder's cross-attention (architecture=autoregressive); the NAT and the rnn baseline have no such training loss here.");
+        if (Architecture == Architecture.Cnn) p.AddRange(Cnn.Problems());
+        if (Architecture == Architecture.Rnn && Model.DModel % 2 != 0) p.Add($"the rnn baseline's bidirectional encoder splits d_model in two directions: d_model must be even (got {Model.DModel}).");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
