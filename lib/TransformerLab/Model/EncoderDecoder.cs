@@ -50,6 +50,7 @@ public sealed class EncoderDecoder : SequenceToSequence
     /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
     public override (Tensor Memory, Tensor SourceMask) Encode(Tensor source) => encoder.forward(source);
 
+    public override Parameter SourceEmbedding => encoder.Embedding.Weight;
     public override long TargetVocabulary => Config.TargetVocabulary;
     public override long MaxOutputLength => Config.MaxLength - 1;
 

@@ -20,6 +20,9 @@ public abstract class SequenceToSequence : nn.Module
     /// <summary>The longest output decoding may produce (positions the model has, less one).</summary>
     public abstract long MaxOutputLength { get; }
 
+    /// <summary>The source embedding matrix <c>[source vocabulary, d_model]</c>: the inputs x_j every path through the encoder starts from.</summary>
+    public abstract TorchSharp.Modules.Parameter SourceEmbedding { get; }
+
     /// <summary>Encodes the source.</summary>
     /// <param name="source"><c>[batch, source time]</c> ids, padded.</param>
     /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>

@@ -75,6 +75,7 @@ public sealed class ConvolutionalEncoderDecoder : SequenceToSequence
             }
     }
 
+    public override Parameter SourceEmbedding => sourceTokens.weight!;
     public override long TargetVocabulary => Config.TargetVocabulary;
     public override long MaxOutputLength => Config.MaxLength - 1;
     public override IReadOnlyList<Parameter> ParametersInSeedOrder() => parameters().ToList();

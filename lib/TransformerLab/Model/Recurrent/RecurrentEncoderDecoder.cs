@@ -65,6 +65,7 @@ public sealed class RecurrentEncoderDecoder : SequenceToSequence
         }
     }
 
+    public override Parameter SourceEmbedding => sourceEmbedding.weight!;
     public override long TargetVocabulary => Config.TargetVocabulary;
     public override long MaxOutputLength => Config.MaxLength - 1;
     public override IReadOnlyList<Parameter> ParametersInSeedOrder() => parameters().ToList();
