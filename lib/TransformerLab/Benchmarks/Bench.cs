@@ -213,24 +213,12 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
             TorchRuntime.Seed(1);
             var ours = new EncoderDecoder(config).to(device);
             var theirs = new BuiltinEncoderDecoder(config).to(device);
-            var source = torch.randint(4, config.SourceVocabulary, [batch, time], device: device);
-            var target = torch.randint(4, config.TargetVocabulary, [batch, time + 1], device: device);
-            var input = target[.., ..^1];
-            var output = target[.., 1..];
+            var (source, input, output) = StepBatch(config);
             var optimisers = new[] { ours, (nn.Module)theirs }.Select(m => torch.optim.AdamW(m.parameters(), lr: 1e-4)).ToArray();
-            void Step(Func<Tensor> logits, optim.Optimizer optimiser)
-            {
-                using var inner = NewDisposeScope();
-                optimiser.zero_grad();
-                var loss = nn.functional.cross_entropy(logits().reshape(-1, config.TargetVocabulary), output.reshape(-1));
-                loss.backward();
-                optimiser.step();
-                Sync();
-            }
             var times = Latency.MeasureInterleaved(
             [
-                () => Step(() => ours.forward(source, input), optimisers[0]),
-                () => Step(() => theirs.forward(source, input), optimisers[1]),
+                () => TrainStep(() => ours.forward(source, input), output, optimisers[0]),
+                () => TrainStep(() => theirs.forward(source, input), output, optimisers[1]),
             ], warmup: 2, repeats: quick ? 3 : 5);
             var tokens = batch * time;
             var name = $"d_model {config.DModel}, {config.EncoderLayers}+{config.DecoderLayers} layers";
@@ -249,6 +237,26 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
             ours.Dispose();
             theirs.Dispose();
         }
+    }
+
+    /// <summary>The training-step benchmarks' batch: 32 sources and targets of 32 random tokens, no padding; the decoder input is the target shifted right.</summary>
+    (Tensor Source, Tensor Input, Tensor Output) StepBatch(TransformerConfig config)
+    {
+        const long batch = 32, time = 32;
+        var source = torch.randint(4, config.SourceVocabulary, [batch, time], device: device);
+        var target = torch.randint(4, config.TargetVocabulary, [batch, time + 1], device: device);
+        return (source, target[.., ..^1], target[.., 1..]);
+    }
+
+    /// <summary>One optimiser step on <paramref name="logits"/>' cross-entropy against <paramref name="output"/>, finished on the device before it returns.</summary>
+    void TrainStep(Func<Tensor> logits, Tensor output, optim.Optimizer optimiser)
+    {
+        using var inner = NewDisposeScope();
+        optimiser.zero_grad();
+        var scores = logits();
+        nn.functional.cross_entropy(scores.reshape(-1, scores.shape[^1]), output.reshape(-1)).backward();
+        optimiser.step();
+        Sync();
     }
 
     /// <summary>
@@ -284,18 +292,12 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
             var config = StepConfig(large);
             TorchRuntime.Seed(1);
             var model = new EncoderDecoder(config).to(device);
-            var source = torch.randint(4, config.SourceVocabulary, [batch, time], device: device);
-            var target = torch.randint(4, config.TargetVocabulary, [batch, time + 1], device: device);
+            var (source, input, output) = StepBatch(config);
             using var optimiser = torch.optim.AdamW(model.parameters(), lr: 1e-4);
             void Step(Precision precision)
             {
-                using var inner = NewDisposeScope();
                 using var products = MixedPrecision.Use(precision);
-                optimiser.zero_grad();
-                var logits = model.forward(source, target[.., ..^1]);
-                nn.functional.cross_entropy(logits.reshape(-1, config.TargetVocabulary), target[.., 1..].reshape(-1)).backward();
-                optimiser.step();
-                Sync();
+                TrainStep(() => model.forward(source, input), output, optimiser);
             }
             var times = Latency.MeasureInterleaved([() => Step(Precision.Fp32), () => Step(Precision.Bf16)], warmup: 2, repeats: quick ? 3 : 5);
             var tokens = batch * time;

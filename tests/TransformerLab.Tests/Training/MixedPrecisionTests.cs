@@ -20,11 +20,7 @@ public sealed class MixedPrecisionTests : IDisposable
     static bool NoNativeBf16 => MixedPrecision.Unsupported(Precision.Bf16, torch.CPU) is not null;
 
     static TrainingSettings Tiny(Precision precision) =>
-        TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0.1 }) with
-        {
-            Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 600, DevSize = 40, TestSize = 40,
-            BatchSize = 16, MaxSteps = 30, Warmup = 10, EvalEvery = 15, LogEvery = 5, Lr = 3e-3, Threads = 1, Precision = precision,
-        };
+        TinySettings.For() with { MaxSteps = 30, EvalEvery = 15, Threads = 1, Precision = precision };
 
     [Fact]
     public void A_bf16_forward_pass_stays_within_two_percent_of_fp32_and_returns_float32()

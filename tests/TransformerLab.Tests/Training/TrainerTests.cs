@@ -16,13 +16,7 @@ public sealed class TrainerTests : IDisposable
     readonly string folder = Path.Combine(Path.GetTempPath(), "tlab-trainer-" + Guid.NewGuid().ToString("N"));
     public void Dispose() { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
 
-    /// <summary>A model and data small enough to train in seconds on one core.</summary>
-    static TrainingSettings Tiny(TaskKind task = TaskKind.Copy) =>
-        TrainingSettings.For(task).WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0.1 }) with
-    {
-        Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 600, DevSize = 40, TestSize = 40,
-        BatchSize = 16, MaxSteps = 40, Warmup = 10, EvalEvery = 20, LogEvery = 5, Lr = 3e-3, Schedule = LearningRateScheduleKind.Cosine,
-    };
+    static TrainingSettings Tiny(TaskKind task = TaskKind.Copy) => TinySettings.For(task);
 
     static TaskData Data(TrainingSettings s) => s.LoadData(Workspace.Root(AppContext.BaseDirectory));
 
