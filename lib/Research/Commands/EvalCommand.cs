@@ -83,13 +83,9 @@ public static class EvalCommand
             $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}.tsv"));
         Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
         PredictionsFile.Write(tsv, predictions);
-        var json = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            checkpoint = Path.GetFullPath(checkpointPath), step = checkpoint.Progress.Step, split, decoding = decodingName, beam, length_penalty = alpha, length_beam = nat.LengthBeam, iterations = nat.Iterations,
-            items = metrics.Items, sequence_error = metrics.SequenceErrorRate, symbol_error = metrics.SymbolErrorRate,
-            exact_match = metrics.ExactMatch, token_accuracy = metrics.TokenAccuracy, bleu, seconds = clock.Elapsed.TotalSeconds,
-        }, new JsonSerializerOptions { WriteIndented = true });
-        AtomicFile.WriteAllBytes(Path.ChangeExtension(tsv, ".json"), json);
+        new EvaluationSummary(Path.GetFullPath(checkpointPath), checkpoint.Progress.Step, split, decodingName, beam, alpha, nat.LengthBeam, nat.Iterations,
+            metrics.Items, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.TokenAccuracy, bleu, clock.Elapsed.TotalSeconds)
+            .Write(Path.ChangeExtension(tsv, ".json"));
         Console.WriteLine($"Predictions: {tsv}");
         return ResearchCli.Ok;
     }

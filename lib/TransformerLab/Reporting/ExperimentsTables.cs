@@ -1,3 +1,4 @@
+using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
 
 namespace TransformerLab.Reporting;
@@ -43,6 +44,18 @@ public static class ExperimentsTables
          ("batch_size", "128"), ("warmup", "300"), ("lr", "0.002"), ("max_steps", "1500"), ("eval_every", "500"), ("eval_items", "1000"), ("threads", "1")],
         ("attention", "full,local,strided,linear,linformer"));
 
+    static readonly (string, string)[] SyntheticTasks =
+        [("d_model", "128"), ("d_ff", "512"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("batch_size", "64"), ("warmup", "400"), ("label_smoothing", "0")];
+
+    /// <summary>Copy and reverse: the first command of their section, then reverse with more steps and a higher peak lr.</summary>
+    public static readonly IReadOnlyList<SweepSpec> SyntheticTaskSweeps =
+    [
+        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.001"), ("max_steps", "3000"), ("eval_every", "500")], ("task", "copy,reverse")),
+        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.001"), ("max_steps", "5000"), ("eval_every", "1000")], ("task", "reverse")),
+        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.002"), ("max_steps", "3000"), ("eval_every", "500")], ("task", "reverse")),
+        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.002"), ("max_steps", "5000"), ("eval_every", "1000")], ("task", "reverse")),
+    ];
+
     /// <summary>The G2P headline: the g2p defaults with d_ff 512 for 11,000 steps, chosen on dev, measured once on test.</summary>
     public static readonly SweepSpec G2pHeadlineSweep = SweepSpec.Of("test", 3,
         [("task", "g2p"), ("d_ff", "512"), ("max_steps", "11000"), ("eval_every", "2000"), ("threads", "1")]);
@@ -83,6 +96,7 @@ public static class ExperimentsTables
         ["decoding-sampling"] = DecodingSampling,
         ["decoding-beam-oracle"] = DecodingBeamOracle,
         ["g2p-headline"] = G2pHeadline,
+        ["synthetic-tasks"] = SyntheticTaskTable,
         ["g2p-headline-dev"] = G2pHeadlineDev,
         ["heads-02"] = Heads,
         ["positions-03"] = Positions,
@@ -250,10 +264,27 @@ public static class ExperimentsTables
             }).ToList());
     }
 
+    /// <summary>
+    /// Copy and reverse by configuration: dev at the best checkpoint, and test exact match per seed where
+    /// <c>research eval --checkpoint &lt;run&gt;/best.ckpt --split test</c> wrote its summary into the run folder.
+    /// </summary>
+    static MarkdownTable SyntheticTaskTable(ReportSources s) =>
+        new(["task, steps, peak lr", "dev exact match %", "dev symbol error %", "best step per seed", "test exact match %, seeds 1 / 2 / 3", "training time per run"],
+            SyntheticTaskSweeps.SelectMany(sweep => Groups(s.Runs(sweep), "task").Select(g =>
+            {
+                var settings = g.Runs[0].TrainingSettings();
+                var tests = g.Runs.Select(r => EvaluationSummary.Read(EvaluationSummary.GreedyFile(r.Folder, "test"))).ToList();
+                return (IReadOnlyList<string>)[$"{g.Values[0]}, {settings.MaxSteps:N0}, {settings.Lr:0.###}",
+                    Cell.MeanSd(Done(g.Runs, r => 1 - Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 3, 100),
+                    Cell.PerSeed(Done(g.Runs, r => Training(r).BestStep), 0),
+                    tests.All(t => t is null) ? "not measured" : string.Join(" / ", tests.Select(t => t is null ? "–" : Cell.Number(100 * t.ExactMatch, 1))),
+                    Cell.MeanSd(Done(g.Runs, r => Training(r).TrainSeconds), 0) + " s"];
+            })).ToList());
+
     /// <summary>The oracle over beam search's own n best: the like-for-like partner of the sampling oracle.</summary>
     static MarkdownTable DecodingBeamOracle(ReportSources s)
     {
-        var tables = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).Select(DecodingExperiment.BeamOracle).ToList();
+        var tables = s.Runs(DecodingSweep).Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(DecodingExperiment.BeamOracle).ToList();
         return new(["candidates", $"beam {DecodingExperiment.OracleCandidates}: oracle WER (some candidate right) %", "per seed %"],
             Enumerable.Range(1, DecodingExperiment.OracleCandidates).Select(n =>
             {
