@@ -87,6 +87,9 @@ public static class ExperimentsTables
         ["ln-warmup-paper-schedule"] = PaperScheduleWarmup,
         ["ln-vs-bn"] = LayerNormVsBatchNorm,
         ["exposure-bias"] = ExposureBias,
+        ["exposure-bias-by-position"] = ExposureBiasByPosition,
+        ["scheduled-sampling-by-position"] = ScheduledSamplingByPosition,
+        ["scheduled-sampling-by-length"] = ScheduledSamplingByLength,
         ["scheduled-sampling-reverse"] = ScheduledSamplingReverse,
         ["scheduled-sampling-g2p"] = ScheduledSamplingG2p,
         ["at-vs-nat-g2p"] = s => AtVsNat(s, AtVsNatG2p, "WER %", "PER %", meanLength: true),
@@ -165,6 +168,65 @@ public static class ExperimentsTables
             ["loss (nats / token)", Cell.MeanSd(Done(runs, r => Exposure(r).TfLoss), 3), Cell.MeanSd(Done(runs, r => Exposure(r).FreeLoss), 3), ""],
             ["test sequence error %, greedy", "", Cell.MeanSd(Done(runs, r => Exposure(r).TestSequenceError), 2, 100), ""],
         ]);
+    }
+
+    static readonly int[] ReportedPositions = [0, 2, 4, 8, 12, 16, 20, 22];
+
+    /// <summary>A by_position.csv value at one position, averaged over runs (the rate of each run, unweighted); "—" where no run has it.</summary>
+    static string AtPosition(IReadOnlyList<RunRecord> runs, int position, Func<ExposureBiasExperiment.PositionRow, double> value)
+    {
+        var values = runs.Where(r => r.State == RunState.Done).Select(r => ExposureBiasExperiment.ByPosition(r).Single(p => p.Position == position)).Select(value).Where(v => !double.IsNaN(v)).ToList();
+        return values.Count == 0 ? "—" : Cell.Number(100 * values.Average(), 1);
+    }
+
+    /// <summary>Teacher-forced against free-running error by output position: mean over the exposure-bias runs.</summary>
+    static MarkdownTable ExposureBiasByPosition(ReportSources s)
+    {
+        var runs = s.Runs(ExposureBiasSweep);
+        return new(["position", .. ReportedPositions.Select(p => p.ToString())],
+        [
+            ["teacher-forced error %", .. ReportedPositions.Select(p => AtPosition(runs, p, r => r.TfError))],
+            ["free-running error %", .. ReportedPositions.Select(p => AtPosition(runs, p, r => r.FreeError))],
+            ["free-running, after an earlier error %", .. ReportedPositions.Select(p => AtPosition(runs, p, r => r.ErrorAfterError))],
+            ["free-running, prefix correct so far %", .. ReportedPositions.Select(p => AtPosition(runs, p, r => r.ErrorWithoutError))],
+        ]);
+    }
+
+    /// <summary>Teacher forcing against argmax scheduled sampling by output position (dev): teacher-forced error, and free-running error after an earlier error / with a clean prefix.</summary>
+    static MarkdownTable ScheduledSamplingByPosition(ReportSources s)
+    {
+        var grid = s.Runs(ScheduledSamplingSweep);
+        var positions = ReportedPositions.Skip(1).ToArray();
+        IReadOnlyList<string> Rows(string name, string policy, bool split)
+        {
+            var runs = grid.Where(r => r.Config["decoder_input"] == policy).ToList();
+            return [name, .. positions.Select(p => split
+                ? $"{AtPosition(runs, p, r => r.ErrorAfterError)} / {AtPosition(runs, p, r => r.ErrorWithoutError)}"
+                : AtPosition(runs, p, r => r.TfError))];
+        }
+        return new(["position", .. positions.Select(p => p.ToString())],
+        [
+            Rows("teacher forcing: teacher-forced error", "teacher_forcing", split: false),
+            Rows("teacher forcing: free-running after an error / clean", "teacher_forcing", split: true),
+            Rows("argmax SS: teacher-forced error", "scheduled_sampling", split: false),
+            Rows("argmax SS: free-running after an error / clean", "scheduled_sampling", split: true),
+        ]);
+    }
+
+    /// <summary>Test sequence error by input length (by_length.csv), mean over seeds, for the three training policies.</summary>
+    static MarkdownTable ScheduledSamplingByLength(ReportSources s)
+    {
+        var grid = s.Runs(ScheduledSamplingSweep);
+        var policies = new (string Name, IReadOnlyList<RunRecord> Runs)[]
+        {
+            ("teacher forcing", grid.Where(r => r.Config["decoder_input"] == "teacher_forcing").ToList()),
+            ("scheduled sampling, argmax", grid.Where(r => r.Config["decoder_input"] == "scheduled_sampling").ToList()),
+            ("scheduled sampling, sampled", s.Runs(SampledPredictionsSweep)),
+        };
+        var tables = policies.Select(p => (p.Name, Rows: p.Runs.Where(r => r.State == RunState.Done).Select(ExposureBiasExperiment.ByLength).ToList())).ToList();
+        var lengths = tables[0].Rows.SelectMany(t => t.Select(r => r.SourceLength)).Distinct().Order().Where(l => l % 2 == 0).ToList();
+        return new(["input length", .. lengths.Select(l => l.ToString())],
+            tables.Select(t => (IReadOnlyList<string>)[t.Name, .. lengths.Select(l => Cell.Number(100 * t.Rows.Average(rows => rows.Single(r => r.SourceLength == l).SequenceError), 1))]).ToList());
     }
 
     static MarkdownTable ScheduledSamplingReverse(ReportSources s)
