@@ -51,10 +51,9 @@ public static class AttentionScaling
             foreach (var (name, attend) in Kernels(window, linformer))
             {
                 if (n > quadraticUpTo && (name.StartsWith("full, explicit", StringComparison.Ordinal) || name.StartsWith("strided", StringComparison.Ordinal))) continue;
-                var peak = PeakMegabytes(() => { using var s = NewDisposeScope(); attend(q, k, v); });
-                var time = Latency.Measure(() => { using var s = NewDisposeScope(); attend(q, k, v); }, warmup: 1, repeats: repeats).Median;
-                costs.Add(new AttentionCost(name, n, time * 1e3, peak));
-                progress?.Invoke($"{name}, n = {n}: {time * 1e3:F2} ms");
+                var (milliseconds, peak) = TimeAndPeak(() => attend(q, k, v), repeats);
+                costs.Add(new AttentionCost(name, n, milliseconds, peak));
+                progress?.Invoke($"{name}, n = {n}: {milliseconds:F2} ms");
             }
         }
         return costs;
@@ -91,6 +90,14 @@ public static class AttentionScaling
         double mx = p.Average(x => x.X), my = p.Average(x => x.Y);
         var slope = p.Sum(x => (x.X - mx) * (x.Y - my)) / p.Sum(x => (x.X - mx) * (x.X - mx));
         return (slope, my - slope * mx);
+    }
+
+    /// <summary>One call's peak added memory (a first, separate call), then its median time over <paramref name="repeats"/> after one warm-up; each call in its own dispose scope.</summary>
+    public static (double Milliseconds, double PeakMegabytes) TimeAndPeak(Action call, int repeats)
+    {
+        var peak = PeakMegabytes(() => { using var s = NewDisposeScope(); call(); });
+        var time = Latency.Measure(() => { using var s = NewDisposeScope(); call(); }, warmup: 1, repeats: repeats).Median;
+        return (time * 1e3, peak);
     }
 
     /// <summary>The memory <paramref name="action"/> adds at its peak, in MiB (NaN where the OS does not report a high-water mark).</summary>

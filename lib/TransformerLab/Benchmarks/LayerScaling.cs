@@ -1,6 +1,5 @@
 using TorchSharp;
 using TransformerLab.Attention;
-using TransformerLab.Evaluation;
 using TransformerLab.Model;
 using TransformerLab.Model.Recurrent;
 using TransformerLab.Runtime;
@@ -61,10 +60,9 @@ public static class LayerScaling
                 var x = torch.randn(1, n, dModel);
                 foreach (var (name, forward, _) in layers)
                 {
-                    var peak = AttentionScaling.PeakMegabytes(() => { using var s = NewDisposeScope(); forward(x); });
-                    var time = Latency.Measure(() => { using var s = NewDisposeScope(); forward(x); }, warmup: 1, repeats: repeats).Median;
-                    costs.Add(new LayerCost(name, n, time * 1e3, peak));
-                    progress?.Invoke($"{name}, n = {n}: {time * 1e3:F2} ms");
+                    var (milliseconds, peak) = AttentionScaling.TimeAndPeak(() => forward(x), repeats);
+                    costs.Add(new LayerCost(name, n, milliseconds, peak));
+                    progress?.Invoke($"{name}, n = {n}: {milliseconds:F2} ms");
                 }
             }
             return costs;
