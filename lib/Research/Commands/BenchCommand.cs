@@ -17,7 +17,7 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (cuda needs TorchSharp-cuda referenced).", DefaultValueFactory = _ => "cpu" };
         var output = new Option<string?>("--out") { Description = "JSON file of the figures and ratios. Default: artifacts/bench/bench[-quick].json in the workspace." };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads; 0 = one per core.", DefaultValueFactory = _ => 0 };
-        var command = new Command("bench", "Measure matmul GFLOP/s, attention against nn.MultiheadAttention and the SDPA kernel, a training step against nn.Transformer layers, MFU, the KV cache, NAT against AT latency and memory growth; print a table, write JSON.")
+        var command = new Command("bench", "Measure matmul GFLOP/s, attention against nn.MultiheadAttention and the SDPA kernel, a training step against nn.Transformer layers, MFU, the KV cache, NAT against AT latency, one layer of each kind against n (Vaswani et al.'s Table 1) and memory growth; print a table, write JSON.")
             { quick, device, output, threads };
         command.SetAction(parse => Run(parse.GetValue(quick), parse.GetValue(device)!, parse.GetValue(output), parse.GetValue(threads)));
         return command;

@@ -17,7 +17,7 @@ public static class DataCommand
         var import = new Command("import-cmudict", "Convert the npm package's JS object into upstream's cmudict.dict format.") { from, output };
         import.SetAction(parse => Import(parse.GetValue(from)!, parse.GetValue(output)));
 
-        var task = new Option<TaskKind>("--task") { Description = "g2p, copy, reverse or sort.", DefaultValueFactory = _ => TaskKind.G2p };
+        var task = new Option<TaskKind?>("--task") { Description = "g2p (the default), copy, reverse or sort; same as --set task=…" };
         var set = new Option<string[]>("--set") { Description = "key=value settings, as for train.", AllowMultipleArgumentsPerToken = true };
         var show = new Command("show", "Counts per split: items, examples, lengths, vocabulary sizes.") { task, set };
         show.SetAction(parse => Show(parse.GetValue(task), parse.GetValue(set) ?? []));
@@ -38,7 +38,7 @@ public static class DataCommand
         return ResearchCli.Ok;
     }
 
-    static int Show(TaskKind task, string[] sets)
+    static int Show(TaskKind? task, string[] sets)
     {
         var settings = TrainCommand.Resolve(task, null, sets, null);
         var data = settings.LoadData(NotebooksCommand.WorkspaceRoot());

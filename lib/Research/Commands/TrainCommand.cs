@@ -11,7 +11,7 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var task = new Option<TaskKind>("--task") { Description = "g2p (CMUdict grapheme-to-phoneme), copy, reverse or sort.", DefaultValueFactory = _ => TaskKind.G2p };
+        var task = new Option<TaskKind?>("--task") { Description = "g2p (CMUdict grapheme-to-phoneme, the default), copy, reverse or sort; same as --set task=…" };
         var config = new Option<string?>("--config") { Description = "A JSON object of settings ({\"d_model\": 256, ...}), applied before --set." };
         var set = new Option<string[]>("--set") { Description = "key=value, repeatable; `research train --list` shows every key.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<task>/<time>-seed<seed>)." };
@@ -25,24 +25,26 @@ public static class TrainCommand
         return command;
     }
 
-    /// <summary>The task's defaults, then the config file, then each --set.</summary>
-    public static TrainingSettings Resolve(TaskKind task, string? configFile, IEnumerable<string> sets, string? device)
+    /// <summary>The task's defaults (the task from --task, else from the settings, else g2p), then the config file, then each --set.</summary>
+    public static TrainingSettings Resolve(TaskKind? task, string? configFile, IEnumerable<string> sets, string? device)
     {
         var assignments = new List<KeyValuePair<string, string>>();
         if (configFile is not null) assignments.AddRange(Settings.FromJsonFile(configFile));
         assignments.AddRange(sets.Select(Settings.Assignment));
         if (device is not null) assignments.Add(new("device", device));
-        var settings = Settings.With(TrainingSettings.For(task), assignments);
-        if (settings.Task != task) throw new SettingsException($"The settings say task={settings.Task.ToString().ToLowerInvariant()} but --task is {task.ToString().ToLowerInvariant()}; use one.");
+        var named = Settings.With(new TrainingSettings(), assignments.Where(a => a.Key == "task")).Task;
+        var settings = Settings.With(TrainingSettings.For(task ?? named), assignments);
+        if (task is { } given && settings.Task != given)
+            throw new SettingsException($"The settings say task={settings.Task.ToString().ToLowerInvariant()} but --task is {given.ToString().ToLowerInvariant()}; use one.");
         return settings.Validate();
     }
 
-    static int Run(TaskKind task, string? configFile, string[] sets, string? outFolder, bool resume, string? device, bool list)
+    static int Run(TaskKind? task, string? configFile, string[] sets, string? outFolder, bool resume, string? device, bool list)
     {
         var settings = Resolve(task, configFile, sets, device);
         if (list)
         {
-            var table = ResearchCli.Table("key", "type", $"value ({task.ToString().ToLowerInvariant()})", "what it sets");
+            var table = ResearchCli.Table("key", "type", $"value ({settings.Task.ToString().ToLowerInvariant()})", "what it sets");
             var descriptions = Settings.Descriptions(settings.GetType());
             foreach (var (key, type, value) in Settings.Describe(settings))
                 table.AddRow(key, Markup.Escape(type), Markup.Escape(value), Markup.Escape(descriptions.GetValueOrDefault(key, "")));
@@ -52,14 +54,14 @@ public static class TrainCommand
         if (resume && outFolder is null) throw new UsageException("--resume needs --out: the run folder to continue.");
         foreach (var warning in settings.Warnings()) Console.Error.WriteLine($"warning: {warning}");
         var root = NotebooksCommand.WorkspaceRoot();
-        var folder = Path.GetFullPath(outFolder ?? Path.Combine(root, "runs", task.ToString().ToLowerInvariant(),
+        var folder = Path.GetFullPath(outFolder ?? Path.Combine(root, "runs", settings.Task.ToString().ToLowerInvariant(),
             $"{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-seed{settings.Seed}"));
         if (!resume && (File.Exists(Path.Combine(folder, "last.ckpt")) || File.Exists(Path.Combine(folder, "summary.json"))))
             throw new UsageException($"{folder} already holds a run. Pass --resume to continue it, or choose another --out (nothing was changed).");
         try { TorchRuntime.Device(settings.Device); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
 
-        Console.WriteLine($"Loading {task.ToString().ToLowerInvariant()} data…");
+        Console.WriteLine($"Loading {settings.Task.ToString().ToLowerInvariant()} data…");
         var data = SequenceDistillation.LoadTrainingData(settings, root);
         Console.WriteLine($"{data.Train.Count:N0} train / {data.Dev.Count:N0} dev / {data.Test.Count:N0} test examples; vocabularies {data.SourceVocabulary.Count} → {data.TargetVocabulary.Count}.");
         Console.WriteLine($"Run folder: {folder}{(resume ? " (resuming)" : "")}");

@@ -20,15 +20,16 @@ public sealed record LayerCost(string Layer, long Length, double Milliseconds, d
 public static class LayerScaling
 {
     /// <summary>The layers measured, by name, each a function of the input <c>[1, n, d_model]</c>.</summary>
-    public static IReadOnlyList<(string Name, Func<Tensor, Tensor> Forward, IDisposable Module)> Layers(long dModel, long heads, long window, int kernel)
+    public static IReadOnlyList<(string Name, Func<Tensor, Tensor> Forward, IDisposable Module)> Layers(long dModel, long heads, long window, int kernel, Device? device = null)
     {
+        device ??= torch.CPU;
         var config = new TransformerConfig { DModel = dModel, Heads = heads, DFF = 4 * dModel, Dropout = 0, Norm = NormPlacement.Pre };
         var attention = new EncoderLayer(config);
         var restricted = new EncoderLayer(config with { Attention = AttentionKind.Local, AttentionWindow = window });
         var fused = nn.LSTM(dModel, dModel, batchFirst: true);
         var cell = new LstmCell(dModel, dModel);
         var convolution = nn.Conv1d(dModel, 2 * dModel, kernel, padding: (kernel - 1) / 2);
-        foreach (var m in new nn.Module[] { attention, restricted, fused, cell, convolution }) m.eval();
+        foreach (var m in new nn.Module[] { attention, restricted, fused, cell, convolution }) m.to(device).eval();
         return
         [
             ("self-attention", x => attention.forward(x, null), attention),
@@ -46,18 +47,18 @@ public static class LayerScaling
 
     /// <summary>Times every layer at every length, one layer and one length at a time.</summary>
     public static IReadOnlyList<LayerCost> Measure(IReadOnlyList<long> lengths, long dModel = 128, long heads = 4, long window = 16, int kernel = 3,
-        int repeats = 3, Action<string>? progress = null)
+        int repeats = 3, Action<string>? progress = null, Device? device = null)
     {
         using var inference = torch.inference_mode();
         TorchRuntime.Seed(1);
-        var layers = Layers(dModel, heads, window, kernel);
+        var layers = Layers(dModel, heads, window, kernel, device);
         try
         {
             var costs = new List<LayerCost>();
             foreach (var n in lengths)
             {
                 using var scope = NewDisposeScope();
-                var x = torch.randn(1, n, dModel);
+                var x = torch.randn(1, n, dModel, device: device);
                 foreach (var (name, forward, _) in layers)
                 {
                     var (milliseconds, peak) = AttentionScaling.TimeAndPeak(() => forward(x), repeats);

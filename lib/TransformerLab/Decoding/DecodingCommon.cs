@@ -16,7 +16,7 @@ public static class DecodingCommon
         (int)Math.Min(model.MaxOutputLength, 2 * source.shape[1] + 10);
 
     /// <summary>Log-probabilities of the next token; PAD and BOS are never produced.</summary>
-    /// <param name="logits"><c>[hypotheses, vocabulary]</c></param>
+    /// <param name="logits"><c>[hypotheses, vocabulary]</c>, or <c>[hypotheses, time, vocabulary]</c> for every position at once</param>
     public static Tensor NextTokenLogProbabilities(Tensor logits, double temperature = 1.0)
     {
         var banned = torch.zeros(logits.shape[^1], dtype: ScalarType.Bool, device: logits.device);

@@ -61,6 +61,7 @@ public static class ExperimentRegistry
         Register(new DecodingExperiment());
         Register(new PrecisionExperiment());
         Register(new HeldOutTestExperiment());
+        Register(new SequenceTrainingExperiment());
     }
 
     /// <summary>Adds an experiment (later issues' notebooks and tests add theirs); a name can be registered once.</summary>

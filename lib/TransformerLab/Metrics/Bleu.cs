@@ -38,6 +38,32 @@ public static class Bleu
         return brevity * Math.Exp(logPrecision);
     }
 
+    /// <summary>
+    /// Sentence BLEU of one candidate against one reference, smoothed so that a missing higher-order match does not zero
+    /// it: add-one on the matches and totals of n ≥ 2 (Lin &amp; Och 2004; "smoothing 2" of Chen &amp; Cherry 2014). Unigrams
+    /// stay unsmoothed, so a candidate sharing no token with the reference scores 0. Brevity penalty as in
+    /// <see cref="Corpus"/>. For sequence-level training rewards, where one sentence at a time is scored.
+    /// </summary>
+    public static double Sentence<T>(IReadOnlyList<T> candidate, IReadOnlyList<T> reference, int maxOrder = 4)
+    {
+        if (candidate.Count == 0) return reference.Count == 0 ? 1 : 0;
+        var c = candidate.Select(t => t?.ToString() ?? "").ToList();
+        var r = reference.Select(t => t?.ToString() ?? "").ToList();
+        double logPrecision = 0;
+        for (int n = 1; n <= maxOrder; n++)
+        {
+            var counts = NGrams(c, n);
+            var referenceCounts = NGrams(r, n);
+            double matches = counts.Sum(kv => Math.Min(kv.Value, referenceCounts.GetValueOrDefault(kv.Key)));
+            double total = Math.Max(0, c.Count - n + 1);
+            if (n == 1 && matches == 0) return 0;
+            if (n > 1) (matches, total) = (matches + 1, total + 1);
+            logPrecision += Math.Log(matches / total) / maxOrder;
+        }
+        var brevity = c.Count < r.Count ? Math.Exp(1 - (double)r.Count / c.Count) : 1;
+        return brevity * Math.Exp(logPrecision);
+    }
+
     static Dictionary<string, int> NGrams(IReadOnlyList<string> tokens, int n)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);

@@ -1,5 +1,7 @@
 using TransformerLab.Experiments;
+using TransformerLab.Reporting;
 using TransformerLab.Runtime;
+using TransformerLab.Training;
 
 namespace TransformerLab.Notebooks;
 
@@ -37,4 +39,16 @@ public static class NotebookRuns
 
     /// <summary>Whatever part of a large sweep the committed store holds finished, training nothing.</summary>
     public static IReadOnlyList<RunRecord> Finished(IReadOnlyList<RunSpec> plan) => Sweep.Finished(Committed, plan);
+
+    /// <summary>
+    /// Notebook 09's comparison: each architecture's runs of the full sweeps (<see cref="ExperimentsTables.ArchitectureSweeps"/>)
+    /// if the committed store holds them all, else one seed each of <paramref name="small"/> with the architecture changed.
+    /// </summary>
+    public static (IReadOnlyList<(string Name, IReadOnlyList<RunRecord> Runs)> Variants, bool Full) Architectures(
+        IReadOnlyList<ArchitectureVariant> sweeps, TrainingSettings small)
+    {
+        var train = ExperimentRegistry.Get<TrainingSettings>("train");
+        var (runs, full) = LoadOrTrain([.. sweeps.SelectMany(a => a.Sweep.Plan())], Sweep.Plan(train, sweeps.Select(a => small with { Architecture = a.Kind }), 1));
+        return (sweeps.Select(a => (a.Name, (IReadOnlyList<RunRecord>)runs.Where(r => r.TrainingSettings().Architecture == a.Kind).OrderBy(r => r.Seed).ToList())).ToList(), full);
+    }
 }

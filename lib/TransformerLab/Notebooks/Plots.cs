@@ -84,12 +84,23 @@ public static class Plots
     /// <paramref name="curve"/> gives a run's (step, value) points (NaN points skipped).
     /// </summary>
     public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, Func<RunRecord, string> group,
-        Func<RunRecord, IEnumerable<(double Step, double Value)>> curve, string yTitle, string? title = null)
+        Func<RunRecord, IEnumerable<(double Step, double Value)>> curve, string yTitle, string? title = null) =>
+        Bands(Analysis.Group(runs, group, StringComparer.Ordinal).Select(g => (g.Key, g.Runs, curve)), yTitle, title);
+
+    /// <summary>
+    /// Several curves of every run — e.g. the dev error of each fine-tuning a run holds — one band per named curve, over
+    /// the same runs (mean over seeds, ±1 sd shaded).
+    /// </summary>
+    public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs,
+        IReadOnlyList<(string Name, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> curves, string yTitle, string? title = null) =>
+        Bands(curves.Select(c => (c.Name, runs, c.Curve)), yTitle, title);
+
+    static GenericChart Bands(IEnumerable<(string Name, IReadOnlyList<RunRecord> Runs, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> series,
+        string yTitle, string? title)
     {
-        var charts = Analysis.Group(runs, group, StringComparer.Ordinal)
-            .SelectMany((g, i) =>
+        var charts = series.SelectMany((g, i) =>
             {
-                var band = Analysis.CurveBand(g.Runs, curve);
+                var band = Analysis.CurveBand(g.Runs, g.Curve);
                 var steps = band.Select(b => b.Step).ToArray();
                 var colour = Palette[i % Palette.Length];
                 var shade = Color.fromString($"rgba({Convert.ToInt32(colour[1..3], 16)},{Convert.ToInt32(colour[3..5], 16)},{Convert.ToInt32(colour[5..7], 16)},0.2)");
@@ -100,7 +111,7 @@ public static class Plots
                     Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean - b.StandardDeviation),
                         ShowLegend: false, LineWidth: 0, LineColor: shade, Fill: StyleParam.Fill.ToNext_y, FillColor: shade),
                     Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean),
-                        Name: $"{g.Key} (n {g.Runs.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
+                        Name: $"{g.Name} (n {g.Runs.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
                 };
             });
         var chart = Plotly.NET.CSharp.Chart.Combine(charts)

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Data.Analysis;
+using TransformerLab.Reporting;
 
 namespace TransformerLab.Notebooks;
 
@@ -13,6 +14,10 @@ public static class Tables
         var columns = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => Column(p, items)).ToList();
         return new DataFrame(columns);
     }
+
+    /// <summary>A report table (<see cref="ExperimentsTables"/>) as experiments.md shows it: one text column per header.</summary>
+    public static DataFrame From(MarkdownTable table) =>
+        new(table.Header.Select((name, i) => (DataFrameColumn)new StringDataFrameColumn(name, table.Rows.Select(row => row[i]))));
 
     static DataFrameColumn Column<T>(PropertyInfo p, List<T> items)
     {

@@ -1,5 +1,6 @@
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
+using TransformerLab.Training;
 
 namespace TransformerLab.Reporting;
 
@@ -39,10 +40,39 @@ public static class ExperimentsTables
 
     public static readonly SweepSpec DecodingSweep = SweepSpec.Of("decoding", 3, []);
 
-    public static readonly SweepSpec EncoderAttentionSweep = SweepSpec.Of("train", 3,
+    /// <summary>The small G2P comparison of notebooks 09 and 10: d_model 128, 2 + 2 layers, 1,500 steps (attention_window is read only by local, strided and linformer attention).</summary>
+    static readonly (string, string)[] SmallG2pComparison =
         [("attention_window", "4"), ("task", "g2p"), ("d_model", "128"), ("heads", "4"), ("d_ff", "256"), ("encoder_layers", "2"), ("decoder_layers", "2"),
-         ("batch_size", "128"), ("warmup", "300"), ("lr", "0.002"), ("max_steps", "1500"), ("eval_every", "500"), ("eval_items", "1000"), ("threads", "1")],
-        ("attention", "full,local,strided,linear,linformer"));
+         ("batch_size", "128"), ("warmup", "300"), ("lr", "0.002"), ("max_steps", "1500"), ("eval_every", "500"), ("eval_items", "1000"), ("threads", "1")];
+
+    public static readonly SweepSpec EncoderAttentionSweep = SweepSpec.Of("train", 3, SmallG2pComparison, ("attention", "full,local,strided,linear,linformer"));
+
+    /// <summary>
+    /// Reverse of 16–48 symbols, the long-range task of notebooks 09 and 10: the first output is the last input. The
+    /// model and schedule of <see cref="SmallG2pComparison"/>, with the synthetic tasks' batch and no label smoothing; r = 8.
+    /// </summary>
+    static readonly (string, string)[] LongReverseComparison =
+        [("attention_window", "8"), ("task", "reverse"), ("min_length", "16"), ("max_length", "48"), ("d_model", "128"), ("heads", "4"), ("d_ff", "256"),
+         ("encoder_layers", "2"), ("decoder_layers", "2"), ("batch_size", "64"), ("warmup", "300"), ("lr", "0.002"), ("label_smoothing", "0"),
+         ("max_steps", "1500"), ("eval_every", "500"), ("eval_items", "500"), ("threads", "1")];
+
+    /// <summary>Notebook 10's kernels on the long-range task; its full-attention runs are notebook 09's Transformer on it.</summary>
+    public static readonly SweepSpec EncoderAttentionReverseSweep = SweepSpec.Of("train", 3, LongReverseComparison, ("attention", "full,local,strided,linear,linformer"));
+
+    /// <summary>
+    /// Notebook 09's Transformer, LSTM and convolutional encoder–decoders at (nearly) equal parameter counts on one task:
+    /// the Transformer as the comparison defines it, the LSTM with d_model 132 and the convolutional model with 4 encoder
+    /// layers (their counts then lie within 3 % of the Transformer's; the tables show them).
+    /// </summary>
+    public static IReadOnlyList<ArchitectureVariant> ArchitectureSweeps((string, string)[] comparison) =>
+    [
+        new(Architecture.Autoregressive, "Transformer", SweepSpec.Of("train", 3, comparison)),
+        new(Architecture.Rnn, "LSTM + attention", SweepSpec.Of("train", 3, [.. comparison.Select(s => s.Item1 == "d_model" ? ("d_model", "132") : s), ("architecture", "rnn")])),
+        new(Architecture.Cnn, "convolutional", SweepSpec.Of("train", 3, [.. comparison.Select(s => s.Item1 == "encoder_layers" ? ("encoder_layers", "4") : s), ("architecture", "cnn")])),
+    ];
+
+    public static readonly IReadOnlyList<ArchitectureVariant> ArchitectureG2pSweeps = ArchitectureSweeps(SmallG2pComparison);
+    public static readonly IReadOnlyList<ArchitectureVariant> ArchitectureReverseSweeps = ArchitectureSweeps(LongReverseComparison);
 
     static readonly (string, string)[] SyntheticTasks =
         [("d_model", "128"), ("d_ff", "512"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("batch_size", "64"), ("warmup", "400"), ("label_smoothing", "0")];
@@ -59,6 +89,9 @@ public static class ExperimentsTables
     /// <summary>The G2P headline: the g2p defaults with d_ff 512 for 11,000 steps, chosen on dev, measured once on test.</summary>
     public static readonly SweepSpec G2pHeadlineSweep = SweepSpec.Of("test", 3,
         [("task", "g2p"), ("d_ff", "512"), ("max_steps", "11000"), ("eval_every", "2000"), ("threads", "1")]);
+
+    /// <summary>Notebook 11: the small G2P model trained by MLE, then fine-tuned by continued MLE, MRT and REINFORCE (the experiment's defaults).</summary>
+    public static readonly SweepSpec SequenceTrainingG2pSweep = SweepSpec.Of("sequence-training", 3, [("threads", "1")]);
 
     public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, [("threads", "1")], ("precision", "fp32,bf16"));
 
@@ -105,7 +138,11 @@ public static class ExperimentsTables
         ["positions-03"] = Positions,
         ["causal-mask-04"] = CausalMask,
         ["precision-g2p"] = PrecisionG2p,
-        ["attention-g2p"] = EncoderAttentionG2p,
+        ["sequence-training-g2p"] = SequenceTrainingG2p,
+        ["attention-g2p"] = s => EncoderAttention(s, EncoderAttentionSweep, "WER", "PER"),
+        ["attention-reverse"] = s => EncoderAttention(s, EncoderAttentionReverseSweep, "sequence error", "symbol error"),
+        ["architecture-g2p"] = s => Architectures(s, ArchitectureG2pSweeps, "WER", "PER"),
+        ["architecture-reverse"] = s => Architectures(s, ArchitectureReverseSweeps, "sequence error", "symbol error"),
         ["bench-figures"] = BenchFigures,
         ["bench-ratios"] = BenchRatios,
     };
@@ -433,22 +470,60 @@ public static class ExperimentsTables
         ]);
     }
 
-    /// <summary>G2P with each efficient encoder self-attention against full attention, paired by seed; partial rows say what is still to run.</summary>
-    static MarkdownTable EncoderAttentionG2p(ReportSources s)
+    /// <summary>
+    /// The MLE model and its three fine-tunings, each chosen on dev and measured once on test; differences paired by seed
+    /// against continued MLE, the control with the same extra steps. Run over sittings: partial rows say what is to come.
+    /// </summary>
+    static MarkdownTable SequenceTrainingG2p(ReportSources s) => SequenceTraining(s.FinishedRuns(SequenceTrainingG2pSweep), SequenceTrainingG2pSweep.Seeds, "WER", "PER");
+
+    /// <summary>Notebook 11's table for any set of <c>sequence-training</c> runs (<paramref name="seeds"/> expected per row).</summary>
+    public static MarkdownTable SequenceTraining(IReadOnlyList<RunRecord> finished, int seeds, string sequenceError, string symbolError)
     {
-        var runs = s.FinishedRuns(EncoderAttentionSweep);
-        string[] kinds = ["full", "local", "strided", "linear", "linformer"];
-        IReadOnlyList<RunRecord> Of(string kind) => runs.Where(r => r.Config["attention"] == kind).OrderBy(r => r.Seed).ToList();
-        var full = Of("full");
-        return new(["encoder self-attention", "best dev WER %", "best dev PER %", "WER minus full, paired (points)", "per seed, dev WER %", "runs"],
-            kinds.Select(kind =>
-            {
-                var g = Of(kind);
-                return (IReadOnlyList<string>)[kind, Cell.MeanSd(Done(g, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g, r => Training(r).DevSymbolError), 2, 100),
-                    kind == "full" ? "–" : Cell.SignedMeanSd(Analysis.Paired(full, g, r => Training(r).DevSequenceError), 2, 100),
-                    Cell.PerSeed(Done(g, r => Training(r).DevSequenceError), 1, 100),
-                    Outcome(g) + (g.Count < EncoderAttentionSweep.Seeds ? $"{(g.Count > 0 ? ", " : "")}{EncoderAttentionSweep.Seeds - g.Count} not run yet" : "")];
-            }).ToList());
+        var runs = finished.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).ToList();
+        var rows = runs.Select(r => SequenceTrainingExperiment.Objectives(r).ToDictionary(o => o.Model)).ToList();
+        IEnumerable<double> Of(string model, Func<SequenceTrainingExperiment.ObjectiveRow, double> value) =>
+            rows.Where(r => r.ContainsKey(model)).Select(r => value(r[model]));
+        IReadOnlyList<double> AgainstMle(string model, Func<SequenceTrainingExperiment.ObjectiveRow, double> value) =>
+            rows.Where(r => r.ContainsKey(model) && r.ContainsKey("+ mle")).Select(r => value(r[model]) - value(r["+ mle"])).ToList();
+        var missing = seeds - runs.Count;
+        return new(["model", $"best dev {sequenceError} %", $"test {sequenceError} %", $"test {symbolError} %", $"test {sequenceError} minus + mle, paired (points)",
+                "exposure gap (points)", $"per seed, test {sequenceError} %", "runs"],
+            SequenceTrainingExperiment.Models.Select(model => (IReadOnlyList<string>)[model,
+                Cell.MeanSd(Of(model, o => o.DevSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSymbolError), 2, 100),
+                model is "+ mrt" or "+ reinforce" ? Cell.SignedMeanSd(AgainstMle(model, o => o.TestSequenceError), 2, 100) : "–",
+                Cell.MeanSd(Of(model, o => o.TeacherForcedAccuracy - o.FreeRunningAccuracy), 2, 100),
+                Cell.PerSeed(Of(model, o => o.TestSequenceError), 1, 100),
+                $"{rows.Count(r => r.ContainsKey(model))} done" + (missing > 0 ? $", {missing} not run yet" : "")]).ToList());
+    }
+
+    /// <summary>G2P with each efficient encoder self-attention against full attention, paired by seed; partial rows say what is still to run.</summary>
+    static MarkdownTable EncoderAttention(ReportSources s, SweepSpec sweep, string sequenceError, string symbolError)
+    {
+        var runs = s.FinishedRuns(sweep);
+        return Comparison("encoder self-attention", sweep.Grid.Single(g => g.Key == "attention").Value
+            .Select(kind => (kind, (IReadOnlyList<RunRecord>)runs.Where(r => r.Config["attention"] == kind).OrderBy(r => r.Seed).ToList())).ToList(),
+            sweep.Seeds, sequenceError, symbolError);
+    }
+
+    static MarkdownTable Architectures(ReportSources s, IReadOnlyList<ArchitectureVariant> sweeps, string sequenceError, string symbolError) =>
+        Comparison("architecture", sweeps.Select(a => (a.Name, (IReadOnlyList<RunRecord>)s.FinishedRuns(a.Sweep).OrderBy(r => r.Seed).ToList())).ToList(),
+            sweeps[0].Sweep.Seeds, sequenceError, symbolError);
+
+    /// <summary>
+    /// Variants of one model, each trained over the same seeds, against the first: best dev errors, the difference to
+    /// the first paired by seed, per seed, parameters and training time; rows not finished yet say how many runs remain.
+    /// </summary>
+    public static MarkdownTable Comparison(string variant, IReadOnlyList<(string Name, IReadOnlyList<RunRecord> Runs)> variants, int seeds, string sequenceError, string symbolError)
+    {
+        var first = variants[0];
+        return new([variant, $"best dev {sequenceError} %", $"best dev {symbolError} %", $"{sequenceError} minus {first.Name}, paired (points)", $"per seed, dev {sequenceError} %",
+                "parameters", "training time (s)", "runs"],
+            variants.Select(g => (IReadOnlyList<string>)[g.Name, Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 2, 100),
+                g.Name == first.Name ? "–" : Cell.SignedMeanSd(Analysis.Paired(first.Runs, g.Runs, r => Training(r).DevSequenceError), 2, 100),
+                Cell.PerSeed(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100),
+                string.Join(" / ", Done(g.Runs, r => Training(r).Parameters).Distinct().Select(p => Cell.Number(p, 0))),
+                Cell.MeanSd(Done(g.Runs, r => Training(r).TrainSeconds), 0),
+                Outcome(g.Runs) + (g.Runs.Count < seeds ? $"{(g.Runs.Count > 0 ? ", " : "")}{seeds - g.Runs.Count} not run yet" : "")]).ToList());
     }
 
     /// <summary>Every figure of the committed <c>research bench</c> run, section by section, in the order measured.</summary>
@@ -499,3 +574,6 @@ public static class ExperimentsTables
         return string.Join(", ", parts);
     }
 }
+
+/// <summary>One architecture of notebook 09's comparison: its kind, its name in tables and plots, and the sweep that trains it.</summary>
+public sealed record ArchitectureVariant(Architecture Kind, string Name, SweepSpec Sweep);

@@ -53,15 +53,36 @@ public abstract class TrainableModel : IDisposable
         {
             using var scope = NewDisposeScope();
             var (memory, sourceMask) = model.Encode(batch.Source);
+            var sequence = settings.Sequence;
+            if (sequence.Objective == TrainingObjective.Mle) return Likelihood(batch, memory, sourceMask, step).MoveToOuterDisposeScope();
+            var loss = SequenceLevel(batch, memory, sourceMask, step);
+            var mleWeight = sequence.MleWeightAt(step);
+            if (mleWeight > 0) loss = loss + mleWeight * Likelihood(batch, memory, sourceMask, step);
+            return loss.MoveToOuterDisposeScope();
+        }
+
+        /// <summary>Label-smoothed cross-entropy of the reference with the decoder input the policy gives (teacher forcing by default), plus guided attention when on.</summary>
+        Tensor Likelihood(Batch batch, Tensor memory, Tensor sourceMask, long step)
+        {
             var logits = model.Decode(decoderInput.DecoderInput(model, batch, memory, sourceMask, step), memory, sourceMask);
             var loss = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
-            if (guided is not null)
-            {
-                using var attention = guided.TakeCapturedWeights();
-                loss = loss + settings.GuidedAttention * GuidedAttention.Loss(attention,
-                    batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]), settings.GuidedAttentionWidth);
-            }
-            return loss.MoveToOuterDisposeScope();
+            if (guided is null) return loss;
+            using var attention = guided.TakeCapturedWeights();
+            return loss + settings.GuidedAttention * GuidedAttention.Loss(attention,
+                batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]), settings.GuidedAttentionWidth);
+        }
+
+        /// <summary>Minimum risk or REINFORCE on outputs sampled for this step (the generator seeded by seed and step, so a resumed run draws the same).</summary>
+        Tensor SequenceLevel(Batch batch, Tensor memory, Tensor sourceMask, long step)
+        {
+            var s = settings.Sequence;
+            bool risk = s.Objective == TrainingObjective.Mrt;
+            var candidates = CandidateSet.Sample(model, batch, s.Candidates, seed: settings.Seed * 1_000_003L + step, withReference: risk && s.WithReference, distinct: risk);
+            var logProbabilities = candidates.LogProbabilities(model, memory, sourceMask);
+            var costs = candidates.Costs(s.SequenceCost, memory.device);
+            return risk
+                ? MinimumRiskTraining.Risk(logProbabilities, costs, candidates.ValidMask(memory.device), s.Alpha)
+                : Reinforce.Loss(logProbabilities, costs);
         }
 
         public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>

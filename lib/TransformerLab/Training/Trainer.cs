@@ -83,6 +83,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         if (MixedPrecision.Unsupported(s.Precision, device) is { } unsupported) throw new SettingsException(unsupported);
         if (s.Threads > 0) torch.set_num_threads(s.Threads);
         var resumeFrom = resume ? LoadForResume() : null; // fails before anything is written
+        var initial = resume || s.Sequence.InitFrom.Length == 0 ? null : InitialWeights(s.Sequence.InitFrom); // so does a bad init_from
         Directory.CreateDirectory(RunFolder);
 
         TorchRuntime.Seed(s.Seed);
@@ -100,7 +101,15 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             resumeFrom.RestoreRng();
             progress = resumeFrom.Progress;
         }
-        else AtomicFile.WriteAllBytes(Path.Combine(RunFolder, "settings.json"), System.Text.Encoding.UTF8.GetBytes(Training.Settings.ToJson(s)));
+        else
+        {
+            if (initial is not null)
+            {
+                try { initial.LoadModelState(model); }
+                catch (CheckpointException e) { throw new SettingsException($"init_from: {s.Sequence.InitFrom} does not fit the model these settings describe ({e.Message}); use the model sizes it was trained with."); }
+            }
+            AtomicFile.WriteAllBytes(Path.Combine(RunFolder, "settings.json"), System.Text.Encoding.UTF8.GetBytes(Training.Settings.ToJson(s)));
+        }
 
         using var log = new MetricsLog(RunFolder, progress.Step);
         var devItems = EvaluationItem.Group(data.Dev);
@@ -191,6 +200,24 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         };
         AtomicFile.WriteAllBytes(SummaryPath, JsonSerializer.SerializeToUtf8Bytes(summary, SummaryJson));
         return summary;
+    }
+
+    /// <summary>
+    /// Fine-tuning: the checkpoint whose model weights the run starts from (<paramref name="path"/> relative to the
+    /// workspace, or absolute). It must hold the same architecture trained on the same data; its optimiser state and
+    /// progress are not taken.
+    /// </summary>
+    Checkpoint InitialWeights(string path)
+    {
+        var full = Path.GetFullPath(Path.Combine(Workspace.FindRoot() ?? Environment.CurrentDirectory, path));
+        Checkpoint checkpoint;
+        try { checkpoint = Checkpoint.Load(full); }
+        catch (CheckpointException e) { throw new SettingsException($"init_from: {e.Message}"); }
+        if (!checkpoint.HasVocabulariesOf(data))
+            throw new SettingsException($"init_from: {path} was trained on other data (its vocabularies differ from {data.Name}'s); start from a checkpoint of the same task and data settings.");
+        if (checkpoint.Settings.Architecture != Settings.Architecture)
+            throw new SettingsException($"init_from: {path} holds a {checkpoint.Settings.Architecture.ToString().ToLowerInvariant()} model, these settings train {Settings.Architecture.ToString().ToLowerInvariant()}; set architecture to match.");
+        return checkpoint;
     }
 
     /// <summary>Why the run has diverged, or null. Updates the smoothed loss in <paramref name="progress"/>.</summary>

@@ -90,6 +90,12 @@ public sealed record TrainingSettings
     /// <summary>Beam size of the distilling teacher.</summary>
     public int DistillBeam { get; init; } = 4;
 
+    /// <summary>
+    /// The training loss and, for sequence-level training, its choices (keys objective, sequence_cost, candidates,
+    /// mrt_alpha, mrt_reference, mle_weight, mle_anneal, init_from).
+    /// </summary>
+    public SequenceTrainingSettings Sequence { get; init; } = new();
+
     // ── optimisation ──
     /// <summary>Peak learning rate (for noam: the scale factor of the formula).</summary>
     public double Lr { get; init; } = 1e-3;
@@ -225,6 +231,9 @@ public sealed record TrainingSettings
         if (Architecture == Architecture.Cnn) p.AddRange(Cnn.Problems());
         if (Architecture == Architecture.Rnn && Model.DModel % 2 != 0) p.Add($"the rnn baseline's bidirectional encoder splits d_model in two directions: d_model must be even (got {Model.DModel}).");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
+        p.AddRange(Sequence.Problems());
+        if (Sequence.Objective != TrainingObjective.Mle && Architecture == Architecture.NonAutoregressive)
+            p.Add($"objective={Sequence.Objective.ToString().ToLowerInvariant()} samples outputs token by token: it trains an autoregressive model (transformer, rnn or cnn), not the NAT.");
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
         p.AddRange(Model.ChoiceProblems()); // the model checks its own keys; vocabularies are checked when the data gives them

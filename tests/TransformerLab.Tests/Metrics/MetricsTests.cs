@@ -63,6 +63,19 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Sentence_BLEU_adds_one_above_unigrams_so_a_missing_four_gram_does_not_zero_it()
+    {
+        // the hand case above, smoothed: (5/7 · (3+1)/(6+1) · (1+1)/(5+1) · (0+1)/(4+1))^(1/4), no brevity penalty
+        var candidate = W("the cat the cat on the mat");
+        var reference = W("the cat is on the mat");
+        Assert.Equal(Math.Pow(5.0 / 7 * 4.0 / 7 * 2.0 / 6 * 1.0 / 5, 0.25), Bleu.Sentence(candidate, reference), 12);
+        // "a b c" against "a b c d": every smoothed precision 1, brevity penalty exp(1 − 4/3)
+        Assert.Equal(Math.Exp(1 - 4.0 / 3), Bleu.Sentence(W("a b c"), W("a b c d")), 12);
+        Assert.Equal(1.0, Bleu.Sentence(reference, reference), 12);
+        Assert.Equal(0.0, Bleu.Sentence(W("x y z"), reference), 12); // no unigram in common: unsmoothed, so 0
+    }
+
+    [Fact]
     public void BLEU_pools_counts_over_the_corpus_rather_than_averaging_sentences()
     {
         // sentence 1 perfect (4 tokens), sentence 2 one wrong token out of 4: 1-gram precision pooled = 7/8

@@ -102,6 +102,24 @@ public sealed class StudyExperimentTests : IDisposable
     }
 
     [Fact]
+    public void Sequence_training_fine_tunes_the_mle_model_three_ways_and_measures_each_on_test()
+    {
+        var run = RunOne("sequence-training", new("finetune_steps", "4"), new("candidates", "3"), new("finetune_lr", "0.001"));
+        var rows = SequenceTrainingExperiment.Objectives(run);
+        Assert.Equal(SequenceTrainingExperiment.Models, rows.Select(r => r.Model));
+        Assert.All(rows, r => { Assert.InRange(r.TestSequenceError, 0, 1); Assert.InRange(r.FreeRunningAccuracy, 0, 1); });
+        foreach (var objective in new[] { TrainingObjective.Mle, TrainingObjective.Mrt, TrainingObjective.Reinforce })
+        {
+            var folder = Path.Combine(run.Folder, SequenceTrainingExperiment.Folder(objective));
+            Assert.True(File.Exists(Path.Combine(folder, "test-greedy.tsv")), objective.ToString());
+            Assert.InRange(rows.Single(r => r.Model == "+ " + objective.ToString().ToLowerInvariant()).BestStep, 1, 4);
+        }
+        // the MLE model's own row is the run's: chosen on dev at the step the run reports
+        Assert.Equal(run.Metrics["best_step"], rows[0].BestStep);
+        Assert.Equal(run.Metrics["dev_sequence_error"], rows[0].DevSequenceError, 12);
+    }
+
+    [Fact]
     public void A_training_run_stopped_after_its_last_checkpoint_resumes_instead_of_retraining()
     {
         var first = RunOne("train");

@@ -70,6 +70,16 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void The_task_set_as_a_setting_brings_its_own_defaults_like_task_does()
+    {
+        var (exit, bySetting, error) = CliTests.Run("train", "--set", "task=sort", "--list");
+        Assert.True(exit == ResearchCli.Ok, error);
+        var (_, byOption, _) = CliTests.Run("train", "--task", "sort", "--list");
+        Assert.Equal(byOption, bySetting);
+        Assert.Matches(@"d_model\s*│\s*an integer\s*│\s*128", bySetting); // sort's default, not g2p's 256
+    }
+
+    [Fact]
     public void A_finished_run_is_not_overwritten_without_resume()
     {
         Assert.Equal(ResearchCli.Ok, CliTests.Run(["train", "--task", "copy", "--out", folder, .. Tiny]).Exit);
