@@ -225,6 +225,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     {
         if (!double.IsFinite(loss)) return $"loss is {loss} at step {step}";
         if (!double.IsFinite(gradNorm)) return $"gradient norm is {gradNorm} at step {step}";
+        // a growth rule needs a loss with a scale: MRT's risk lies in [0, 1] and REINFORCE's surrogate is centred on 0
+        if (Settings.Sequence.Objective != TrainingObjective.Mle) return null;
         const double beta = 0.98;
         var average = beta * progress.LossAverage + (1 - beta) * loss;
         var smoothed = average / (1 - Math.Pow(beta, step)); // bias-corrected, as Adam does

@@ -145,7 +145,7 @@ public sealed record TrainingSettings
     public int Patience { get; init; }
     /// <summary>Write a steps.csv row (and a TensorBoard point) every this many steps.</summary>
     public int LogEvery { get; init; } = 50;
-    /// <summary>Diverged when the smoothed loss exceeds this multiple of its lowest value (or is not finite).</summary>
+    /// <summary>Diverged when the smoothed loss exceeds this multiple of its lowest value (or is not finite); with objective mrt or reinforce only a non-finite loss or gradient counts.</summary>
     public double DivergenceFactor { get; init; } = 4.0;
 
     // ── reproducibility and hardware ──
