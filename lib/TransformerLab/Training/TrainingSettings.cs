@@ -249,6 +249,9 @@ public sealed record TrainingSettings
         if (Warmup >= MaxSteps)
             w.Add($"warmup ({Warmup}) ≥ max_steps ({MaxSteps}): every step is warm-up, so the learning rate never reaches lr = {Lr}. " +
                   $"Lower warmup (e.g. --set warmup={Math.Max(1, MaxSteps / 10)}) or raise max_steps.");
+        if (Sequence.Objective != TrainingObjective.Mle && Sequence.InitFrom.Length == 0 && Sequence.MleWeight == 0)
+            w.Add($"objective={Sequence.Objective.ToString().ToLowerInvariant()} from random weights and without the likelihood loss: the samples are noise and carry almost no signal. " +
+                  "Fine-tune an MLE model (--set init_from=<its best.ckpt>), or keep some likelihood in (--set mle_weight=1 --set mle_anneal=<steps>).");
         if (EvalEvery > MaxSteps && MaxSteps > 0 && Patience > 0)
             w.Add($"eval_every ({EvalEvery}) > max_steps ({MaxSteps}): only the final evaluation runs, so patience ({Patience}) never stops early.");
         return w;
