@@ -180,7 +180,9 @@ public static class SweepCommand
             Console.WriteLine($"Shard {index}/{count}: {plan.Count} runs.");
         }
         var perJob = Math.Max(1, Environment.ProcessorCount / jobs);
-        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({(shardText is null ? "" : "this shard's share of ")}{configurations} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {perJob} torch thread{(perJob == 1 ? "" : "s")} each.");
+        // a threads setting wins over the share of cores (TrainingExperiment uses it when it is set)
+        var threads = plan.Select(s => s.Config).OfType<TrainingSettings>().Select(c => c.Threads).Distinct().ToList() is [> 0 and var set] ? set : perJob;
+        Console.WriteLine($"{experiment.Name}: {plan.Count} runs ({(shardText is null ? "" : "this shard's share of ")}{configurations} configurations × {seeds} seeds) in {results.Root}; {jobs} at a time, {threads} torch thread{(threads == 1 ? "" : "s")} each.");
         using var cancel = new StopSignals(_ => Console.Error.WriteLine("Stopping: no new runs start; the runs under way stop and stay pending."), secondCtrlCKills: false);
 
         Func<RunSpec, RunState> execute = jobs == 1
