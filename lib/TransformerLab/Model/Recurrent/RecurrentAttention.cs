@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Model.Recurrent;
@@ -42,8 +43,8 @@ public sealed class RecurrentAttention : nn.Module
         using var scope = NewDisposeScope();
         var scores = score == AttentionScore.General
             ? torch.bmm(memory, query.forward(state).unsqueeze(2)).squeeze(2)
-            : energy!.forward((key!.forward(memory) + query.forward(state).unsqueeze(1)).tanh()).squeeze(2);
-        var weights = scores.masked_fill(sourceMask.view(scores.shape[0], -1).logical_not(), double.NegativeInfinity).softmax(-1);
+            : energy!.forward(key!.forward(memory).add(query.forward(state).unsqueeze(1), HeldScalars.One).tanh()).squeeze(2);
+        var weights = scores.masked_fill(sourceMask.view(scores.shape[0], -1).logical_not(), HeldScalars.NegativeInfinity).softmax(-1);
         var context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1);
         return (context.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Model.Recurrent;
@@ -73,10 +74,10 @@ public sealed class LstmCell(long inputSize, long hiddenSize) : RecurrentCell(na
 
     public override CellState Step(Tensor x, CellState state)
     {
-        var gates = nn.functional.linear(x, weight_ih, bias_ih) + nn.functional.linear(state.Hidden, weight_hh, bias_hh);
+        var gates = nn.functional.linear(x, weight_ih, bias_ih).add(nn.functional.linear(state.Hidden, weight_hh, bias_hh), HeldScalars.One);
         var chunks = gates.chunk(4, dim: 1);
         var (i, f, g, o) = (chunks[0].sigmoid(), chunks[1].sigmoid(), chunks[2].tanh(), chunks[3].sigmoid());
-        var c = f * state.Cell! + i * g;
+        var c = (f * state.Cell!).add(i * g, HeldScalars.One);
         return new(o * c.tanh(), c);
     }
 }
@@ -93,9 +94,9 @@ public sealed class GruCell(long inputSize, long hiddenSize) : RecurrentCell(nam
     {
         var fromInput = nn.functional.linear(x, weight_ih, bias_ih).chunk(3, dim: 1);
         var fromHidden = nn.functional.linear(state.Hidden, weight_hh, bias_hh).chunk(3, dim: 1);
-        var r = (fromInput[0] + fromHidden[0]).sigmoid();
-        var z = (fromInput[1] + fromHidden[1]).sigmoid();
-        var n = (fromInput[2] + r * fromHidden[2]).tanh();
-        return new((1 - z) * n + z * state.Hidden, null);
+        var r = fromInput[0].add(fromHidden[0], HeldScalars.One).sigmoid();
+        var z = fromInput[1].add(fromHidden[1], HeldScalars.One).sigmoid();
+        var n = fromInput[2].add(r * fromHidden[2], HeldScalars.One).tanh();
+        return new(n.lerp(state.Hidden, z), null); // (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)
     }
 }
