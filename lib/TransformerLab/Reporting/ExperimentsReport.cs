@@ -31,9 +31,14 @@ public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<str
 public sealed class ReportSources(ResultsStore store, string? benchFile = null)
 {
     /// <summary>The committed <c>research bench</c> report; a missing file is an error naming the command that writes it.</summary>
-    public Benchmarks.BenchReport Bench()
+    public Benchmarks.BenchReport Bench() => LoadBench(benchFile ?? Path.Combine(store.Root, "..", "bench", "bench.json"));
+
+    /// <summary>Another committed <c>research bench</c> report beside it, by file name (e.g. a run made after a section was added).</summary>
+    public Benchmarks.BenchReport Bench(string fileName) => LoadBench(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(benchFile ?? Path.Combine(store.Root, "..", "bench", "bench.json")))!, fileName));
+
+    static Benchmarks.BenchReport LoadBench(string file)
     {
-        var path = Path.GetFullPath(benchFile ?? Path.Combine(store.Root, "..", "bench", "bench.json"));
+        var path = Path.GetFullPath(file);
         return Benchmarks.BenchReport.Load(path)
             ?? throw new ReportException($"No benchmark report at {path}: run `research bench --out {path}` (Release build, idle machine), then report again.");
     }

@@ -145,6 +145,7 @@ public static class ExperimentsTables
         ["architecture-reverse"] = s => Architectures(s, ArchitectureReverseSweeps, "sequence error", "symbol error"),
         ["bench-figures"] = BenchFigures,
         ["bench-ratios"] = BenchRatios,
+        ["bench-layers"] = s => BenchSection(s.Bench(LayersBenchFile), Benchmarks.Bench.LayersSection),
     };
 
     // ---- the tables ----
@@ -530,6 +531,14 @@ public static class ExperimentsTables
     static MarkdownTable BenchFigures(ReportSources s) =>
         new(["section", "measurement", "value", "unit"],
             s.Bench().Figures.Select(f => (IReadOnlyList<string>)[f.Section, f.Name + (f.Detail.Length > 0 ? $" ({f.Detail})" : ""), Cell.Number(f.Value, f.Value >= 100 ? 0 : 3), f.Unit]).ToList());
+
+    /// <summary>The full bench run that first measured <see cref="Benchmarks.Bench.LayersSection"/> (added after <c>bench.json</c>'s run).</summary>
+    public const string LayersBenchFile = "bench-layers.json";
+
+    /// <summary>The figures of one section of a committed bench run, with the run's load at start.</summary>
+    static MarkdownTable BenchSection(Benchmarks.BenchReport bench, string section) =>
+        new(["measurement", "value", "unit"],
+            bench.Figures.Where(f => f.Section == section).Select(f => (IReadOnlyList<string>)[f.Name + (f.Detail.Length > 0 ? $" ({f.Detail})" : ""), Cell.Number(f.Value, f.Value >= 100 ? 0 : 3), f.Unit]).ToList());
 
     /// <summary>Every ratio of the committed <c>research bench</c> run: its value, its spread over the repeats, and its target.</summary>
     static MarkdownTable BenchRatios(ReportSources s) =>
