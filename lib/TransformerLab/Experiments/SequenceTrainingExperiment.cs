@@ -22,8 +22,14 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
     public override string Question => "Does fine-tuning on the metric (minimum risk training, REINFORCE) beat continuing maximum likelihood for the same steps?";
     public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p;
 
+    /// <summary>The fine-tunings, in the order of objectives.csv; continued MLE, the control, first (declared before <see cref="Models"/>, which reads it).</summary>
+    public static readonly IReadOnlyList<TrainingObjective> Finetunings = [TrainingObjective.Mle, TrainingObjective.Mrt, TrainingObjective.Reinforce];
+
     /// <summary>The models a run compares, in the order of objectives.csv: the MLE model, then its three fine-tunings.</summary>
-    public static readonly IReadOnlyList<string> Models = ["mle model", "+ mle", "+ mrt", "+ reinforce"];
+    public static readonly IReadOnlyList<string> Models = ["mle model", .. Finetunings.Select(ModelName)];
+
+    /// <summary>A fine-tuning's name in objectives.csv, tables and plots: "+ mrt" is the MLE model fine-tuned with MRT.</summary>
+    public static string ModelName(TrainingObjective objective) => "+ " + objective.ToString().ToLowerInvariant();
 
     /// <summary>One row of objectives.csv: a model's best dev readings, its test errors (greedy) and exposure-bias gap, its extra training.</summary>
     public sealed record ObjectiveRow(string Model, double BestStep, double DevSequenceError, double DevSymbolError,
@@ -64,8 +70,9 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
         var trained = Csv.FromNamed<TrainingReadings>(metrics);
         var byLength = new List<LengthRow>();
         var rows = new List<ObjectiveRow> { Measure(Models[0], context.Folder, (trained.BestStep, trained.DevSequenceError, trained.DevSymbolError, trained.TrainSeconds), settings, data, context, byLength) };
-        foreach (var (objective, name) in new[] { (TrainingObjective.Mle, Models[1]), (TrainingObjective.Mrt, Models[2]), (TrainingObjective.Reinforce, Models[3]) })
+        foreach (var objective in Finetunings)
         {
+            var name = ModelName(objective);
             var folder = Path.Combine(context.Folder, Folder(objective));
             var s = settings.Sequence;
             var tuning = settings with

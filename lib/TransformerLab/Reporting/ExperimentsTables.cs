@@ -482,16 +482,17 @@ public static class ExperimentsTables
     {
         var runs = finished.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).ToList();
         var rows = runs.Select(r => SequenceTrainingExperiment.Objectives(r).ToDictionary(o => o.Model)).ToList();
+        var control = SequenceTrainingExperiment.ModelName(TrainingObjective.Mle);
         IEnumerable<double> Of(string model, Func<SequenceTrainingExperiment.ObjectiveRow, double> value) =>
             rows.Where(r => r.ContainsKey(model)).Select(r => value(r[model]));
         IReadOnlyList<double> AgainstMle(string model, Func<SequenceTrainingExperiment.ObjectiveRow, double> value) =>
-            rows.Where(r => r.ContainsKey(model) && r.ContainsKey("+ mle")).Select(r => value(r[model]) - value(r["+ mle"])).ToList();
+            rows.Where(r => r.ContainsKey(model) && r.ContainsKey(control)).Select(r => value(r[model]) - value(r[control])).ToList();
         var missing = seeds - runs.Count;
-        return new(["model", $"best dev {sequenceError} %", $"test {sequenceError} %", $"test {symbolError} %", $"test {sequenceError} minus + mle, paired (points)",
+        return new(["model", $"best dev {sequenceError} %", $"test {sequenceError} %", $"test {symbolError} %", $"test {sequenceError} minus {control}, paired (points)",
                 "exposure gap (points)", $"per seed, test {sequenceError} %", "runs"],
             SequenceTrainingExperiment.Models.Select(model => (IReadOnlyList<string>)[model,
                 Cell.MeanSd(Of(model, o => o.DevSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSymbolError), 2, 100),
-                model is "+ mrt" or "+ reinforce" ? Cell.SignedMeanSd(AgainstMle(model, o => o.TestSequenceError), 2, 100) : "–",
+                model != SequenceTrainingExperiment.Models[0] && model != control ? Cell.SignedMeanSd(AgainstMle(model, o => o.TestSequenceError), 2, 100) : "–",
                 Cell.MeanSd(Of(model, o => o.TeacherForcedAccuracy - o.FreeRunningAccuracy), 2, 100),
                 Cell.PerSeed(Of(model, o => o.TestSequenceError), 1, 100),
                 $"{rows.Count(r => r.ContainsKey(model))} done" + (missing > 0 ? $", {missing} not run yet" : "")]).ToList());
@@ -529,8 +530,9 @@ public static class ExperimentsTables
 
     /// <summary>Every figure of the committed <c>research bench</c> run, section by section, in the order measured.</summary>
     static MarkdownTable BenchFigures(ReportSources s) =>
-        new(["section", "measurement", "value", "unit"],
-            s.Bench().Figures.Select(f => (IReadOnlyList<string>)[f.Section, f.Name + (f.Detail.Length > 0 ? $" ({f.Detail})" : ""), Cell.Number(f.Value, f.Value >= 100 ? 0 : 3), f.Unit]).ToList());
+        new(["section", "measurement", "value", "unit"], s.Bench().Figures.Select(f => (IReadOnlyList<string>)[f.Section, .. FigureCells(f)]).ToList());
+
+    static string[] FigureCells(Benchmarks.BenchFigure f) => [f.Name + (f.Detail.Length > 0 ? $" ({f.Detail})" : ""), Cell.Number(f.Value, f.Value >= 100 ? 0 : 3), f.Unit];
 
     /// <summary>The full bench run that first measured <see cref="Benchmarks.Bench.LayersSection"/> (added after <c>bench.json</c>'s run).</summary>
     public const string LayersBenchFile = "bench-layers.json";
@@ -538,7 +540,7 @@ public static class ExperimentsTables
     /// <summary>The figures of one section of a committed bench run, with the run's load at start.</summary>
     static MarkdownTable BenchSection(Benchmarks.BenchReport bench, string section) =>
         new(["measurement", "value", "unit"],
-            bench.Figures.Where(f => f.Section == section).Select(f => (IReadOnlyList<string>)[f.Name + (f.Detail.Length > 0 ? $" ({f.Detail})" : ""), Cell.Number(f.Value, f.Value >= 100 ? 0 : 3), f.Unit]).ToList());
+            bench.Figures.Where(f => f.Section == section).Select(f => (IReadOnlyList<string>)FigureCells(f)).ToList());
 
     /// <summary>Every ratio of the committed <c>research bench</c> run: its value, its spread over the repeats, and its target.</summary>
     static MarkdownTable BenchRatios(ReportSources s) =>

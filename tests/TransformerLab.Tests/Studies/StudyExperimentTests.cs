@@ -112,7 +112,7 @@ public sealed class StudyExperimentTests : IDisposable
         {
             var folder = Path.Combine(run.Folder, SequenceTrainingExperiment.Folder(objective));
             Assert.True(File.Exists(Path.Combine(folder, "test-greedy.tsv")), objective.ToString());
-            Assert.InRange(rows.Single(r => r.Model == "+ " + objective.ToString().ToLowerInvariant()).BestStep, 1, 4);
+            Assert.InRange(rows.Single(r => r.Model == SequenceTrainingExperiment.ModelName(objective)).BestStep, 1, 4);
         }
         // the MLE model's own row is the run's: chosen on dev at the step the run reports
         Assert.Equal(run.Metrics["best_step"], rows[0].BestStep);
