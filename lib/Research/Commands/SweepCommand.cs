@@ -187,7 +187,7 @@ public static class SweepCommand
 
         Func<RunSpec, RunState> execute = jobs == 1
             ? spec => { TorchSharp.torch.set_num_threads(perJob); return results.Execute(spec, perJob, cancel.Token); }
-            : spec => RunChild(spec, perJob, results);
+            : spec => RunChild(spec, perJob, results, cancel.Token);
         SweepReport report;
         try
         {
@@ -230,7 +230,7 @@ public static class SweepCommand
     }
 
     /// <summary>Runs one spec in a child `research sweep --run FOLDER` process, so parallel runs do not share a torch runtime.</summary>
-    static RunState RunChild(RunSpec spec, int threads, ResultsStore results)
+    static RunState RunChild(RunSpec spec, int threads, ResultsStore results, CancellationToken cancel)
     {
         var folder = results.Prepare(spec); // the child reads its run from the folder's config.json
         // `dotnet research.dll …`: works from the apphost, from `dotnet run` and from a test host alike
@@ -242,6 +242,7 @@ public static class SweepCommand
         child.ErrorDataReceived += (_, _) => { };
         child.BeginOutputReadLine();
         child.BeginErrorReadLine();
+        using var forward = cancel.Register(() => StopSignals.Forward(child)); // a stop of this process stops the child too
         child.WaitForExit();
         return results.StateOf(spec);
     }

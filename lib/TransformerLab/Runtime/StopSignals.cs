@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace TransformerLab.Runtime;
@@ -35,6 +36,27 @@ public sealed class StopSignals : IDisposable
     }
 
     public CancellationToken Token => source.Token;
+
+    /// <summary>
+    /// Passes a stop on to a child process as SIGTERM, so it stops the way this one does (finish the step, save). Ctrl+C in a
+    /// terminal reaches the whole process group, but a SIGTERM sent to this process alone (kill, Slurm's scancel) does not
+    /// reach its children. Windows has no SIGTERM: there the child is killed and resumes from its last checkpoint.
+    /// </summary>
+    public static void Forward(Process child)
+    {
+        try
+        {
+            if (child.HasExited) return;
+            if (OperatingSystem.IsWindows()) child.Kill(entireProcessTree: true);
+            else _ = kill(child.Id, SigTerm);
+        }
+        catch (InvalidOperationException) { } // it exited meanwhile
+    }
+
+    const int SigTerm = 15;
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
 
     public void Dispose()
     {

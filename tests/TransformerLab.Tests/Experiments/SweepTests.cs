@@ -332,6 +332,42 @@ public sealed class SweepTests : IDisposable
     }
 
     /// <summary>
+    /// SIGTERM sent to the sweep process alone — kill, Slurm's scancel; unlike Ctrl+C, it does not reach the process group —
+    /// stops its child runs too: each saves and stays pending, and the sweep exits as interrupted.
+    /// </summary>
+    [Fact]
+    public void A_terminated_sweep_stops_its_child_runs()
+    {
+        if (OperatingSystem.IsWindows()) return; // no SIGTERM there
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(ResearchCli).Assembly.Location, "sweep", "train", "--grid", "norm=post,pre", "--jobs", "2", "--store", root })
+            info.ArgumentList.Add(a);
+        foreach (var a in Tiny.Select(a => a is "max_steps=5" ? "max_steps=100000" : a is "eval_every=5" ? "eval_every=100" : a)) info.ArgumentList.Add(a);
+        using var sweep = System.Diagnostics.Process.Start(info)!;
+        var output = sweep.StandardOutput.ReadToEndAsync();
+        var error = sweep.StandardError.ReadToEndAsync();
+
+        var deadline = DateTime.UtcNow.AddMinutes(2); // both children training: steps.csv written
+        while (store.Load("train").Count(r => File.Exists(Path.Combine(r.Folder, "steps.csv"))) < 2 && DateTime.UtcNow < deadline && !sweep.HasExited)
+            Thread.Sleep(200);
+        var children = store.Load("train").Select(r => (int)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(r.Folder, "status.json")))!["pid"]!).ToList();
+        Assert.Equal(2, children.Count);
+        Assert.DoesNotContain(sweep.Id, children);
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", sweep.Id.ToString()])) kill.WaitForExit();
+        Assert.True(sweep.WaitForExit(120_000), "the sweep did not stop within two minutes");
+        Assert.Equal(ResearchCli.Interrupted, sweep.ExitCode);
+        Assert.Contains("Interrupted", error.Result);
+        foreach (var pid in children) // stopped by the sweep, not left training
+        {
+            try { using var child = System.Diagnostics.Process.GetProcessById(pid); Assert.True(child.WaitForExit(30_000), $"child run {pid} still running"); }
+            catch (ArgumentException) { } // already gone
+        }
+        Assert.All(store.Load("train"), r => Assert.Equal(RunState.Pending, r.State));
+        Assert.All(store.Load("train"), r => Assert.True(File.Exists(Path.Combine(r.Folder, "last.ckpt")), $"no checkpoint in {r.Folder}: {output.Result}"));
+    }
+
+    /// <summary>
     /// The script <c>--slurm</c> writes, run as Slurm runs it — once per array task, with SLURM_ARRAY_TASK_ID set — fills
     /// the store with exactly the local sweep's runs (tests/cluster/slurm-smoke.sh does the same on a real Slurm).
     /// </summary>
