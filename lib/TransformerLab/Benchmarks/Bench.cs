@@ -327,7 +327,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                     {
                         using var inner = NewDisposeScope();
                         using var products = MixedPrecision.Use(precision);
-                        if (beam == 1) { var (memory, mask) = model.Encode(source); DecodeSteps(model, memory, mask, 16, useCache: true); }
+                        if (beam == 1) DecodeSteps(model, model.Encode(source), 16, useCache: true);
                         else BeamSearch.Decode(model, source, new BeamOptions(beam), maxLength: 16);
                         Sync();
                     }
@@ -350,11 +350,11 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         var model = new EncoderDecoder(StepConfig(false)).to(device);
         model.eval();
         var source = torch.randint(4, 64, [8, 32], device: device);
-        var (memory, mask) = model.Encode(source);
+        var encoded = model.Encode(source);
         foreach (var length in quick ? new[] { 16, 64 } : [16, 64, 256])
         {
             var times = Latency.MeasureInterleaved(
-                [() => DecodeSteps(model, memory, mask, length, useCache: true), () => DecodeSteps(model, memory, mask, length, useCache: false)],
+                [() => DecodeSteps(model, encoded, length, useCache: true), () => DecodeSteps(model, encoded, length, useCache: false)],
                 warmup: 1, repeats: quick ? 2 : 3);
             Add("KV cache", $"with cache, L={length}", times[0].Median * 1e3, "ms");
             Add("KV cache", $"without cache, L={length}", times[1].Median * 1e3, "ms");
@@ -364,11 +364,11 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
     }
 
     /// <summary>Feeds the argmax token for exactly <paramref name="length"/> steps (no early stop), as decoding a length-L output costs.</summary>
-    void DecodeSteps(EncoderDecoder model, Tensor memory, Tensor mask, int length, bool useCache)
+    void DecodeSteps(EncoderDecoder model, EncodedSource source, int length, bool useCache)
     {
         using var scope = NewDisposeScope();
-        using var steps = DecoderSteps.Create(model, memory, mask, useCache);
-        var tokens = torch.full(memory.shape[0], Vocabulary.Bos, dtype: ScalarType.Int64, device: device);
+        using var steps = DecoderSteps.Create(model, source, useCache);
+        var tokens = torch.full(source.Batch, Vocabulary.Bos, dtype: ScalarType.Int64, device: device);
         for (int t = 0; t < length; t++)
         {
             using var inner = NewDisposeScope();
@@ -400,7 +400,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 var placeholders = torch.full([batch, length], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
                 var times = Latency.MeasureInterleaved(
                 [
-                    () => { using var s = NewDisposeScope(); var (m, k) = at.Encode(source); DecodeSteps(at, m, k, length, useCache: true); },
+                    () => { using var s = NewDisposeScope(); DecodeSteps(at, at.Encode(source), length, useCache: true); },
                     () => { using var s = NewDisposeScope(); var (m, k) = nat.Encode(source); nat.Decode(placeholders, source, m, k).argmax(-1); Sync(); },
                 ], warmup: 2, repeats: Repeats);
                 Add("NAT vs AT", $"AT greedy, batch {batch}, {length} tokens", times[0].Median * 1e3, "ms");
@@ -452,8 +452,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         TorchRuntime.Seed(3);
         var model = new EncoderDecoder(transformer).to(device);
         model.eval();
-        var (memory, sourceMask) = model.Encode(torch.randint(4, 32, [1, 8], device: device));
-        using var steps = DecoderSteps.Create(model, memory, sourceMask, useCache: true);
+        using var steps = DecoderSteps.Create(model, model.Encode(torch.randint(4, 32, [1, 8], device: device)), useCache: true);
         var token = torch.full(1, Vocabulary.Bos, dtype: ScalarType.Int64, device: device);
         for (int i = 0; i < 15; i++) { using var s = NewDisposeScope(); token = steps.Next(token).argmax(-1).MoveToOuterDisposeScope(); } // a context of 15
         var step = Latency.Measure(() => { using var s = NewDisposeScope(); steps.Next(token); }, warmup: 2, repeats: 20).Median * 1e6;

@@ -43,10 +43,12 @@ public static class Batching
     }
 
     /// <summary>The batch of examples <paramref name="indices"/>.</summary>
-    public static Batch Make(IReadOnlyList<Example> examples, int[] indices, Vocabulary source, Vocabulary target, Device? device = null)
+    /// <param name="copy">for a copying model: sources and targets in its extended vocabulary, each row with its own unseen words.</param>
+    public static Batch Make(IReadOnlyList<Example> examples, int[] indices, Vocabulary source, Vocabulary target, Device? device = null, ExtendedVocabulary? copy = null)
     {
-        var sources = indices.Select(i => source.Encode(examples[i].Source)).ToList();
-        var targets = indices.Select(i => target.Encode(examples[i].Target)).ToList();
+        var rowWords = indices.Select(i => copy?.RowWords(examples[i].Source) ?? []).ToList();
+        var sources = indices.Select((i, r) => copy?.EncodeSource(examples[i].Source, rowWords[r]) ?? source.Encode(examples[i].Source)).ToList();
+        var targets = indices.Select((i, r) => copy?.EncodeTarget(examples[i].Target, rowWords[r]) ?? target.Encode(examples[i].Target)).ToList();
         return new Batch
         {
             Source = Pad(sources, device),

@@ -41,11 +41,10 @@ public static class BeamSearch
         {
             using var scope = NewDisposeScope();
             int limit = maxLength ?? DecodingCommon.MaxLength(model, source);
-            long batch = source.shape[0], beam = options.BeamSize, vocabulary = model.TargetVocabulary;
+            long batch = source.shape[0], beam = options.BeamSize;
             var device = source.device;
-            var (memory, mask) = model.Encode(source);
             var expand = torch.arange(batch, device: device).repeat_interleave(beam);
-            using var steps = DecoderSteps.Create(model, memory.index_select(0, expand), mask.index_select(0, expand), useCache);
+            using var steps = DecoderSteps.Create(model, model.Encode(source).Rows(expand), useCache);
 
             // only the first copy of each beam is alive at the start, so the first step does not pick one token K times
             var scores = torch.full([batch, beam], double.NegativeInfinity, dtype: ScalarType.Float64, device: device);
@@ -54,13 +53,18 @@ public static class BeamSearch
             var lengths = torch.zeros([batch, beam], dtype: ScalarType.Int64, device: device);
             var sequences = torch.empty([batch, beam, 0], dtype: ScalarType.Int64, device: device);
             var tokens = torch.full(batch * beam, Vocabulary.Bos, dtype: ScalarType.Int64, device: device);
-            // a finished hypothesis may only continue with PAD, at log-probability 0
-            var frozen = torch.full(vocabulary, double.NegativeInfinity, dtype: ScalarType.Float64, device: device);
-            frozen[Vocabulary.Pad] = 0;
+            Tensor? frozen = null; // a finished hypothesis may only continue with PAD, at log-probability 0
 
             for (int t = 0; t < limit; t++)
             {
-                var logProbs = DecodingCommon.NextTokenLogProbabilities(steps.Next(tokens)).to(ScalarType.Float64).view(batch, beam, vocabulary);
+                var logits = steps.Next(tokens);
+                var vocabulary = logits.shape[^1]; // the target vocabulary, or a copying model's extended one
+                if (frozen is null)
+                {
+                    frozen = torch.full(vocabulary, double.NegativeInfinity, dtype: ScalarType.Float64, device: device);
+                    frozen[Vocabulary.Pad] = 0;
+                }
+                var logProbs = DecodingCommon.NextTokenLogProbabilities(logits).to(ScalarType.Float64).view(batch, beam, vocabulary);
                 logProbs = torch.where(finished.unsqueeze(-1), frozen.view(1, 1, vocabulary), logProbs);
                 var candidates = (scores.unsqueeze(-1) + logProbs).view(batch, beam * vocabulary);
                 var (best, index) = candidates.topk((int)beam, -1);

@@ -21,21 +21,21 @@ public abstract class DecoderSteps : IDisposable
 
     public abstract void Dispose();
 
-    public static DecoderSteps Create(SequenceToSequence model, Tensor memory, Tensor sourceMask, bool useCache) =>
-        useCache ? new Cached(model, memory, sourceMask) : new Recomputed(model, memory, sourceMask);
+    public static DecoderSteps Create(SequenceToSequence model, EncodedSource source, bool useCache) =>
+        useCache ? new Cached(model, source) : new Recomputed(model, source);
 
-    sealed class Cached(SequenceToSequence model, Tensor memory, Tensor sourceMask) : DecoderSteps
+    sealed class Cached(SequenceToSequence model, EncodedSource source) : DecoderSteps
     {
-        readonly IDecoderState state = model.StartDecoding(memory, sourceMask);
+        readonly IDecoderState state = model.StartDecoding(source);
         public override Tensor Next(Tensor tokens) => model.DecodeStep(tokens, state);
         public override void Reorder(Tensor indices) => state.Reorder(indices);
         public override void Dispose() => state.Dispose();
     }
 
-    sealed class Recomputed(SequenceToSequence model, Tensor memory, Tensor sourceMask) : DecoderSteps
+    sealed class Recomputed(SequenceToSequence model, EncodedSource source) : DecoderSteps
     {
         Tensor? prefix;
-        Tensor memory = memory.alias().DetachFromDisposeScope(), mask = sourceMask.alias().DetachFromDisposeScope();
+        EncodedSource source = source.Detached();
 
         public override Tensor Next(Tensor tokens)
         {
@@ -44,14 +44,13 @@ public abstract class DecoderSteps : IDisposable
             prefix?.Dispose();
             prefix = grown;
             using var scope = NewDisposeScope();
-            var logits = model.Decode(prefix, memory, mask);
+            var logits = model.Decode(prefix, source);
             return logits.select(1, -1).MoveToOuterDisposeScope();
         }
 
         public override void Reorder(Tensor indices)
         {
-            Replace(ref memory, memory.index_select(0, indices));
-            Replace(ref mask, mask.index_select(0, indices));
+            using (var rows = source.Rows(indices)) { source.Dispose(); source = rows.Detached(); }
             if (prefix is not null) Replace(ref prefix!, prefix.index_select(0, indices));
         }
 
@@ -65,8 +64,7 @@ public abstract class DecoderSteps : IDisposable
         public override void Dispose()
         {
             prefix?.Dispose();
-            memory.Dispose();
-            mask.Dispose();
+            source.Dispose();
         }
     }
 }

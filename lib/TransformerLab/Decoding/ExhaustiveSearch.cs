@@ -29,13 +29,13 @@ public static class ExhaustiveSearch
         return DecodingCommon.Inference(model, () =>
         {
             using var scope = NewDisposeScope();
-            var (memory, mask) = model.Encode(source);
+            var encoded = model.Encode(source);
             Hypothesis? best = null;
             foreach (var output in outputs)
             {
                 using var inner = NewDisposeScope();
                 var input = torch.tensor((long[])[Vocabulary.Bos, .. output[..^1]], [1, output.Length]);
-                var logProbs = DecodingCommon.NextTokenLogProbabilities(model.Decode(input, memory, mask).squeeze(0)).to(ScalarType.Float64);
+                var logProbs = DecodingCommon.NextTokenLogProbabilities(model.Decode(input, encoded).squeeze(0)).to(ScalarType.Float64);
                 var score = logProbs.gather(1, torch.tensor(output).unsqueeze(1)).sum().item<double>();
                 if (best is null || score > best.Score)
                     best = new Hypothesis(DecodingCommon.UntilEos(output), score, score, output[^1] == Vocabulary.Eos);

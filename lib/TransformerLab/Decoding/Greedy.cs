@@ -23,8 +23,7 @@ public static class Greedy
     {
         using var scope = NewDisposeScope();
         var limit = maxLength ?? DecodingCommon.MaxLength(model, source);
-        var (memory, mask) = model.Encode(source);
-        using var steps = DecoderSteps.Create(model, memory, mask, useCache);
+        using var steps = DecoderSteps.Create(model, model.Encode(source), useCache);
         var batch = source.shape[0];
         var tokens = torch.full(batch, Vocabulary.Bos, dtype: ScalarType.Int64, device: source.device);
         var finished = torch.zeros(batch, dtype: ScalarType.Bool, device: source.device);

@@ -23,7 +23,11 @@ public static class Evaluator
     /// </summary>
     public static (double Loss, double TokenAccuracy) TeacherForced(SequenceToSequence model, IReadOnlyList<Example> examples,
         Vocabulary source, Vocabulary target, Device device, int batchSize = 256) =>
-        Scored(model, examples, source, target, device, batchSize, batch => (model.forward(batch.Source, batch.TargetInput), batch.TargetOutput));
+        Scored(model, examples, source, target, device, batchSize, batch => (model.forward(batch.Source, batch.TargetInput), batch.TargetOutput), Copying(model, source, target));
+
+    /// <summary>The extended vocabulary a copying model's batches and outputs are in; null for every other model.</summary>
+    public static ExtendedVocabulary? Copying(SequenceToSequence model, Vocabulary source, Vocabulary target) =>
+        model.CopiesSource ? new ExtendedVocabulary(source, target) : null;
 
     /// <summary>
     /// A NAT's counterpart of <see cref="TeacherForced"/>: cross-entropy and accuracy of the one-shot pass (every position
@@ -40,14 +44,14 @@ public static class Evaluator
 
     /// <summary>Loss and accuracy of <paramref name="pass"/>'s logits <c>[batch, time, vocabulary]</c> against its labels <c>[batch, time]</c> (PAD = not scored).</summary>
     static (double Loss, double TokenAccuracy) Scored(nn.Module model, IReadOnlyList<Example> examples, Vocabulary source, Vocabulary target,
-        Device device, int batchSize, Func<Batch, (Tensor Logits, Tensor Labels)> pass) => DecodingCommon.Inference(model, () =>
+        Device device, int batchSize, Func<Batch, (Tensor Logits, Tensor Labels)> pass, ExtendedVocabulary? copy = null) => DecodingCommon.Inference(model, () =>
     {
         double lossSum = 0;
         long tokens = 0, correct = 0;
         foreach (var indices in Batching.InOrder(examples.Select(e => e.Source).ToList(), batchSize))
         {
             using var scope = NewDisposeScope();
-            using var batch = Batching.Make(examples, indices, source, target, device);
+            using var batch = Batching.Make(examples, indices, source, target, device, copy);
             var (logits, labels) = pass(batch);
             var real = labels.ne(Vocabulary.Pad);
             var count = real.sum().item<long>();
@@ -61,13 +65,14 @@ public static class Evaluator
     /// <summary>Decodes every item and scores it against its references.</summary>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(SequenceToSequence model, IReadOnlyList<EvaluationItem> items,
         Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256) =>
-        Decode(input => strategy.Decode(model, input), items, source, target, device, batchSize);
+        Decode(input => strategy.Decode(model, input), items, source, target, device, batchSize, Copying(model, source, target));
 
     /// <summary>Decodes every item with <paramref name="decode"/> (<c>[batch, source time]</c> → one hypothesis per row) and scores it.</summary>
+    /// <param name="copy">a copying model's extended vocabulary: its inputs carry each row's unseen words, its outputs map back to them.</param>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(Func<Tensor, IReadOnlyList<Hypothesis>> decode,
-        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256)
+        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256, ExtendedVocabulary? copy = null)
     {
-        var predictions = DecodeNBest(input => decode(input).Select(h => (IReadOnlyList<Hypothesis>)[h]).ToList(), items, source, target, device, batchSize)
+        var predictions = DecodeNBest(input => decode(input).Select(h => (IReadOnlyList<Hypothesis>)[h]).ToList(), items, source, target, device, batchSize, copy)
             .Select(n => n[0]).ToList();
         return (Score(predictions), predictions);
     }
@@ -77,19 +82,21 @@ public static class Evaluator
     /// and returns each item's candidates as predictions, in the order of <paramref name="items"/>.
     /// </summary>
     public static IReadOnlyList<IReadOnlyList<Prediction>> DecodeNBest(Func<Tensor, IReadOnlyList<IReadOnlyList<Hypothesis>>> decode,
-        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256)
+        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256, ExtendedVocabulary? copy = null)
     {
         var predictions = new IReadOnlyList<Prediction>[items.Count];
         var sources = items.Select(i => i.Source).ToList();
         foreach (var indices in Batching.InOrder(sources, batchSize))
         {
             using var scope = NewDisposeScope();
-            using var input = Batching.Pad(indices.Select(i => source.Encode(items[i].Source)).ToList(), device);
+            var rowWords = indices.Select(i => copy?.RowWords(items[i].Source) ?? []).ToList();
+            using var input = Batching.Pad(indices.Select((i, r) => copy?.EncodeSource(items[i].Source, rowWords[r]) ?? source.Encode(items[i].Source)).ToList(), device);
             var candidates = decode(input);
             for (int j = 0; j < indices.Length; j++)
             {
                 var item = items[indices[j]];
-                predictions[indices[j]] = candidates[j].Select(h => new Prediction(item.Source, target.Decode(h.Tokens), item.References, h.LogProbability)).ToList();
+                var words = rowWords[j];
+                predictions[indices[j]] = candidates[j].Select(h => new Prediction(item.Source, copy?.Decode(h.Tokens, words) ?? target.Decode(h.Tokens), item.References, h.LogProbability)).ToList();
             }
         }
         return predictions;

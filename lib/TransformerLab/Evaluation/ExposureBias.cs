@@ -84,8 +84,7 @@ public static class ExposureBias
     public static (Tensor LogProbabilities, Tensor Choices) FreeRunning(SequenceToSequence model, Tensor source, long steps)
     {
         using var scope = NewDisposeScope();
-        var (memory, mask) = model.Encode(source);
-        using var state = model.StartDecoding(memory, mask);
+        using var state = model.StartDecoding(model.Encode(source));
         var token = torch.full(source.shape[0], Vocabulary.Bos, ScalarType.Int64, device: source.device);
         var logProbs = new List<Tensor>();
         var choices = new List<Tensor>();

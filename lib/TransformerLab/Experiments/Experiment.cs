@@ -62,6 +62,8 @@ public static class ExperimentRegistry
         Register(new PrecisionExperiment());
         Register(new HeldOutTestExperiment());
         Register(new SequenceTrainingExperiment());
+        Register(new CopyingExperiment());
+        Register(new GuidedAttentionExperiment());
     }
 
     /// <summary>Adds an experiment (later issues' notebooks and tests add theirs); a name can be registered once.</summary>

@@ -27,6 +27,7 @@ public class TrainingExperiment : Experiment<TrainingSettings>
         var summary = new Trainer(settings, data, context.Folder, new TrainerHooks
         {
             OnEvaluation = r => context.Log.WriteLine($"dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}, symbol error {r.SymbolError:P2}"),
+            InspectModel = (r, model) => AtEvaluation(r, model, settings, data, context),
         }).RunToCompletion(context.Cancel); // a run stopped mid-way (Ctrl+C, SIGTERM, a crash) continues from its last checkpoint
         if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");
         var best = summary.Best;
@@ -41,6 +42,9 @@ public class TrainingExperiment : Experiment<TrainingSettings>
 
     /// <summary>Measurements before training (the model is not built yet); add metrics or write tables into the run folder.</summary>
     protected virtual void Before(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics) { }
+
+    /// <summary>Measurements of the model at each dev evaluation, during training (write them keyed by step: after a resume a step can come again).</summary>
+    protected virtual void AtEvaluation(DevReport report, TorchSharp.torch.nn.Module model, TrainingSettings settings, TaskData data, RunContext context) { }
 
     /// <summary>Measurements of the best checkpoint (<c>best.ckpt</c> in the run folder) after a run that did not diverge.</summary>
     protected virtual void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics) { }

@@ -25,31 +25,33 @@ public abstract class SequenceToSequence : nn.Module
 
     /// <summary>Encodes the source.</summary>
     /// <param name="source"><c>[batch, source time]</c> ids, padded.</param>
-    /// <returns>memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
-    public abstract (Tensor Memory, Tensor SourceMask) Encode(Tensor source);
+    /// <returns>the source tokens, memory <c>[batch, source time, d_model]</c> and its mask <c>[batch, 1, 1, source time]</c> (true = real token).</returns>
+    public abstract EncodedSource Encode(Tensor source);
 
     /// <summary>Decodes a whole target at once (teacher forcing): position t sees only the target before it.</summary>
     /// <param name="targetInput"><c>[batch, target time]</c>: BOS followed by the target, shifted right.</param>
-    /// <returns>logits <c>[batch, target time, target vocabulary]</c>.</returns>
-    public abstract Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask);
+    /// <returns>logits <c>[batch, target time, output vocabulary]</c> (wider than the target vocabulary for a model that copies: <see cref="Data.ExtendedVocabulary"/>).</returns>
+    public abstract Tensor Decode(Tensor targetInput, EncodedSource source);
 
     /// <summary>Starts step-by-step decoding over an encoded source; dispose the state when done.</summary>
-    public abstract IDecoderState StartDecoding(Tensor memory, Tensor sourceMask);
+    public abstract IDecoderState StartDecoding(EncodedSource source);
 
     /// <summary>One decoding step: the token each row produced last in, the next token's logits out.</summary>
     /// <param name="tokens"><c>[batch]</c> or <c>[batch, 1]</c> (BOS at the first step).</param>
-    /// <returns>logits <c>[batch, target vocabulary]</c>; equal to <see cref="Decode"/>'s at the same position.</returns>
+    /// <returns>logits <c>[batch, output vocabulary]</c>; equal to <see cref="Decode"/>'s at the same position.</returns>
     public abstract Tensor DecodeStep(Tensor tokens, IDecoderState state);
+
+    /// <summary>Whether the model copies source tokens (a pointer-generator): its batches then carry the rows' own unseen words (<see cref="Data.ExtendedVocabulary"/>).</summary>
+    public virtual bool CopiesSource => false;
 
     /// <summary>Every parameter, in the order a seed draws them: what the optimiser and gradient clipping are given.</summary>
     public abstract IReadOnlyList<TorchSharp.Modules.Parameter> ParametersInSeedOrder();
 
-    /// <summary>Teacher-forced forward pass: <c>[batch, source time]</c>, <c>[batch, target time]</c> → logits <c>[batch, target time, target vocabulary]</c>.</summary>
+    /// <summary>Teacher-forced forward pass: <c>[batch, source time]</c>, <c>[batch, target time]</c> → logits <c>[batch, target time, output vocabulary]</c>.</summary>
     public Tensor forward(Tensor source, Tensor targetInput)
     {
         using var scope = NewDisposeScope();
-        var (memory, mask) = Encode(source);
-        return Decode(targetInput, memory, mask).MoveToOuterDisposeScope();
+        return Decode(targetInput, Encode(source)).MoveToOuterDisposeScope();
     }
 }
 

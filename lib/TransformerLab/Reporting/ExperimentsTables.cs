@@ -91,7 +91,14 @@ public static class ExperimentsTables
         [("task", "g2p"), ("d_ff", "512"), ("max_steps", "11000"), ("eval_every", "2000"), ("threads", "1")]);
 
     /// <summary>Notebook 11: the small G2P model trained by MLE, then fine-tuned by continued MLE, MRT and REINFORCE (the experiment's defaults).</summary>
-    public static readonly SweepSpec SequenceTrainingG2pSweep = SweepSpec.Of("sequence-training", 3, [("threads", "1")]);
+    /// <summary>Notebook 11: each fine-tuning 500 steps (half the setting's default; the sequence-level steps are the slowest of the workspace).</summary>
+    public static readonly SweepSpec SequenceTrainingG2pSweep = SweepSpec.Of("sequence-training", 3, [("threads", "1"), ("finetune_steps", "500")]);
+
+    /// <summary>Notebook 12: the small G2P model without and with guided attention (λ = 10), 1,500 steps.</summary>
+    public static readonly SweepSpec GuidedAttentionG2pSweep = SweepSpec.Of("guided-attention", 3, [("threads", "1")], ("guided_attention", "0,10"));
+
+    /// <summary>Notebook 12: the names task without and with the copy mechanism.</summary>
+    public static readonly SweepSpec CopyingNamesSweep = SweepSpec.Of("copying", 3, [("threads", "1")], ("copy", "false,true"));
 
     public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, [("threads", "1")], ("precision", "fp32,bf16"));
 
@@ -139,6 +146,8 @@ public static class ExperimentsTables
         ["causal-mask-04"] = CausalMask,
         ["precision-g2p"] = PrecisionG2p,
         ["sequence-training-g2p"] = SequenceTrainingG2p,
+        ["guided-attention-g2p"] = s => GuidedAttention(s.FinishedRuns(GuidedAttentionG2pSweep), GuidedAttentionG2pSweep.Seeds),
+        ["copying-names"] = s => Copying(s.FinishedRuns(CopyingNamesSweep), CopyingNamesSweep.Seeds),
         ["attention-g2p"] = s => EncoderAttention(s, EncoderAttentionSweep, "WER", "PER"),
         ["attention-reverse"] = s => EncoderAttention(s, EncoderAttentionReverseSweep, "sequence error", "symbol error"),
         ["architecture-g2p"] = s => Architectures(s, ArchitectureG2pSweeps, "WER", "PER"),
@@ -496,6 +505,43 @@ public static class ExperimentsTables
                 Cell.MeanSd(Of(model, o => o.TeacherForcedAccuracy - o.FreeRunningAccuracy), 2, 100),
                 Cell.PerSeed(Of(model, o => o.TestSequenceError), 1, 100),
                 $"{rows.Count(r => r.ContainsKey(model))} done" + (missing > 0 ? $", {missing} not run yet" : "")]).ToList());
+    }
+
+    /// <summary>
+    /// Notebook 12's guided-attention table for any <c>guided-attention</c> runs: per λ, the dev error at the first
+    /// evaluation and at its best, the best paired by seed against λ = 0, and the share of cross-attention on the diagonal
+    /// band at the first and the last evaluation.
+    /// </summary>
+    public static MarkdownTable GuidedAttention(IReadOnlyList<RunRecord> finished, int seeds)
+    {
+        var groups = finished.GroupBy(r => r.Config["guided_attention"]).OrderBy(g => double.Parse(g.Key, System.Globalization.CultureInfo.InvariantCulture))
+            .Select(g => (Name: g.Key, Runs: (IReadOnlyList<RunRecord>)g.OrderBy(r => r.Seed).ToList())).ToList();
+        if (groups.Count == 0) return new(["guided attention λ", "runs"], [["–", "none finished yet"]]);
+        var first = groups[0];
+        double FirstDev(RunRecord r) => r.TrainingCurve().First(p => !double.IsNaN(p.DevSequenceError)).DevSequenceError;
+        double Share(RunRecord r, bool last) => (last ? GuidedAttentionExperiment.Diagonality(r)[^1] : GuidedAttentionExperiment.Diagonality(r)[0]).DiagonalShare;
+        return new(["guided attention λ", "dev WER % at the first evaluation", "best dev WER %", $"best WER minus λ = {first.Name}, paired (points)", "per seed, best dev WER %",
+                "attention on the diagonal band, first → last evaluation (%)", "runs"],
+            groups.Select(g => (IReadOnlyList<string>)[g.Name, Cell.MeanSd(Done(g.Runs, FirstDev), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100),
+                g.Name == first.Name ? "–" : Cell.SignedMeanSd(Analysis.Paired(first.Runs, g.Runs, r => Training(r).DevSequenceError), 2, 100),
+                Cell.PerSeed(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100),
+                $"{Cell.MeanSd(Done(g.Runs, r => Share(r, last: false)), 1, 100)} → {Cell.MeanSd(Done(g.Runs, r => Share(r, last: true)), 1, 100)}",
+                Outcome(g.Runs) + (g.Runs.Count < seeds ? $", {seeds - g.Runs.Count} not run yet" : "")]).ToList());
+    }
+
+    /// <summary>Notebook 12's copying table for any <c>copying</c> runs: greedy test errors overall and by whether an item's names were seen, and name recall.</summary>
+    public static MarkdownTable Copying(IReadOnlyList<RunRecord> finished, int seeds)
+    {
+        var groups = new[] { "false", "true" }.Select(c => (Name: c == "true" ? "with copying (pointer-generator)" : "without copying",
+            Runs: (IReadOnlyList<RunRecord>)finished.Where(r => r.Config["copy"] == c).OrderBy(r => r.Seed).ToList())).ToList();
+        CopyingExperiment.Readings R(RunRecord r) => CopyingExperiment.ReadingsOf(r);
+        return new(["model", "test sequence error %", "items with seen names %", "items with an unseen name %", "unseen names recalled %", "seen names recalled %",
+                "test error minus without copying, paired (points)", "runs"],
+            groups.Select(g => (IReadOnlyList<string>)[g.Name, Cell.MeanSd(Done(g.Runs, r => R(r).TestSequenceError), 2, 100),
+                Cell.MeanSd(Done(g.Runs, r => R(r).TestSequenceErrorSeenNames), 2, 100), Cell.MeanSd(Done(g.Runs, r => R(r).TestSequenceErrorUnseenName), 2, 100),
+                Cell.MeanSd(Done(g.Runs, r => R(r).UnseenNameRecall), 2, 100), Cell.MeanSd(Done(g.Runs, r => R(r).SeenNameRecall), 2, 100),
+                g.Name == groups[0].Name ? "–" : Cell.SignedMeanSd(Analysis.Paired(groups[0].Runs, g.Runs, r => R(r).TestSequenceError), 2, 100),
+                Outcome(g.Runs) + (g.Runs.Count < seeds ? $"{(g.Runs.Count > 0 ? ", " : "")}{seeds - g.Runs.Count} not run yet" : "")]).ToList());
     }
 
     /// <summary>G2P with each efficient encoder self-attention against full attention, paired by seed; partial rows say what is still to run.</summary>

@@ -76,16 +76,17 @@ public sealed class CandidateSet
 
     /// <summary>
     /// log p(y|x) = Σ_t log p(y_t | y_&lt;t, x) of every slot, EOS included, <c>[batch, slots]</c>, with gradient: one
-    /// teacher-forced pass of the decoder over all candidates, the encoder's <paramref name="memory"/> <c>[batch, source
+    /// teacher-forced pass of the decoder over all candidates, the encoded <paramref name="source"/> (memory <c>[batch, source
     /// time, d_model]</c> shared by a row's slots. A sample cut at the length limit is scored as if it ended there.
     /// </summary>
-    public Tensor LogProbabilities(SequenceToSequence model, Tensor memory, Tensor sourceMask)
+    public Tensor LogProbabilities(SequenceToSequence model, EncodedSource source)
     {
         using var scope = NewDisposeScope();
         var flat = Outputs.SelectMany(c => c).ToList();
-        var input = Batching.Pad(flat.Select(y => (int[])[Vocabulary.Bos, .. y.Select(t => (int)t)]).ToList(), memory.device);
-        var output = Batching.Pad(flat.Select(y => (int[])[.. y.Select(t => (int)t), Vocabulary.Eos]).ToList(), memory.device);
-        var logits = model.Decode(input, memory.repeat_interleave(Slots, 0), sourceMask.repeat_interleave(Slots, 0)); // [batch·slots, time, vocabulary]
+        var device = source.Memory.device;
+        var input = Batching.Pad(flat.Select(y => (int[])[Vocabulary.Bos, .. y.Select(t => (int)t)]).ToList(), device);
+        var output = Batching.Pad(flat.Select(y => (int[])[.. y.Select(t => (int)t), Vocabulary.Eos]).ToList(), device);
+        var logits = model.Decode(input, source.Repeated(Slots)); // [batch·slots, time, vocabulary]
         // the distribution the samples were drawn from (PAD and BOS never produced), so Q and the samples agree
         var tokens = DecodingCommon.NextTokenLogProbabilities(logits).gather(-1, output.unsqueeze(-1)).squeeze(-1);       // [batch·slots, time]
         var real = output.ne(Vocabulary.Pad);

@@ -23,12 +23,12 @@ public interface IDecoderInputPolicy
     /// <param name="step">the optimiser step (from 1), for policies that change over training.</param>
     /// <param name="batch">the batch, with the gold <see cref="Batch.TargetInput"/> <c>[batch, target time]</c>.</param>
     /// <returns>the decoder input <c>[batch, target time]</c>.</returns>
-    Tensor DecoderInput(SequenceToSequence model, Batch batch, Tensor memory, Tensor sourceMask, long step);
+    Tensor DecoderInput(SequenceToSequence model, Batch batch, EncodedSource source, long step);
 }
 
 public sealed class TeacherForcing : IDecoderInputPolicy
 {
-    public Tensor DecoderInput(SequenceToSequence model, Batch batch, Tensor memory, Tensor sourceMask, long step) => batch.TargetInput;
+    public Tensor DecoderInput(SequenceToSequence model, Batch batch, EncodedSource source, long step) => batch.TargetInput;
 }
 
 /// <summary>Which of the model's predictions replace gold tokens.</summary>
@@ -51,19 +51,19 @@ public sealed class ScheduledSampling(TeacherForcingSchedule schedule, Predictio
     public TeacherForcingSchedule Schedule { get; } = schedule;
     public PredictionChoice Choice { get; } = choice;
 
-    public Tensor DecoderInput(SequenceToSequence model, Batch batch, Tensor memory, Tensor sourceMask, long step)
+    public Tensor DecoderInput(SequenceToSequence model, Batch batch, EncodedSource source, long step)
     {
         using var scope = NewDisposeScope();
-        using var logits = FirstPass(model, batch.TargetInput, memory, sourceMask);
+        using var logits = FirstPass(model, batch.TargetInput, source);
         return Mix(batch.TargetInput, Predict(logits, Choice), Schedule.Epsilon(step)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Pass 1: the teacher-forced decoder output, computed without gradient.</summary>
     /// <returns>logits <c>[batch, target time, vocabulary]</c>, not part of any autograd graph.</returns>
-    public static Tensor FirstPass(SequenceToSequence model, Tensor targetInput, Tensor memory, Tensor sourceMask)
+    public static Tensor FirstPass(SequenceToSequence model, Tensor targetInput, EncodedSource source)
     {
         using var _ = torch.no_grad();
-        return model.Decode(targetInput, memory, sourceMask);
+        return model.Decode(targetInput, source);
     }
 
     /// <summary>The token each position predicts: <c>[batch, time, vocabulary]</c> → <c>[batch, time]</c>.</summary>

@@ -19,8 +19,8 @@ public static class LabelSmoothedCrossEntropy
         using var scope = NewDisposeScope();
         var logProbs = logits.log_softmax(-1);
         var nll = -logProbs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
-        var uniform = -logProbs.mean([-1L]);
-        var perToken = (1 - smoothing) * nll + smoothing * uniform;
+        // without smoothing the uniform term is left out, not multiplied by 0: a copying model's −∞ entries would make it NaN
+        var perToken = smoothing == 0 ? nll : (1 - smoothing) * nll + smoothing * -logProbs.mean([-1L]);
         var real = targets.ne(padId);
         return (perToken.masked_fill(real.logical_not(), 0).sum() / real.sum().clamp_min(1)).MoveToOuterDisposeScope();
     }

@@ -31,7 +31,7 @@ public abstract class TrainableModel : IDisposable
         settings.Architecture switch
         {
             Architecture.NonAutoregressive => new NonAutoregressive(new NonAutoregressiveTransformer(settings.NatConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count)).to(device), settings),
-            _ => new Autoregressive(settings.CreateModel(data.SourceVocabulary.Count, data.TargetVocabulary.Count).to(device), settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
+            _ => new Autoregressive(settings.CreateModel(data.SourceVocabulary, data.TargetVocabulary).to(device), settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
         };
 
     sealed class Autoregressive(SequenceToSequence model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
@@ -52,19 +52,19 @@ public abstract class TrainableModel : IDisposable
         public override Tensor Loss(Batch batch, long step)
         {
             using var scope = NewDisposeScope();
-            var (memory, sourceMask) = model.Encode(batch.Source);
+            var source = model.Encode(batch.Source);
             var sequence = settings.Sequence;
-            if (sequence.Objective == TrainingObjective.Mle) return Likelihood(batch, memory, sourceMask, step).MoveToOuterDisposeScope();
-            var loss = SequenceLevel(batch, memory, sourceMask, step);
+            if (sequence.Objective == TrainingObjective.Mle) return Likelihood(batch, source, step).MoveToOuterDisposeScope();
+            var loss = SequenceLevel(batch, source, step);
             var mleWeight = sequence.MleWeightAt(step);
-            if (mleWeight > 0) loss = loss + mleWeight * Likelihood(batch, memory, sourceMask, step);
+            if (mleWeight > 0) loss = loss + mleWeight * Likelihood(batch, source, step);
             return loss.MoveToOuterDisposeScope();
         }
 
         /// <summary>Label-smoothed cross-entropy of the reference with the decoder input the policy gives (teacher forcing by default), plus guided attention when on.</summary>
-        Tensor Likelihood(Batch batch, Tensor memory, Tensor sourceMask, long step)
+        Tensor Likelihood(Batch batch, EncodedSource source, long step)
         {
-            var logits = model.Decode(decoderInput.DecoderInput(model, batch, memory, sourceMask, step), memory, sourceMask);
+            var logits = model.Decode(decoderInput.DecoderInput(model, batch, source, step), source);
             var loss = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
             if (guided is null) return loss;
             using var attention = guided.TakeCapturedWeights();
@@ -73,15 +73,16 @@ public abstract class TrainableModel : IDisposable
         }
 
         /// <summary>Minimum risk or REINFORCE on outputs sampled for this step (the generator seeded by seed and step, so a resumed run draws the same).</summary>
-        Tensor SequenceLevel(Batch batch, Tensor memory, Tensor sourceMask, long step)
+        Tensor SequenceLevel(Batch batch, EncodedSource source, long step)
         {
             var s = settings.Sequence;
             bool risk = s.Objective == TrainingObjective.Mrt;
             var candidates = CandidateSet.Sample(model, batch, s.Candidates, seed: settings.Seed * 1_000_003L + step, withReference: risk && s.WithReference, distinct: risk);
-            var logProbabilities = candidates.LogProbabilities(model, memory, sourceMask);
-            var costs = candidates.Costs(s.SequenceCost, memory.device);
+            var device = source.Memory.device;
+            var logProbabilities = candidates.LogProbabilities(model, source);
+            var costs = candidates.Costs(s.SequenceCost, device);
             return risk
-                ? MinimumRiskTraining.Risk(logProbabilities, costs, candidates.ValidMask(memory.device), s.Alpha)
+                ? MinimumRiskTraining.Risk(logProbabilities, costs, candidates.ValidMask(device), s.Alpha)
                 : Reinforce.Loss(logProbabilities, costs);
         }
 

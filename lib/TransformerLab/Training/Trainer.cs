@@ -34,6 +34,8 @@ public sealed class TrainerHooks
 {
     public Action<StepReport>? OnLog { get; init; }
     public Action<DevReport>? OnEvaluation { get; init; }
+    /// <summary>After each dev evaluation, before the checkpoint: a reading of the model at that step (e.g. its attention). May run again for a step after a resume.</summary>
+    public Action<DevReport, nn.Module>? InspectModel { get; init; }
     public Action<StepContext>? AfterBackward { get; init; }
     /// <summary>Autoregressive runs only; null: built from <see cref="TrainingSettings.DecoderInput"/>.</summary>
     public IDecoderInputPolicy? DecoderInput { get; init; }
@@ -69,6 +71,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     public string BestCheckpoint => Path.Combine(RunFolder, "best.ckpt");
     public string SummaryPath => Path.Combine(RunFolder, "summary.json");
     readonly TrainerHooks hooks = hooks ?? new TrainerHooks();
+    /// <summary>A copying model's extended vocabulary: its batches and decoded outputs carry each row's own unseen words.</summary>
+    readonly ExtendedVocabulary? copy = settings.Copy ? new ExtendedVocabulary(data.SourceVocabulary, data.TargetVocabulary) : null;
 
     /// <summary>
     /// Trains from scratch, or from <see cref="LastCheckpoint"/> when <paramref name="resume"/>. Cancelling stops
@@ -137,7 +141,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             double lr = schedule.At(step), loss, gradNorm;
             using (var scope = NewDisposeScope())
             {
-                using var batch = Batching.Make(data.Train, plan[progress.BatchInEpoch], data.SourceVocabulary, data.TargetVocabulary, device);
+                using var batch = Batching.Make(data.Train, plan[progress.BatchInEpoch], data.SourceVocabulary, data.TargetVocabulary, device, copy);
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 optimizer.zero_grad();
                 var lossTensor = trainable.Loss(batch, step);
@@ -176,6 +180,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 else progress = progress with { EvaluationsWithoutImprovement = progress.EvaluationsWithoutImprovement + 1 };
                 log.Dev(last);
                 hooks.OnEvaluation?.Invoke(last);
+                hooks.InspectModel?.Invoke(last, model);
                 progress = progress with { TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds };
                 var checkpoint = Checkpoint.Capture(s, data, progress, model, optimizer);
                 if (last.Best) checkpoint.Save(BestCheckpoint);
@@ -240,7 +245,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     DevReport Evaluate(TrainableModel model, IReadOnlyList<EvaluationItem> items, Device device, long step, double bestSoFar)
     {
         var (loss, accuracy) = model.GoldContextReadings(data, data.Dev, device);
-        var (metrics, _) = Evaluator.Decode(model.DecodeGreedy, items, data.SourceVocabulary, data.TargetVocabulary, device);
+        var (metrics, _) = Evaluator.Decode(model.DecodeGreedy, items, data.SourceVocabulary, data.TargetVocabulary, device, copy: copy);
         return new DevReport(step, loss, accuracy, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.SequenceErrorRate < bestSoFar);
     }
 

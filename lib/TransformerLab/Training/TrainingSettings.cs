@@ -15,7 +15,7 @@ namespace TransformerLab.Training;
 public enum Architecture { Autoregressive, NonAutoregressive, Rnn, Cnn }
 
 /// <summary>The tasks <c>research train</c> knows.</summary>
-public enum TaskKind { G2p, Copy, Reverse, Sort }
+public enum TaskKind { G2p, Copy, Reverse, Sort, Names }
 
 /// <summary>
 /// Everything one training run depends on. Every property is a <c>--set key=value</c> key (snake_case); together
@@ -24,7 +24,7 @@ public enum TaskKind { G2p, Copy, Reverse, Sort }
 public sealed record TrainingSettings
 {
     // ── task ──
-    /// <summary>What the model learns: g2p (CMUdict letters → phonemes), or the synthetic copy, reverse or sort.</summary>
+    /// <summary>What the model learns: g2p (CMUdict letters → phonemes), the synthetic copy, reverse or sort, or names (copy with rare and unseen names, <see cref="NamesTask"/>).</summary>
     public TaskKind Task { get; init; } = TaskKind.G2p;
     /// <summary>CMUdict file, relative to the workspace root.</summary>
     public string DataPath { get; init; } = CmuDict.DefaultPath;
@@ -36,6 +36,8 @@ public sealed record TrainingSettings
     public int MinLength { get; init; } = 4;
     /// <summary>Synthetic tasks: the longest input, in symbols.</summary>
     public int MaxLength { get; init; } = 16;
+    /// <summary>The names task: names in the training pool (dev and test draw half their names from a second, unseen pool of this size).</summary>
+    public int Names { get; init; } = 5_000;
     /// <summary>Synthetic tasks: training examples.</summary>
     public int TrainSize { get; init; } = 20_000;
     /// <summary>Synthetic tasks: development examples (model selection, early stopping).</summary>
@@ -119,6 +121,11 @@ public sealed record TrainingSettings
     public double GuidedAttention { get; init; }
     /// <summary>g of guided attention: how far from the diagonal weight is tolerated (W = 1 − exp(−(n/N − t/T)² / 2g²)).</summary>
     public double GuidedAttentionWidth { get; init; } = 0.2;
+    /// <summary>
+    /// The copy mechanism (See et al. 2017): a pointer-generator output layer that can copy source words — also a row's
+    /// words that no vocabulary holds (<see cref="Data.ExtendedVocabulary"/>). Transformer only; off by default.
+    /// </summary>
+    public bool Copy { get; init; }
     /// <summary>Sentences per batch.</summary>
     public int BatchSize { get; init; } = 128;
     /// <summary>Optimiser steps in all.</summary>
@@ -193,12 +200,12 @@ public sealed record TrainingSettings
     /// <summary>Positions the model has: room for the task's longest input twice over (a G2P word has at most ~40 letters).</summary>
     long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16);
 
-    /// <summary>The autoregressive encoder–decoder this run trains (Transformer or recurrent), freshly initialised from the current torch seed.</summary>
-    public SequenceToSequence CreateModel(long sourceVocabulary, long targetVocabulary) => Architecture switch
+    /// <summary>The autoregressive encoder–decoder this run trains (Transformer, recurrent or convolutional) for these vocabularies, freshly initialised from the current torch seed.</summary>
+    public SequenceToSequence CreateModel(Vocabulary source, Vocabulary target) => Architecture switch
     {
-        Architecture.Autoregressive => new EncoderDecoder(ModelConfig(sourceVocabulary, targetVocabulary)),
-        Architecture.Rnn => new RecurrentEncoderDecoder(ModelConfig(sourceVocabulary, targetVocabulary), Rnn),
-        Architecture.Cnn => new ConvolutionalEncoderDecoder(ModelConfig(sourceVocabulary, targetVocabulary), Cnn),
+        Architecture.Autoregressive => new EncoderDecoder(ModelConfig(source.Count, target.Count), Copy ? new ExtendedVocabulary(source, target) : null),
+        Architecture.Rnn => new RecurrentEncoderDecoder(ModelConfig(source.Count, target.Count), Rnn),
+        Architecture.Cnn => new ConvolutionalEncoderDecoder(ModelConfig(source.Count, target.Count), Cnn),
         _ => throw new InvalidOperationException($"architecture {Architecture} is not an autoregressive encoder–decoder."),
     };
 
@@ -228,6 +235,9 @@ public sealed record TrainingSettings
         if (GuidedAttention < 0) p.Add($"guided_attention must be ≥ 0 (got {GuidedAttention}).");
         if (GuidedAttentionWidth <= 0) p.Add($"guided_attention_width must be positive (got {GuidedAttentionWidth}).");
         if (GuidedAttention > 0 && Architecture != Architecture.Autoregressive) p.Add("guided_attention shapes the Transformer decoder's cross-attention (architecture=autoregressive); the NAT and the rnn baseline have no such training loss here.");
+        if (Copy && Architecture != Architecture.Autoregressive) p.Add("copy is the Transformer's pointer-generator (architecture=autoregressive); the other architectures have no copy mechanism here.");
+        if (Copy && LabelSmoothing > 0) p.Add($"copy: the pointer-generator gives probability 0 to every extended word a row lacks, so a smoothed target has an infinite loss; set label_smoothing=0 (See et al. train without smoothing; got {LabelSmoothing}).");
+        if (Copy && GuidedAttention > 0) p.Add("copy reads the last decoder layer's cross-attention weights, which guided_attention takes for its loss: the two cannot be combined yet.");
         if (Architecture == Architecture.Cnn) p.AddRange(Cnn.Problems());
         if (Architecture == Architecture.Rnn && Model.DModel % 2 != 0) p.Add($"the rnn baseline's bidirectional encoder splits d_model in two directions: d_model must be even (got {Model.DModel}).");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
@@ -268,6 +278,7 @@ public sealed record TrainingSettings
     public TaskData LoadData(string workspaceRoot) => Task switch
     {
         TaskKind.G2p => CmuDict.Load(Path.Combine(workspaceRoot, DataPath), Stress),
+        TaskKind.Names => NamesTask.Generate(Symbols, MinLength, MaxLength, Names, TrainSize, DevSize, TestSize, DataSeed),
         _ => SyntheticTasks.Generate(Task switch { TaskKind.Copy => SyntheticTask.Copy, TaskKind.Reverse => SyntheticTask.Reverse, _ => SyntheticTask.Sort },
             Symbols, MinLength, MaxLength, TrainSize, DevSize, TestSize, DataSeed),
     };

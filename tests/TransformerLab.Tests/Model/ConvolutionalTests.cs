@@ -41,9 +41,9 @@ public sealed class ConvolutionalTests : IDisposable
     {
         using var model = Model();
         using var _ = torch.no_grad();
-        var (memory, mask) = model.Encode(torch.tensor(new long[,] { { 5, 6, 7, 8 } }));
-        var a = model.Decode(torch.tensor(new long[,] { { Vocabulary.Bos, 4, 5, 6, 7 } }), memory, mask);
-        var b = model.Decode(torch.tensor(new long[,] { { Vocabulary.Bos, 4, 5, 9, 9 } }), memory, mask);
+        var encoded = model.Encode(torch.tensor(new long[,] { { 5, 6, 7, 8 } }));
+        var a = model.Decode(torch.tensor(new long[,] { { Vocabulary.Bos, 4, 5, 6, 7 } }), encoded);
+        var b = model.Decode(torch.tensor(new long[,] { { Vocabulary.Bos, 4, 5, 9, 9 } }), encoded);
         Assert.True(a[.., ..3].allclose(b[.., ..3], rtol: 1e-6, atol: 1e-7));
         Assert.False(a[.., 3].allclose(b[.., 3]));
     }

@@ -81,8 +81,8 @@ public class EncoderDecoderTests
         var target = Tokens(3, 7, c.TargetVocabulary);
         using var _ = torch.no_grad();
         var full = model.forward(source, target);
-        var (memory, mask) = model.Encode(source);
-        using var state = model.StartDecoding(memory, mask);
+        var encoded = model.Encode(source);
+        using var state = model.StartDecoding(encoded);
         for (int t = 0; t < 7; t++)
         {
             var step = model.DecodeStep(target[.., t], state);
@@ -101,8 +101,8 @@ public class EncoderDecoderTests
         var source = Tokens(2, 5, c.SourceVocabulary);
         var target = Tokens(2, 3, c.TargetVocabulary);
         using var _ = torch.no_grad();
-        var (memory, mask) = model.Encode(source);
-        using var state = model.StartDecoding(memory, mask);
+        var encoded = model.Encode(source);
+        using var state = model.StartDecoding(encoded);
         model.DecodeStep(target[.., 0], state);
         state.Reorder(torch.tensor(new long[] { 1, 1, 0 }));
         var step = model.DecodeStep(target[.., 1].index_select(0, torch.tensor(new long[] { 1, 1, 0 })), state);
@@ -120,8 +120,8 @@ public class EncoderDecoderTests
         foreach (var kind in new[] { PositionalEncodingKind.None, PositionalEncodingKind.Sinusoidal })
         {
             var model = NewModel(SmallConfig() with { PositionalEncoding = kind }, seed: 26);
-            var (memory, _) = model.Encode(source);
-            var (permuted, _) = model.Encode(source.index_select(1, permutation));
+            var memory = model.Encode(source).Memory;
+            var permuted = model.Encode(source.index_select(1, permutation)).Memory;
             bool equivariant = memory.index_select(1, permutation).allclose(permuted, rtol: 1e-5, atol: 1e-5);
             bool repeatedWordsAlike = memory[0, 0].allclose(memory[0, 2], rtol: 1e-5, atol: 1e-5);
             Assert.Equal(kind == PositionalEncodingKind.None, equivariant);

@@ -86,9 +86,9 @@ public sealed class RecurrentTests : IDisposable
         using var model = Model(RecurrentCellKind.Lstm, AttentionScore.General);
         SequenceToSequenceChecks.PaddingChangesNothing(model);
         using var _ = torch.no_grad();
-        var (memory, mask) = model.Encode(torch.tensor(new long[,] { { 5, 6, 7, 0, 0 } }));
+        var encoded = model.Encode(torch.tensor(new long[,] { { 5, 6, 7, 0, 0 } }));
         using var attention = new RecurrentAttention(16, AttentionScore.Additive);
-        var (_, weights) = attention.forward(torch.randn(1, 16), memory, mask);
+        var (_, weights) = attention.forward(torch.randn(1, 16), encoded.Memory, encoded.Mask);
         Assert.Equal(0.0, weights[0, TensorIndex.Slice(3)].abs().sum().item<float>());
         Assert.Equal(1.0, weights.sum().item<float>(), 5);
     }

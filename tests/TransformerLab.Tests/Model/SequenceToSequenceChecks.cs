@@ -16,10 +16,10 @@ static class SequenceToSequenceChecks
     public static void DecodeStepEqualsTeacherForcing(SequenceToSequence model)
     {
         using var _ = torch.no_grad();
-        var (memory, mask) = model.Encode(torch.tensor(new long[,] { { 5, 6, 7, 8, 9 }, { 4, 5, 11, 0, 0 } }));
+        var encoded = model.Encode(torch.tensor(new long[,] { { 5, 6, 7, 8, 9 }, { 4, 5, 11, 0, 0 } }));
         var target = torch.tensor(new long[,] { { Vocabulary.Bos, 4, 5, 6 }, { Vocabulary.Bos, 7, 8, 9 } });
-        var whole = model.Decode(target, memory, mask);
-        using var state = model.StartDecoding(memory, mask);
+        var whole = model.Decode(target, encoded);
+        using var state = model.StartDecoding(encoded);
         for (int t = 0; t < target.shape[1]; t++)
             Assert.True(model.DecodeStep(target.select(1, t), state).allclose(whole.select(1, t), rtol: 1e-5, atol: 1e-6), $"step {t}");
     }

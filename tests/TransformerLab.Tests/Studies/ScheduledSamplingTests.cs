@@ -68,9 +68,9 @@ public sealed class ScheduledSamplingTests : IDisposable
         model.train();
         TorchRuntime.Seed(3);
         var source = Reference.Tokens(2, 5, 13, first: 4);
-        var (memory, mask) = model.Encode(source);
-        Assert.True(memory.requires_grad);
-        var logits = ScheduledSampling.FirstPass(model, Gold(), memory, mask);
+        var encoded = model.Encode(source);
+        Assert.True(encoded.Memory.requires_grad);
+        var logits = ScheduledSampling.FirstPass(model, Gold(), encoded);
         Assert.False(logits.requires_grad);
         Assert.True(torch.is_grad_enabled()); // pass 2 still records its graph
     }

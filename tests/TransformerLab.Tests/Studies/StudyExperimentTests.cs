@@ -21,7 +21,7 @@ public sealed class StudyExperimentTests : IDisposable
     RunRecord RunOne(string experiment, params KeyValuePair<string, string>[] extra)
     {
         var store = new ResultsStore(root);
-        var spec = Sweep.Plan(ExperimentRegistry.Get(experiment), [.. Tiny, .. extra], [], seeds: 1).Single();
+        var spec = Sweep.Plan(ExperimentRegistry.Get(experiment), [.. Tiny.Where(t => extra.All(e => e.Key != t.Key)), .. extra], [], seeds: 1).Single();
         Assert.Equal(RunState.Done, store.Execute(spec, threads: 1));
         return store.Load(experiment).Single(r => r.Key == spec.Key);
     }
@@ -117,6 +117,42 @@ public sealed class StudyExperimentTests : IDisposable
         // the MLE model's own row is the run's: chosen on dev at the step the run reports
         Assert.Equal(run.Metrics["best_step"], rows[0].BestStep);
         Assert.Equal(run.Metrics["dev_sequence_error"], rows[0].DevSequenceError, 12);
+    }
+
+    [Fact]
+    public void Copying_measures_names_by_how_often_training_showed_them_and_only_the_pointer_recalls_unseen_ones()
+    {
+        KeyValuePair<string, string>[] names = [new("task", "names"), new("names", "40"), new("max_length", "4"), new("label_smoothing", "0")];
+        var plain = RunOne("copying", names);
+        var pointer = RunOne("copying", [.. names, new("copy", "true")]);
+        foreach (var run in new[] { plain, pointer })
+        {
+            Assert.Equal(CopyingExperiment.Buckets, CopyingExperiment.ByFrequency(run).Select(r => r.TrainingCount));
+            var readings = CopyingExperiment.ReadingsOf(run);
+            Assert.InRange(readings.TestSequenceError, 0, 1);
+            Assert.True(CopyingExperiment.ByFrequency(run)[0].Names > 0); // test holds unseen names
+        }
+        // without a copy mechanism an unseen name is outside the target vocabulary: it can never be produced
+        Assert.Equal(0, CopyingExperiment.ReadingsOf(plain).UnseenNameRecall);
+        Assert.Equal(1, CopyingExperiment.ReadingsOf(plain).TestSequenceErrorUnseenName);
+        Assert.Empty(CopyingExperiment.GenerationProbabilities(plain));
+        var gates = CopyingExperiment.GenerationProbabilities(pointer);
+        Assert.NotEmpty(gates);
+        Assert.All(gates, g => Assert.InRange(g.PGen, 0, 1));
+        Assert.Contains(gates, g => g.IsName);
+    }
+
+    [Fact]
+    public void Guided_attention_reads_the_cross_attention_at_every_evaluation()
+    {
+        var run = RunOne("guided-attention", new("task", "g2p"), new("eval_items", "20"), new("guided_attention", "1"));
+        var diagonality = GuidedAttentionExperiment.Diagonality(run);
+        Assert.Equal([10L, 20], diagonality.Select(r => r.Step));
+        Assert.All(diagonality, r => Assert.InRange(r.DiagonalShare, 0, 1));
+        var alignment = GuidedAttentionExperiment.Alignment(run);
+        Assert.Equal([10L, 20], alignment.Select(r => r.Step).Distinct());
+        foreach (var row in alignment.GroupBy(r => (r.Step, r.OutputPosition))) // each output position's weights over the source sum to 1
+            Assert.Equal(1.0, row.Sum(r => r.Weight), 4);
     }
 
     [Fact]

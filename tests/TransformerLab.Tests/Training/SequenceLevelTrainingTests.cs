@@ -79,8 +79,8 @@ public sealed class SequenceLevelTrainingTests : IDisposable
         var finished = decoded.Select((h, i) => (h, i)).Where(x => x.h.Finished).ToList();
         Assert.NotEmpty(finished);
         var set = CandidateSet.Of(decoded.Select(h => (IReadOnlyList<long[]>)[h.Tokens]).ToList(), [[4], [4]]);
-        var (memory, mask) = model.Encode(source);
-        var scored = set.LogProbabilities(model, memory, mask).squeeze(1).to(ScalarType.Float64).data<double>().ToArray();
+        var encoded = model.Encode(source);
+        var scored = set.LogProbabilities(model, encoded).squeeze(1).to(ScalarType.Float64).data<double>().ToArray();
         foreach (var (h, i) in finished) Assert.Equal(h.LogProbability, scored[i], 4);
     }
 

@@ -85,7 +85,7 @@ public sealed class ConvolutionalEncoderDecoder : SequenceToSequence
         tokens.forward(ids) + positions.forward(torch.arange(ids.shape[1], device: ids.device)).unsqueeze(0);
 
     /// <summary>Memory = the last encoder block's output <c>[batch, source time, d_model]</c>, zero at padding.</summary>
-    public override (Tensor Memory, Tensor SourceMask) Encode(Tensor source)
+    public override EncodedSource Encode(Tensor source)
     {
         using var scope = NewDisposeScope();
         var x = dropout.forward(Embed(sourceTokens, sourcePositions, source));
@@ -95,13 +95,15 @@ public sealed class ConvolutionalEncoderDecoder : SequenceToSequence
             var y = Glu(convolution.forward((dropout.forward(x) * real).transpose(1, 2))).transpose(1, 2); // padding is zero before each convolution
             x = (x + y) * Half;
         }
-        return ((x * real).MoveToOuterDisposeScope(), source.ne(Config.PadId).unsqueeze(1).unsqueeze(1).MoveToOuterDisposeScope());
+        return new EncodedSource(source.alias(), x * real, source.ne(Config.PadId).unsqueeze(1).unsqueeze(1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>GLU over channels: the first half gated by the sigmoid of the second.</summary>
     static Tensor Glu(Tensor x) => nn.functional.glu(x, dim: 1);
 
-    public override Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask)
+    public override Tensor Decode(Tensor targetInput, EncodedSource source) => Decode(targetInput, source.Memory, source.Mask);
+
+    Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask)
     {
         using var scope = NewDisposeScope();
         var g = dropout.forward(Embed(targetTokens, targetPositions, targetInput));
@@ -121,7 +123,7 @@ public sealed class ConvolutionalEncoderDecoder : SequenceToSequence
         return logits.MoveToOuterDisposeScope();
     }
 
-    public override IDecoderState StartDecoding(Tensor memory, Tensor sourceMask) => new PrefixState(memory, sourceMask);
+    public override IDecoderState StartDecoding(EncodedSource source) => new PrefixState(source.Memory, source.Mask);
 
     /// <summary>Appends the token to the prefix and runs the decoder over it: the last position's logits.</summary>
     public override Tensor DecodeStep(Tensor tokens, IDecoderState decoderState)

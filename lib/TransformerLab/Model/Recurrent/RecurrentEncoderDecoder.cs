@@ -71,7 +71,7 @@ public sealed class RecurrentEncoderDecoder : SequenceToSequence
     public override IReadOnlyList<Parameter> ParametersInSeedOrder() => parameters().ToList();
 
     /// <summary>Runs the bidirectional encoder; a padded position leaves each direction's state unchanged.</summary>
-    public override (Tensor Memory, Tensor SourceMask) Encode(Tensor source)
+    public override EncodedSource Encode(Tensor source)
     {
         using var scope = NewDisposeScope();
         var real = source.ne(Config.PadId);                     // [batch, time]
@@ -84,7 +84,7 @@ public sealed class RecurrentEncoderDecoder : SequenceToSequence
             x = dropout.forward(torch.cat([forwards, backwards], 2));
         }
         var mask = real.unsqueeze(1).unsqueeze(1);
-        return (x.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+        return new EncodedSource(source.alias(), x, mask).MoveToOuterDisposeScope();
     }
 
     /// <returns>the hidden state at every position <c>[batch, time, hidden]</c>, in time order.</returns>
@@ -101,16 +101,16 @@ public sealed class RecurrentEncoderDecoder : SequenceToSequence
     }
 
     /// <summary>Teacher forcing runs the same step as decoding, once per target position: the recurrence allows no shortcut.</summary>
-    public override Tensor Decode(Tensor targetInput, Tensor memory, Tensor sourceMask)
+    public override Tensor Decode(Tensor targetInput, EncodedSource source)
     {
         using var scope = NewDisposeScope();
-        var state = Start(memory, sourceMask);
+        var state = Start(source.Memory, source.Mask);
         var logits = new Tensor[targetInput.shape[1]];
         for (int t = 0; t < logits.Length; t++) logits[t] = Step(targetInput.select(1, t), state);
         return torch.stack(logits, 1).MoveToOuterDisposeScope();
     }
 
-    public override IDecoderState StartDecoding(Tensor memory, Tensor sourceMask) => Start(memory, sourceMask).Detached();
+    public override IDecoderState StartDecoding(EncodedSource source) => Start(source.Memory, source.Mask).Detached();
 
     public override Tensor DecodeStep(Tensor tokens, IDecoderState decoderState)
     {
