@@ -41,11 +41,12 @@ public static class ExposureBias
         var freeWrong = new long[longest];
         var (afterError, afterErrorWrong, clean, cleanWrong) = (new long[longest], new long[longest], new long[longest], new long[longest]);
         double tfLoss = 0, freeLoss = 0;
+        var copy = Evaluator.Copying(model, source, target);
 
         foreach (var indices in Batching.InOrder(examples.Select(e => e.Source).ToList(), batchSize))
         {
             using var scope = NewDisposeScope();
-            using var batch = Batching.Make(examples, indices, source, target, device);
+            using var batch = Batching.Make(examples, indices, source, target, device, copy);
             var real = batch.TargetOutput.ne(Vocabulary.Pad);                         // [batch, time]
             var gold = batch.TargetOutput.unsqueeze(-1);
 
