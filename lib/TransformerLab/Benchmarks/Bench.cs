@@ -37,9 +37,17 @@ public sealed record MachineLoad(double AtStart, double AtEnd, int Cores)
     }
 }
 
+/// <summary>One decoder's time per call at one output length, batch size and intra-op thread count (the NAT-vs-AT curve).</summary>
+/// <param name="Decoder">"AT greedy" or "NAT one pass".</param>
+public sealed record DecodingLatency(string Decoder, int Batch, int Tokens, int Threads, double Milliseconds)
+{
+    public const string AtGreedy = "AT greedy", NatOnePass = "NAT one pass";
+}
+
 /// <summary>Everything one <c>research bench</c> run measured.</summary>
+/// <param name="Decoding">the NAT-vs-AT section's measurements as typed points (null in reports written before it existed).</param>
 public sealed record BenchReport(string Machine, string Device, bool Quick, int Threads, DateTime StartedUtc, double Seconds,
-    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios, MachineLoad? LoadAverage = null)
+    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios, MachineLoad? LoadAverage = null, IReadOnlyList<DecodingLatency>? Decoding = null)
 {
     public static readonly System.Text.Json.JsonSerializerOptions Json = new()
     {
@@ -66,6 +74,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
 {
     readonly List<BenchFigure> figures = [];
     readonly List<BenchRatio> ratios = [];
+    readonly List<DecodingLatency> decoding = [];
     int Repeats => quick ? 3 : 7;
 
     public BenchReport Run()
@@ -83,7 +92,7 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         LayersAgainstLength();
         Memory();
         return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {CpuModel()}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
-            started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount));
+            started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount), decoding);
     }
 
     /// <summary>The CPU's model name (/proc/cpuinfo), or "CPU" where there is none.</summary>
@@ -378,10 +387,12 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
     }
 
     /// <summary>
-    /// 6. One-pass NAT against AT greedy by output length (8 … 64 tokens), batch 1 and 64, at the small G2P model's sizes
-    /// (untrained, so the AT runs exactly L steps): Gu et al.'s shape is a NAT time nearly flat in L and an AT time linear
-    /// in it. Both run as decoding does (<see cref="DecodingCommon.Inference"/>: inference mode, eval mode); per-call host
-    /// overhead dominates at these shapes, which is why the fixed costs matter.
+    /// 6. NAT against AT greedy by output length (8 … 64 tokens), batch 1 and 64, at the small G2P model's sizes: the two
+    /// decoders as an evaluation calls them (<see cref="Greedy.Decode"/>, <see cref="NonAutoregressiveDecoding.Decode"/>
+    /// with its length prediction: inference mode, host transfers and all). The models are untrained and pinned to the
+    /// length asked for (<see cref="PinLengths"/>). Gu et al.'s shape is a NAT time nearly flat in L and an AT time linear in
+    /// it. Timed in steady state (turns of ≥ 50 ms, 20 ms quick). At batch 1 also on one intra-op thread: at these shapes
+    /// every LibTorch kernel is microseconds, and a second thread's fork, join and cache traffic cost more than it computes.
     /// </summary>
     void NatAgainstAt()
     {
@@ -389,32 +400,93 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         var transformer = new TransformerConfig { SourceVocabulary = 32, TargetVocabulary = 44, DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 };
         TorchRuntime.Seed(3);
         var at = new EncoderDecoder(transformer).to(device);
-        var nat = new NonAutoregressiveTransformer(new NonAutoregressiveConfig { Transformer = transformer with { CausalMask = false }, MaxTargetLength = 64 }).to(device);
-        at.eval();
+        var nat = new NonAutoregressiveTransformer(new NonAutoregressiveConfig
+            { Transformer = transformer with { CausalMask = false }, Length = LengthPrediction.Absolute, MaxTargetLength = 64 }).to(device);
+        at.eval(); // as an evaluation after training leaves them: each decoding call then skips the mode switch
         nat.eval();
-        using var inference = torch.inference_mode();
+        var threads = torch.get_num_threads();
         foreach (var batch in new[] { 1, 64 })
             foreach (var length in quick ? new[] { 16, 64 } : [8, 16, 32, 64])
-            {
-                var source = torch.randint(4, 32, [batch, 8], device: device);
-                var placeholders = torch.full([batch, length], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
-                var times = Latency.MeasureInterleaved(
-                [
-                    () => { using var s = NewDisposeScope(); DecodeSteps(at, at.Encode(source), length, useCache: true); },
-                    () => { using var s = NewDisposeScope(); var (m, k) = nat.Encode(source); nat.Decode(placeholders, source, m, k).argmax(-1); Sync(); },
-                ], warmup: 2, repeats: Repeats);
-                Add("NAT vs AT", $"AT greedy, batch {batch}, {length} tokens", times[0].Median * 1e3, "ms");
-                Add("NAT vs AT", $"NAT one pass, batch {batch}, {length} tokens", times[1].Median * 1e3, "ms");
-                var goal = batch == 1 && length == 16;
-                Ratio($"NAT speed-up over AT greedy, batch {batch}, {length} tokens", times[0], times[1], goal ? "≥ 5" : "", goal ? r => r >= 5 : null);
-            }
+                foreach (var threadCount in batch == 1 && threads > 1 ? new[] { threads, 1 } : [threads])
+                {
+                    PinLengths(at, nat, length);
+                    var source = torch.randint(4, 32, [batch, 8], device: device);
+                    torch.set_num_threads(threadCount);
+                    var times = Latency.MeasureInterleaved(
+                    [
+                        () => Greedy.Decode(at, source, length),
+                        () => NonAutoregressiveDecoding.Decode(nat, source),
+                    ], warmup: 3, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05);
+                    torch.set_num_threads(threads);
+                    var setting = $"batch {batch}, {length} tokens, {threadCount} thread{(threadCount == 1 ? "" : "s")}";
+                    Add("NAT vs AT", $"AT greedy decoding, {setting}", times[0].Median * 1e3, "ms");
+                    Add("NAT vs AT", $"NAT decoding (one pass), {setting}", times[1].Median * 1e3, "ms");
+                    decoding.Add(new DecodingLatency(DecodingLatency.AtGreedy, batch, length, threadCount, times[0].Median * 1e3));
+                    decoding.Add(new DecodingLatency(DecodingLatency.NatOnePass, batch, length, threadCount, times[1].Median * 1e3));
+                    var goal = batch == 1 && length == 16;
+                    Ratio($"NAT speed-up over AT greedy, {setting}", times[0], times[1], goal ? "≥ 5" : "", goal ? r => r >= 5 : null);
+                }
+        FixedCosts(at, nat);
+        at.Dispose();
+        nat.Dispose();
+    }
+
+    /// <summary>
+    /// Where one NAT decoding's time goes at batch 1, 16 tokens, one thread — the encoder, the decoder's one pass, and the
+    /// rest (length prediction, masks, the host transfers: <see cref="NonAutoregressiveDecoding"/>'s own work) — each in
+    /// units of one AT greedy step (greedy decoding minus its encoder, over 16). Parts are differences of nested
+    /// prefixes (encoder; encoder + pass; the whole decoding), not parts timed alone: alone, a part's weights stay in
+    /// the cache and it looks cheaper than it is inside the whole.
+    /// </summary>
+    void FixedCosts(EncoderDecoder at, NonAutoregressiveTransformer nat)
+    {
+        const int length = 16;
+        using var scope = NewDisposeScope();
+        PinLengths(at, nat, length);
+        var source = torch.randint(4, 32, [1, 8], device: device);
+        var placeholders = torch.full([1, length], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
+        var threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+        IReadOnlyList<LatencyMeasurement> times;
+        using (torch.inference_mode())
+            times = Latency.MeasureInterleaved(
+            [
+                () => { using var s = NewDisposeScope(); nat.Encode(source); },
+                () => { using var s = NewDisposeScope(); var (m, k) = nat.Encode(source); nat.Decode(placeholders, source, m, k).argmax(-1); },
+                () => NonAutoregressiveDecoding.Decode(nat, source),
+                () => { using var s = NewDisposeScope(); at.Encode(source); },
+                () => Greedy.Decode(at, source, length),
+            ], warmup: 3, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05);
+        torch.set_num_threads(threads);
+        double encoder = times[0].Median, pass = times[1].Median - encoder, own = times[2].Median - times[1].Median;
+        var step = (times[4].Median - times[3].Median) / length;
+        string Steps(double seconds) => $"≈ {seconds / step:F1} AT steps";
+        Add("NAT vs AT", "AT greedy, one step (decoding minus encoder, / 16), batch 1, 1 thread", step * 1e3, "ms");
+        Add("NAT vs AT", "NAT encoder, batch 1, 8 source tokens, 1 thread", encoder * 1e3, "ms", Steps(encoder));
+        Add("NAT vs AT", "NAT decoder pass and argmax, 16 positions, batch 1, 1 thread", pass * 1e3, "ms", Steps(pass));
+        Add("NAT vs AT", "NAT decoding's own work (length prediction, masks, transfers), batch 1, 1 thread", own * 1e3, "ms", Steps(own));
+    }
+
+    /// <summary>
+    /// Makes untrained models decode exactly <paramref name="length"/> tokens, so both sides of a comparison do the work
+    /// its label says: the AT's output bias for EOS is −10⁴ (greedy never stops early), and the NAT's length classifier has
+    /// bias +10⁴ on the class of <paramref name="length"/> and 0 elsewhere. Names are the checkpoint's parameter names.
+    /// </summary>
+    public static void PinLengths(EncoderDecoder at, NonAutoregressiveTransformer nat, int length)
+    {
+        using var _ = torch.no_grad();
+        at.state_dict()["output.projection.bias"][Vocabulary.Eos] = -1e4f;
+        var lengthBias = nat.state_dict()["length_classifier.bias"];
+        lengthBias.zero_();
+        lengthBias[length] = 1e4f; // absolute length prediction: class L is length L
     }
 
     /// <summary>
     /// 6b. Host time per LibTorch call at decoding's shapes, where the arithmetic is tiny: one element-wise add on
     /// <c>[1, 4, 8, 32]</c> (the cost of crossing into LibTorch and back), the fused attention kernel at T 8 with and without
-    /// an all-true mask, our multi-head attention against the same operations written with no module or dispose scope
-    /// around them (<see cref="MinimalAttention"/>), and one cached decoding step of the small G2P model — in units of the add.
+    /// an all-true mask, a 128 → 128 linear layer over one row and over sixteen (an AT step's product against the NAT pass's,
+    /// on one thread), our multi-head attention against the same operations written with no module or dispose scope around
+    /// them (<see cref="MinimalAttention"/>), and one cached decoding step of the small G2P model — in units of the add.
     /// </summary>
     void CallOverhead()
     {
@@ -444,6 +516,15 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
             () => { for (int i = 0; i < calls; i++) { using var s = NewDisposeScope(); mha.forward(h, h, h); } },
             () => { for (int i = 0; i < calls; i++) { using var s = NewDisposeScope(); MinimalAttention(h, wq, wk, wv, wo, 4); } },
         ], warmup: 2, repeats: Repeats);
+        var w = torch.randn(128, 128, device: device);
+        var threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+        var rows = new[] { 1, 16 }.Select(n => torch.randn(1, n, 128, device: device)).ToArray();
+        var linear = Latency.MeasureInterleaved(rows.Select(r => (Action)(() => { for (int i = 0; i < calls; i++) { using var y = nn.functional.linear(r, w); } })).ToList(), warmup: 2, repeats: Repeats);
+        torch.set_num_threads(threads);
+        Add("call overhead", "linear layer 128 → 128, 1 row (an AT step's product), 1 thread", linear[0].Median / calls * 1e6, "µs per call");
+        Add("call overhead", "linear layer 128 → 128, 16 rows (the NAT pass's product at 16 tokens), 1 thread", linear[1].Median / calls * 1e6, "µs per call",
+            $"{2.0 * 16 * 128 * 128 / (linear[1].Median / calls) / 1e9:F0} GFLOP/s");
         Add("call overhead", "our MultiHeadAttention, batch 1, T=8, d 128", attention[0].Median / calls * 1e6, "µs per call");
         Add("call overhead", "the same operations, no module or scopes", attention[1].Median / calls * 1e6, "µs per call");
         Ratio("our MHA / the same operations bare, batch 1, T=8", attention[0], attention[1], "", null);

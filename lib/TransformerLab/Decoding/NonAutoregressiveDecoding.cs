@@ -43,6 +43,9 @@ public static class NonAutoregressiveDecoding
         options.Validate();
         return DecodingCommon.Inference(model, () =>
         {
+            // At batch 1 the arithmetic is microseconds and every LibTorch call costs a few: what follows spends calls
+            // only where the answer needs them (lengths chosen on the host, no row copies for a single candidate, no
+            // padding masks when every candidate has the same length).
             using var scope = NewDisposeScope();
             var config = model.Config;
             var cutAtEos = config.Length == LengthPrediction.CutAtEos;
@@ -50,63 +53,67 @@ public static class NonAutoregressiveDecoding
             var device = source.device;
             var (memory, mask) = model.Encode(source);
 
-            // candidate lengths [batch, k]
-            Tensor lengths;
+            // candidate lengths, k per source: a few numbers per source, chosen on the host after one transfer each
+            long[] candidateLengths; // [batch · k], source-major
             int k;
             if (cutAtEos)
             {
                 k = 1;
-                lengths = torch.full([batch, 1], config.MaxTargetLength, dtype: ScalarType.Int64, device: device);
+                candidateLengths = Enumerable.Repeat((long)config.MaxTargetLength, (int)batch).ToArray();
             }
             else
             {
-                var sourceLengths = source.ne(Vocabulary.Pad).sum([1L]);
-                var logits = model.LengthLogits(memory, mask);
-                var classes = torch.arange(config.LengthClasses, device: device).unsqueeze(0).expand(batch, -1);
-                var raw = config.Length == LengthPrediction.Offset ? classes - config.MaxTargetLength + sourceLengths.unsqueeze(1) : classes;
-                var valid = raw.ge(1).logical_and(raw.le(config.MaxTargetLength)); // classes that stand for a length of their own
-                k = Math.Max(1, Math.Min(options.LengthBeam, (int)valid.sum([1L]).min().item<long>())); // no more candidates than valid lengths
-                var top = logits.masked_fill(valid.logical_not(), double.NegativeInfinity).topk(k, -1).indexes;
-                lengths = model.LengthOf(top, sourceLengths);
+                var sourceLengths = source.ne(Vocabulary.Pad).sum([1L]).cpu().data<long>().ToArray();
+                var classes = config.LengthClasses;
+                var logits = model.LengthLogits(memory, mask).to(ScalarType.Float32).cpu().data<float>().ToArray();
+                var ranked = Enumerable.Range(0, (int)batch).Select(b => Enumerable.Range(0, classes)
+                    .Select(c => (Length: model.LengthOf(c, sourceLengths[b]), Logit: logits[b * classes + c]))
+                    .Where(x => x.Length is not null).OrderByDescending(x => x.Logit).Select(x => x.Length!.Value).ToList()).ToList();
+                k = Math.Max(1, Math.Min(options.LengthBeam, ranked.Min(r => r.Count))); // no more candidates than valid lengths
+                // a source no class fits (an offset model's source far longer than any output) gets the longest output
+                candidateLengths = ranked.SelectMany(r => r.Count == 0 ? new[] { (long)config.MaxTargetLength } : r.Take(k)).ToArray();
             }
 
-            var expand = torch.arange(batch, device: device).repeat_interleave(k);
-            var rowSource = source.index_select(0, expand);
-            var rowMemory = memory.index_select(0, expand);
-            var rowMask = mask.index_select(0, expand);
-            var rowLength = lengths.reshape(-1);
-            var width = rowLength.max().item<long>();
-            var real = torch.arange(width, device: device).unsqueeze(0).lt(rowLength.unsqueeze(1)); // [rows, width]
-            var banned = torch.zeros(model.Config.Transformer.TargetVocabulary, dtype: ScalarType.Bool, device: device);
-            banned[Vocabulary.Pad] = true;
-            banned[Vocabulary.Bos] = true;
-            if (!cutAtEos) banned[Vocabulary.Eos] = true; // the length is given: EOS is not an output
+            var width = candidateLengths.Max();
+            var (rowSource, rowMemory, rowMask) = (source, memory, mask);
+            if (k > 1)
+            {
+                var expand = torch.arange(batch, device: device).repeat_interleave(k);
+                (rowSource, rowMemory, rowMask) = (source.index_select(0, expand), memory.index_select(0, expand), mask.index_select(0, expand));
+            }
+            var rowLength = candidateLengths.Any(l => l < width) || options.Iterations > 1 ? torch.tensor(candidateLengths, device: device) : null;
+            // [rows, width]: positions beyond each row's length; null when every row fills the width
+            var beyond = candidateLengths.All(l => l == width) ? null : torch.arange(width, device: device).unsqueeze(0).ge(rowLength!.unsqueeze(1));
+            var banned = BannedTokens(config, device);
 
             (Tensor Confidence, Tensor Token) Predict(Tensor input)
             {
                 var logProbs = model.Decode(input, rowSource, rowMemory, rowMask).masked_fill(banned, double.NegativeInfinity).log_softmax(-1);
                 var (confidence, token) = logProbs.max(-1);
-                return (confidence.masked_fill(real.logical_not(), 0).to(ScalarType.Float64), token.masked_fill(real.logical_not(), Vocabulary.Pad));
+                confidence = confidence.to(ScalarType.Float64);
+                return beyond is null ? (confidence, token) : (confidence.masked_fill(beyond, 0), token.masked_fill(beyond, Vocabulary.Pad));
             }
 
-            var placeholders = torch.full([rowLength.shape[0], width], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device).masked_fill(real.logical_not(), Vocabulary.Pad);
+            var placeholders = torch.full([candidateLengths.Length, width], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
+            if (beyond is not null) placeholders = placeholders.masked_fill(beyond, Vocabulary.Pad);
             var (conf, tokens) = Predict(placeholders);
-            var scores = new List<double[]> { conf.sum([1L]).cpu().data<double>().ToArray() };
+            var scores = new List<double[]>();
             for (int t = 1; t < options.Iterations; t++)
             {
-                var remask = (rowLength * (options.Iterations - t)).div(options.Iterations, rounding_mode: RoundingMode.floor);
-                var rank = conf.masked_fill(real.logical_not(), double.PositiveInfinity).argsort(1).argsort(1);
-                var masked = rank.lt(remask.unsqueeze(1)).logical_and(real);
+                scores.Add(RowSums(conf.cpu().data<double>().ToArray(), width));
+                var remask = (rowLength! * (options.Iterations - t)).div(options.Iterations, rounding_mode: RoundingMode.floor);
+                var rank = (beyond is null ? conf : conf.masked_fill(beyond, double.PositiveInfinity)).argsort(1).argsort(1);
+                var masked = rank.lt(remask.unsqueeze(1));
+                if (beyond is not null) masked = masked.logical_and(beyond.logical_not());
                 var (newConf, newTokens) = Predict(torch.where(masked, placeholders, tokens));
                 var better = masked.logical_and(newConf.ge(conf));
                 tokens = torch.where(better, newTokens, tokens);
                 conf = torch.where(better, newConf, conf);
-                scores.Add(conf.sum([1L]).cpu().data<double>().ToArray());
             }
 
             var allTokens = tokens.cpu().data<long>().ToArray();
             var allConf = conf.cpu().data<double>().ToArray();
-            var allLengths = rowLength.cpu().data<long>().ToArray();
+            scores.Add(RowSums(allConf, width));
             var hypotheses = new List<Hypothesis>();
             var chosenLengths = new List<int>();
             for (int b = 0; b < batch; b++)
@@ -115,7 +122,7 @@ public static class NonAutoregressiveDecoding
                 int bestLength = 0;
                 for (int c = 0; c < k; c++)
                 {
-                    int row = b * k + c, length = (int)allLengths[row];
+                    int row = b * k + c, length = (int)candidateLengths[row];
                     var rowTokens = allTokens[(row * (int)width)..(row * (int)width + length)];
                     // CutAtEos: the output and its score end at the first EOS (EOS counted, as autoregressive decoding counts it)
                     int end = cutAtEos ? Array.IndexOf(rowTokens, (long)Vocabulary.Eos) is var e and >= 0 ? e + 1 : length : length;
@@ -128,5 +135,21 @@ public static class NonAutoregressiveDecoding
             }
             return new NatOutput(hypotheses, chosenLengths, scores);
         });
+    }
+
+    /// <summary>Σ log p of each row of a <c>[rows, width]</c> confidence matrix read back to the host.</summary>
+    static double[] RowSums(double[] confidence, long width) =>
+        Enumerable.Range(0, (int)(confidence.Length / width)).Select(r => confidence.AsSpan(r * (int)width, (int)width).ToArray().Sum()).ToArray();
+
+    /// <summary>
+    /// Tokens a NAT never outputs, as one <c>[target vocabulary]</c> mask made in one call: PAD, the placeholder (BOS), and
+    /// EOS when the length is predicted (it is then given, not an output).
+    /// </summary>
+    static Tensor BannedTokens(NonAutoregressiveConfig config, Device device)
+    {
+        var banned = new bool[config.Transformer.TargetVocabulary];
+        banned[Vocabulary.Pad] = banned[NonAutoregressiveTransformer.Placeholder] = true;
+        if (config.Length != LengthPrediction.CutAtEos) banned[Vocabulary.Eos] = true;
+        return torch.tensor(banned, device: device);
     }
 }

@@ -119,15 +119,21 @@ public sealed class NonAutoregressiveTransformer : nn.Module
         _ => throw new InvalidOperationException("cut_at_eos predicts no length"),
     };
 
-    /// <summary>The target length each length class stands for (the inverse of <see cref="LengthClass"/>), at least 1.</summary>
-    /// <param name="classes"><c>[batch, k]</c></param>
-    /// <param name="sourceLengths"><c>[batch]</c></param>
-    public Tensor LengthOf(Tensor classes, Tensor sourceLengths) => Config.Length switch
+    /// <summary>
+    /// The target length a length class stands for (the inverse of <see cref="LengthClass"/>), or null when it stands for
+    /// none in [1, <see cref="NonAutoregressiveConfig.MaxTargetLength"/>] (an offset class that would make the output
+    /// empty or too long for this source, or absolute class 0).
+    /// </summary>
+    public long? LengthOf(long lengthClass, long sourceLength)
     {
-        LengthPrediction.Offset => (classes - Config.MaxTargetLength + sourceLengths.unsqueeze(1)).clamp(1, Config.MaxTargetLength),
-        LengthPrediction.Absolute => classes.clamp(1, Config.MaxTargetLength),
-        _ => throw new InvalidOperationException("cut_at_eos predicts no length"),
-    };
+        var length = Config.Length switch
+        {
+            LengthPrediction.Offset => lengthClass - Config.MaxTargetLength + sourceLength,
+            LengthPrediction.Absolute => lengthClass,
+            _ => throw new InvalidOperationException("cut_at_eos predicts no length"),
+        };
+        return length >= 1 && length <= Config.MaxTargetLength ? length : null;
+    }
 
     /// <summary>
     /// All output positions at once. Position j of row b exists when <paramref name="tokens"/>[b, j] is not PAD; it
@@ -154,13 +160,14 @@ public sealed class NonAutoregressiveTransformer : nn.Module
     Tensor UniformCopy(Tensor source, Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var sourceLengths = source.ne(T.PadId).sum([1L]);
-        var targetLengths = tokens.ne(T.PadId).sum([1L]).clamp_min(1);
-        var j = torch.arange(tokens.shape[1], device: tokens.device).unsqueeze(0);
-        var index = (j * sourceLengths.unsqueeze(1)).div(targetLengths.unsqueeze(1), rounding_mode: RoundingMode.floor);
-        index = torch.minimum(index, (sourceLengths - 1).clamp_min(0).unsqueeze(1));
+        var beyond = tokens.eq(T.PadId);                                                        // [batch, target time]
+        var sourceLengths = source.ne(T.PadId).sum([1L], keepdim: true);                         // [batch, 1]
+        var targetLengths = (tokens.shape[1] - beyond.sum([1L], keepdim: true)).clamp_min(1);    // [batch, 1]
+        // j < L gives ⌊j·S/L⌋ ≤ S − 1; positions beyond L are zeroed below and only need an index inside the row
+        var index = (torch.arange(tokens.shape[1], device: tokens.device) * sourceLengths)
+            .div(targetLengths, rounding_mode: RoundingMode.floor).clamp_max(source.shape[1] - 1);
         var copied = encoder.Embedding.forward(source.gather(1, index));
-        return copied.masked_fill(tokens.eq(T.PadId).unsqueeze(-1), 0).MoveToOuterDisposeScope();
+        return copied.masked_fill(beyond.unsqueeze(-1), 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TransformerLab.Attention;
 using TransformerLab.Benchmarks;
+using TransformerLab.Decoding;
 using TransformerLab.Evaluation;
 using TransformerLab.Model;
 using TransformerLab.Runtime;
@@ -46,6 +47,41 @@ public class BenchTests
         var measured = Latency.MeasureInterleaved([() => order.Add('a'), () => order.Add('b')], warmup: 1, repeats: 2);
         Assert.Equal("ababab", new string(order.ToArray()));
         Assert.All(measured, m => Assert.Equal(2, m.Seconds.Count));
+    }
+
+    [Fact]
+    public void Steady_state_timing_fills_each_turn_with_calls_and_reports_the_time_per_call()
+    {
+        var order = new List<char>();
+        var measured = Latency.MeasureInterleaved([() => order.Add('a'), () => order.Add('b')], warmup: 1, repeats: 2, minimumSeconds: 0.002);
+        // turns still alternate, each a run of calls of one candidate: a…a b…b (warm-up) a…a b…b a…a b…b
+        var runs = new string(order.ToArray()).Aggregate(new List<(char Name, int Calls)>(), (list, c) =>
+        {
+            if (list.Count > 0 && list[^1].Name == c) list[^1] = (c, list[^1].Calls + 1); else list.Add((c, 1));
+            return list;
+        });
+        Assert.Equal("ababab", new string(runs.Select(r => r.Name).ToArray()));
+        Assert.All(runs, r => Assert.True(r.Calls > 1, "a call of microseconds is repeated to fill the turn"));
+        Assert.All(measured, m => Assert.All(m.Seconds, s => Assert.True(s < 0.002, "the figure is per call, not per turn")));
+        Assert.Throws<ArgumentException>(() => Latency.MeasureInterleaved([() => { }], warmup: 0, repeats: 1, minimumSeconds: 0.01));
+    }
+
+    [Fact]
+    public void The_pinned_models_decode_exactly_the_length_their_figures_name()
+    {
+        var transformer = Reference.SmallConfig(NormPlacement.Pre);
+        TorchRuntime.Seed(3);
+        using var at = new EncoderDecoder(transformer);
+        using var nat = new NonAutoregressiveTransformer(new NonAutoregressiveConfig
+            { Transformer = transformer with { CausalMask = false }, Length = LengthPrediction.Absolute, MaxTargetLength = 12 });
+        using var scope = NewDisposeScope();
+        var source = torch.randint(4, transformer.SourceVocabulary, [3, 5]);
+        foreach (var length in new[] { 3, 11 })
+        {
+            Bench.PinLengths(at, nat, length);
+            Assert.All(Greedy.Decode(at, source, length), h => Assert.Equal(length, h.Tokens.Length));
+            Assert.All(NonAutoregressiveDecoding.Decode(nat, source).Hypotheses, h => Assert.Equal(length, h.Tokens.Length));
+        }
     }
 
     [Fact]

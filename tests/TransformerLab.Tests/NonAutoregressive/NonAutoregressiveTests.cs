@@ -112,9 +112,11 @@ public class NonAutoregressiveTests
         var expected = -Enumerable.Range(0, 3).Average(b => logProbs[b, classes[b]].item<float>());
         Assert.Equal(expected, loss, 5);
 
-        // and a class maps back to its length
-        var back = model.LengthOf(torch.tensor(classes.Select(c => (long)c).ToArray()).unsqueeze(1), torch.tensor(new long[] { 3, 5, 1 }));
-        Assert.Equal(new long[] { 4, 2, 6 }, back.squeeze(1).data<long>().ToArray());
+        // and a class maps back to its length; a class that stands for no length in [1, 12] maps to none
+        long[] sourceLengths = [3, 5, 1];
+        Assert.Equal(new long?[] { 4, 2, 6 }, classes.Select((c, b) => model.LengthOf(c, sourceLengths[b])).ToArray());
+        Assert.Null(model.LengthOf(0, 3));                                                   // offset −12 or absolute 0
+        Assert.Null(model.LengthOf(length == LengthPrediction.Offset ? 24 : 13, 3));         // 15 or 13 tokens: too long
     }
 
     [Fact]
@@ -173,6 +175,25 @@ public class NonAutoregressiveTests
         {
             Assert.True(beam.Hypotheses[b].Score >= one.Hypotheses[b].Score - 1e-9);
             Assert.Equal(beam.Hypotheses[b].LogProbability / beam.Lengths[b], beam.Hypotheses[b].Score, 9);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 4)]
+    public void A_batch_decodes_each_row_as_that_row_alone(int lengthBeam, int iterations)
+    {
+        // alone, a row has one length candidate and no padded positions: the decoder's shortcut for that case
+        using var model = Nat(Config());
+        using var source = Sources();
+        var options = new NatDecodeOptions(lengthBeam, iterations);
+        var together = NonAutoregressiveDecoding.Decode(model, source, options);
+        for (int b = 0; b < 3; b++)
+        {
+            var alone = NonAutoregressiveDecoding.Decode(model, source[b..(b + 1)], options);
+            Assert.Equal(together.Hypotheses[b].Tokens, alone.Hypotheses[0].Tokens);
+            Assert.Equal(together.Lengths[b], alone.Lengths[0]);
+            Assert.Equal(together.Hypotheses[b].LogProbability, alone.Hypotheses[0].LogProbability, 4);
         }
     }
 
