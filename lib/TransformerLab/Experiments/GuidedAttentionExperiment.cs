@@ -48,12 +48,10 @@ public sealed class GuidedAttentionExperiment : TrainingExperiment
         using var batch = Batching.Make(examples, [.. Enumerable.Range(0, examples.Count)], data.SourceVocabulary, data.TargetVocabulary, device);
         using var maps = model.RecordAttention(batch.Source, batch.TargetInput);
         var attention = maps.Cross[^1].mean([1L]);                                                          // [words, T, N]
-        var targetLengths = batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]).to(ScalarType.Float32).view(-1, 1, 1);
-        var sourceLengths = batch.Source.ne(Vocabulary.Pad).sum([1L]).to(ScalarType.Float32).view(-1, 1, 1);
-        var t = torch.arange(attention.shape[1], dtype: ScalarType.Float32, device: device).view(1, -1, 1);
-        var n = torch.arange(attention.shape[2], dtype: ScalarType.Float32, device: device).view(1, 1, -1);
-        var inBand = (n / sourceLengths - t / targetLengths).abs().le(band).logical_and(t.lt(targetLengths));
-        var share = (attention * inBand.to(ScalarType.Float32)).sum().item<float>() / (attention * t.lt(targetLengths).to(ScalarType.Float32)).sum().item<float>();
+        var (distance, real) = GuidedAttention.FromDiagonal(batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]),
+            attention.shape[1], attention.shape[2]);
+        var inBand = distance.abs().le(band).logical_and(real);
+        var share = (attention * inBand.to(ScalarType.Float32)).sum().item<float>() / (attention * real.to(ScalarType.Float32)).sum().item<float>();
         Upsert(Path.Combine(context.Folder, "diagonality.csv"), new DiagonalityRow(report.Step, band, share), r => r.Step);
 
         int word = examples.FindIndex(e => e.Source.Count >= 7) is >= 0 and var i ? i : 0;             // a word long enough to show a path

@@ -11,18 +11,28 @@ namespace TransformerLab.Training;
 /// </summary>
 public static class GuidedAttention
 {
-    /// <summary>The penalty matrix W <c>[batch, target time, source time]</c> for rows of the given lengths (0 outside them).</summary>
+    /// <summary>
+    /// How far each (output position t, source position n) pair lies from the diagonal, n/N − t/T, for rows of T real
+    /// outputs and N real source positions, and which pairs are real (t &lt; T and n &lt; N). Both <c>[batch, target time, source time]</c>.
+    /// </summary>
     /// <param name="targetLengths"><c>[batch]</c> real output positions T of each row; <paramref name="sourceLengths"/> <c>[batch]</c> N.</param>
-    public static Tensor Weights(Tensor targetLengths, Tensor sourceLengths, long targetTime, long sourceTime, double g)
+    public static (Tensor Distance, Tensor Real) FromDiagonal(Tensor targetLengths, Tensor sourceLengths, long targetTime, long sourceTime)
     {
         using var scope = NewDisposeScope();
         var t = torch.arange(targetTime, dtype: ScalarType.Float32, device: targetLengths.device).view(1, -1, 1);
         var n = torch.arange(sourceTime, dtype: ScalarType.Float32, device: targetLengths.device).view(1, 1, -1);
         var T = targetLengths.to(ScalarType.Float32).view(-1, 1, 1);
         var N = sourceLengths.to(ScalarType.Float32).view(-1, 1, 1);
-        var distance = n / N - t / T;
+        return ((n / N - t / T).MoveToOuterDisposeScope(), t.lt(T).logical_and(n.lt(N)).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The penalty matrix W <c>[batch, target time, source time]</c> for rows of the given lengths (0 outside them).</summary>
+    /// <param name="targetLengths"><c>[batch]</c> real output positions T of each row; <paramref name="sourceLengths"/> <c>[batch]</c> N.</param>
+    public static Tensor Weights(Tensor targetLengths, Tensor sourceLengths, long targetTime, long sourceTime, double g)
+    {
+        using var scope = NewDisposeScope();
+        var (distance, real) = FromDiagonal(targetLengths, sourceLengths, targetTime, sourceTime);
         var w = 1 - torch.exp(-distance.pow(2) / (2 * g * g));
-        var real = t.lt(T).logical_and(n.lt(N));
         return (w * real.to(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 
