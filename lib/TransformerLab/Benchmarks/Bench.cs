@@ -411,13 +411,11 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
                 {
                     PinLengths(at, nat, length);
                     var source = torch.randint(4, 32, [batch, 8], device: device);
-                    torch.set_num_threads(threadCount);
-                    var times = Latency.MeasureInterleaved(
+                    var times = OnThreads(threadCount, () => Latency.MeasureInterleaved(
                     [
                         () => Greedy.Decode(at, source, length),
                         () => NonAutoregressiveDecoding.Decode(nat, source),
-                    ], warmup: 3, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05);
-                    torch.set_num_threads(threads);
+                    ], warmup: 3, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05));
                     var setting = $"batch {batch}, {length} tokens, {threadCount} thread{(threadCount == 1 ? "" : "s")}";
                     Add("NAT vs AT", $"AT greedy decoding, {setting}", times[0].Median * 1e3, "ms");
                     Add("NAT vs AT", $"NAT decoding (one pass), {setting}", times[1].Median * 1e3, "ms");
@@ -445,19 +443,16 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         PinLengths(at, nat, length);
         var source = torch.randint(4, 32, [1, 8], device: device);
         var placeholders = torch.full([1, length], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
-        var threads = torch.get_num_threads();
-        torch.set_num_threads(1);
         IReadOnlyList<LatencyMeasurement> times;
         using (torch.inference_mode())
-            times = Latency.MeasureInterleaved(
+            times = OnThreads(1, () => Latency.MeasureInterleaved(
             [
                 () => { using var s = NewDisposeScope(); nat.Encode(source); },
                 () => { using var s = NewDisposeScope(); var (m, k) = nat.Encode(source); nat.Decode(placeholders, source, m, k).argmax(-1); },
                 () => NonAutoregressiveDecoding.Decode(nat, source),
                 () => { using var s = NewDisposeScope(); at.Encode(source); },
                 () => Greedy.Decode(at, source, length),
-            ], warmup: 3, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05);
-        torch.set_num_threads(threads);
+            ], warmup: 3, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05));
         double encoder = times[0].Median, pass = times[1].Median - encoder, own = times[2].Median - times[1].Median;
         var step = (times[4].Median - times[3].Median) / length;
         string Steps(double seconds) => $"≈ {seconds / step:F1} AT steps";
@@ -517,11 +512,8 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
             () => { for (int i = 0; i < calls; i++) { using var s = NewDisposeScope(); MinimalAttention(h, wq, wk, wv, wo, 4); } },
         ], warmup: 2, repeats: Repeats);
         var w = torch.randn(128, 128, device: device);
-        var threads = torch.get_num_threads();
-        torch.set_num_threads(1);
         var rows = new[] { 1, 16 }.Select(n => torch.randn(1, n, 128, device: device)).ToArray();
-        var linear = Latency.MeasureInterleaved(rows.Select(r => (Action)(() => { for (int i = 0; i < calls; i++) { using var y = nn.functional.linear(r, w); } })).ToList(), warmup: 2, repeats: Repeats);
-        torch.set_num_threads(threads);
+        var linear = OnThreads(1, () => Latency.MeasureInterleaved(rows.Select(r => (Action)(() => { for (int i = 0; i < calls; i++) { using var y = nn.functional.linear(r, w); } })).ToList(), warmup: 2, repeats: Repeats));
         Add("call overhead", "linear layer 128 → 128, 1 row (an AT step's product), 1 thread", linear[0].Median / calls * 1e6, "µs per call");
         Add("call overhead", "linear layer 128 → 128, 16 rows (the NAT pass's product at 16 tokens), 1 thread", linear[1].Median / calls * 1e6, "µs per call",
             $"{2.0 * 16 * 128 * 128 / (linear[1].Median / calls) / 1e9:F0} GFLOP/s");
@@ -596,6 +588,15 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         // medians of separate measurements (not interleaved), so these ratios carry no spread
         Ratio($"time: LSTM as {longest} dependent steps / fused LSTM (n = {longest})", At("recurrent (LSTM, one call") / At("recurrent (LSTM, fused)"), "reported", null);
         Ratio($"time: self-attention layer / fused LSTM layer (n = {longest})", At("self-attention") / At("recurrent (LSTM, fused)"), "reported", null);
+    }
+
+    /// <summary>Runs <paramref name="body"/> on <paramref name="threads"/> intra-op threads, then restores the count it found.</summary>
+    static T OnThreads<T>(int threads, Func<T> body)
+    {
+        var before = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try { return body(); }
+        finally { torch.set_num_threads(before); }
     }
 
     void Sync()

@@ -42,16 +42,26 @@ public static class Batching
         return torch.tensor(data, [sequences.Count, width], device: device);
     }
 
+    /// <summary>
+    /// One source as the model reads it: its ids in the source vocabulary or, for a copying model, in the extended one,
+    /// with the row's own unseen words the extension names (none without copying).
+    /// </summary>
+    public static (int[] Ids, string[] RowWords) EncodeSource(IReadOnlyList<string> sentence, Vocabulary source, ExtendedVocabulary? copy)
+    {
+        if (copy is null) return (source.Encode(sentence), []);
+        var words = copy.RowWords(sentence);
+        return (copy.EncodeSource(sentence, words), words);
+    }
+
     /// <summary>The batch of examples <paramref name="indices"/>.</summary>
     /// <param name="copy">for a copying model: sources and targets in its extended vocabulary, each row with its own unseen words.</param>
     public static Batch Make(IReadOnlyList<Example> examples, int[] indices, Vocabulary source, Vocabulary target, Device? device = null, ExtendedVocabulary? copy = null)
     {
-        var rowWords = indices.Select(i => copy?.RowWords(examples[i].Source) ?? []).ToList();
-        var sources = indices.Select((i, r) => copy?.EncodeSource(examples[i].Source, rowWords[r]) ?? source.Encode(examples[i].Source)).ToList();
-        var targets = indices.Select((i, r) => copy?.EncodeTarget(examples[i].Target, rowWords[r]) ?? target.Encode(examples[i].Target)).ToList();
+        var sources = indices.Select(i => EncodeSource(examples[i].Source, source, copy)).ToList();
+        var targets = indices.Select((i, r) => copy?.EncodeTarget(examples[i].Target, sources[r].RowWords) ?? target.Encode(examples[i].Target)).ToList();
         return new Batch
         {
-            Source = Pad(sources, device),
+            Source = Pad(sources.Select(s => s.Ids).ToList(), device),
             TargetInput = Pad(targets.Select(t => (int[])[Vocabulary.Bos, .. t]).ToList(), device),
             TargetOutput = Pad(targets.Select(t => (int[])[.. t, Vocabulary.Eos]).ToList(), device),
             Indices = indices,

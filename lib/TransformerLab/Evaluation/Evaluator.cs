@@ -89,13 +89,13 @@ public static class Evaluator
         foreach (var indices in Batching.InOrder(sources, batchSize))
         {
             using var scope = NewDisposeScope();
-            var rowWords = indices.Select(i => copy?.RowWords(items[i].Source) ?? []).ToList();
-            using var input = Batching.Pad(indices.Select((i, r) => copy?.EncodeSource(items[i].Source, rowWords[r]) ?? source.Encode(items[i].Source)).ToList(), device);
+            var encoded = indices.Select(i => Batching.EncodeSource(items[i].Source, source, copy)).ToList();
+            using var input = Batching.Pad(encoded.Select(e => e.Ids).ToList(), device);
             var candidates = decode(input);
             for (int j = 0; j < indices.Length; j++)
             {
                 var item = items[indices[j]];
-                var words = rowWords[j];
+                var words = encoded[j].RowWords;
                 predictions[indices[j]] = candidates[j].Select(h => new Prediction(item.Source, copy?.Decode(h.Tokens, words) ?? target.Decode(h.Tokens), item.References, h.LogProbability)).ToList();
             }
         }

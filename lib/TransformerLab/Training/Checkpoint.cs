@@ -136,7 +136,7 @@ public sealed class Checkpoint
     {
         if (Settings.Architecture != Architecture.Autoregressive)
             throw new CheckpointException($"This checkpoint holds a {Settings.Architecture} model, not an autoregressive one; restore it with RestoreNonAutoregressive (research eval handles both).");
-        var model = new EncoderDecoder(Settings.ModelConfig(SourceVocabulary.Count, TargetVocabulary.Count), Settings.Copy ? new Data.ExtendedVocabulary(SourceVocabulary, TargetVocabulary) : null);
+        var model = (EncoderDecoder)Settings.CreateModel(SourceVocabulary, TargetVocabulary);
         LoadModelState(model);
         return model.to(device);
     }

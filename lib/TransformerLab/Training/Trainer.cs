@@ -72,7 +72,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     public string SummaryPath => Path.Combine(RunFolder, "summary.json");
     readonly TrainerHooks hooks = hooks ?? new TrainerHooks();
     /// <summary>A copying model's extended vocabulary: its batches and decoded outputs carry each row's own unseen words.</summary>
-    readonly ExtendedVocabulary? copy = settings.Copy ? new ExtendedVocabulary(data.SourceVocabulary, data.TargetVocabulary) : null;
+    readonly ExtendedVocabulary? copy = settings.CopyVocabulary(data.SourceVocabulary, data.TargetVocabulary);
 
     /// <summary>
     /// Trains from scratch, or from <see cref="LastCheckpoint"/> when <paramref name="resume"/>. Cancelling stops

@@ -200,10 +200,13 @@ public sealed record TrainingSettings
     /// <summary>Positions the model has: room for the task's longest input twice over (a G2P word has at most ~40 letters).</summary>
     long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16);
 
+    /// <summary>The extended vocabulary a copying run's model, batches and decoded outputs share; null when <see cref="Copy"/> is off.</summary>
+    public ExtendedVocabulary? CopyVocabulary(Vocabulary source, Vocabulary target) => Copy ? new ExtendedVocabulary(source, target) : null;
+
     /// <summary>The autoregressive encoder–decoder this run trains (Transformer, recurrent or convolutional) for these vocabularies, freshly initialised from the current torch seed.</summary>
     public SequenceToSequence CreateModel(Vocabulary source, Vocabulary target) => Architecture switch
     {
-        Architecture.Autoregressive => new EncoderDecoder(ModelConfig(source.Count, target.Count), Copy ? new ExtendedVocabulary(source, target) : null),
+        Architecture.Autoregressive => new EncoderDecoder(ModelConfig(source.Count, target.Count), CopyVocabulary(source, target)),
         Architecture.Rnn => new RecurrentEncoderDecoder(ModelConfig(source.Count, target.Count), Rnn),
         Architecture.Cnn => new ConvolutionalEncoderDecoder(ModelConfig(source.Count, target.Count), Cnn),
         _ => throw new InvalidOperationException($"architecture {Architecture} is not an autoregressive encoder–decoder."),
