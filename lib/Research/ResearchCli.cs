@@ -69,6 +69,29 @@ public static class ResearchCli
             Console.Error.WriteLine(e.Message);
             return Failed;
         }
+        catch (InvalidDataException e) // a data or results file that does not read: the message names the file
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Usage;
+        }
+        catch (IOException e) // the disk is full, a folder is not writable…: the run's last checkpoint is whole (files are written atomically)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Files are written atomically, so what was saved before is whole; free the space or fix the folder, then rerun the same command.");
+            return Failed;
+        }
+        catch (OutOfMemoryException e)
+        {
+            Console.Error.WriteLine($"error: out of memory ({e.Message}); use a smaller batch, beam or model.");
+            return Failed;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("RESEARCH_DEBUG") is not "1")
+        {
+            // A failure no command expected: say what it was in one line, not as a stack trace; RESEARCH_DEBUG=1 shows the trace.
+            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message}");
+            Console.Error.WriteLine("This is a bug in the workspace, not in your input. Rerun with RESEARCH_DEBUG=1 for the stack trace and report it.");
+            return Failed;
+        }
     }
 
     /// <summary>

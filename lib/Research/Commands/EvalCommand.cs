@@ -48,7 +48,9 @@ public static class EvalCommand
         if (MixedPrecision.Unsupported(precision, device) is { } unsupported) throw new UsageException(unsupported.Replace("precision=", "--precision "));
         using var products = MixedPrecision.Use(precision);
 
+        if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint {checkpointPath}: no such file; name a best.ckpt or last.ckpt that `research train` wrote.");
         var checkpoint = Checkpoint.Load(checkpointPath);
+        if (beam > 1 && CheckpointDecoder.BeamTooWide(checkpoint, beam, batchSize) is { } tooWide) throw new UsageException(tooWide);
         var settings = checkpoint.Settings;
         var data = settings.LoadData(NotebooksCommand.WorkspaceRoot());
         if (!checkpoint.HasVocabulariesOf(data))
@@ -58,11 +60,10 @@ public static class EvalCommand
         try { decoder = new CheckpointDecoder(checkpoint, device, beam, alpha, nat); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         using var _ = decoder;
-        var decode = decoder.Decode;
         var decodingName = decoder.Name;
 
         var clock = Stopwatch.StartNew();
-        var (metrics, predictions) = Evaluator.Decode(decode, items, checkpoint.SourceVocabulary, checkpoint.TargetVocabulary, device, batchSize);
+        var (metrics, predictions) = Evaluator.Decode(decoder, items, device, batchSize);
         clock.Stop();
         var bleu = Bleu.Corpus(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
 

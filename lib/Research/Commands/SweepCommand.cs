@@ -97,12 +97,14 @@ public static class SweepCommand
     {
         var results = Store(sweep.StorePath);
         var status = SweepStatus.Of(results, sweep.Plan());
-        var table = ResearchCli.Table("runs", "done", "diverged", "failed", "running", "pending");
-        table.AddRow(status.Total.ToString(), status.Done.ToString(), status.Diverged.ToString(), status.Failed.ToString(), status.Running.ToString(), status.Pending.ToString());
+        var table = ResearchCli.Table("runs", "done", "diverged", "failed", "interrupted", "damaged", "running", "pending");
+        table.AddRow(status.Total.ToString(), status.Done.ToString(), status.Diverged.ToString(), status.Failed.ToString(),
+            status.Interrupted.ToString(), status.Damaged.ToString(), status.Running.ToString(), status.Pending.ToString());
         ResearchCli.Terminal.WriteLine($"{sweep.Experiment} in {results.Root}:");
         ResearchCli.Terminal.Write(table);
-        foreach (var (key, seed, reason) in status.Failures)
-            ResearchCli.Terminal.WriteLine($"failed: {key} (seed {seed}): {reason ?? "no reason recorded"}");
+        foreach (var (key, seed, state, reason) in status.Problems)
+            ResearchCli.Terminal.WriteLine($"{state.ToString().ToLowerInvariant()}: {key} (seed {seed}): {reason ?? "no reason recorded"}");
+        if (status.Interrupted + status.Damaged > 0) ResearchCli.Terminal.WriteLine("Rerun (or resubmit) the same sweep to resume the interrupted runs and redo the damaged ones.");
         if (status.Failed > 0) ResearchCli.Terminal.WriteLine("Rerun (or resubmit) the sweep with --retry-failed to redo the failed runs.");
         return ResearchCli.Ok;
     }
@@ -204,7 +206,8 @@ public static class SweepCommand
         }
         PrintResults(results, plan, grid.Select(Sweep.GridAxis).Select(g => g.Key).ToList());
         Console.WriteLine($"{report.Total} runs: {report.Skipped} already finished, {report.Done} done, {report.Diverged} diverged, {report.Failed} failed now" +
-                          (report.LeftFailed > 0 ? $", {report.LeftFailed} failed before and not retried (--retry-failed)" : "") + ".");
+                          (report.LeftFailed > 0 ? $", {report.LeftFailed} failed before and not retried (--retry-failed)" : "") +
+                          (report.Busy > 0 ? $", {report.Busy} left to the other process running them (--status follows them)" : "") + ".");
         if (report.Failed + report.LeftFailed > 0)
         {
             Console.Error.WriteLine($"Some runs failed: see status.json and log.txt in their folders under {Path.Combine(results.Root, experiment.Name)}.");

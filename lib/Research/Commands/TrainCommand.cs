@@ -18,10 +18,12 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last.ckpt." };
         var device = new Option<string?>("--device") { Description = "cpu (default), cuda or cuda:N; same as --set device=…" };
         var list = new Option<bool>("--list") { Description = "List every setting with its type and the task's default, and exit." };
+        var force = new Option<bool>("--force") { Description = "Write into an --out folder that holds other files (files of the run's names are replaced)." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check the settings end to end — load the data, build the model, train one step, evaluate on a few dev items — in a scratch folder that is then deleted, and exit." };
         var command = new Command("train", "Train an encoder–decoder Transformer on a task; writes checkpoints, steps.csv, dev.csv, TensorBoard events and summary.json.")
-            { task, config, set, output, resume, device, list };
+            { task, config, set, output, resume, device, list, force, dryRun };
         command.SetAction(parse => Run(parse.GetValue(task), parse.GetValue(config), parse.GetValue(set) ?? [], parse.GetValue(output),
-            parse.GetValue(resume), parse.GetValue(device), parse.GetValue(list)));
+            parse.GetValue(resume), parse.GetValue(device), parse.GetValue(list), parse.GetValue(force), parse.GetValue(dryRun)));
         return command;
     }
 
@@ -39,7 +41,7 @@ public static class TrainCommand
         return settings.Validate();
     }
 
-    static int Run(TaskKind? task, string? configFile, string[] sets, string? outFolder, bool resume, string? device, bool list)
+    static int Run(TaskKind? task, string? configFile, string[] sets, string? outFolder, bool resume, string? device, bool list, bool force, bool dryRun)
     {
         var settings = Resolve(task, configFile, sets, device);
         if (list)
@@ -58,12 +60,16 @@ public static class TrainCommand
             $"{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-seed{settings.Seed}"));
         if (!resume && (File.Exists(Path.Combine(folder, "last.ckpt")) || File.Exists(Path.Combine(folder, "summary.json"))))
             throw new UsageException($"{folder} already holds a run. Pass --resume to continue it, or choose another --out (nothing was changed).");
+        if (File.Exists(folder)) throw new UsageException($"--out {folder} is a file; name a folder for the run.");
+        if (!resume && !dryRun && !force && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+            throw new UsageException($"{folder} holds other files and no run; choose an empty or new --out, or pass --force to write the run into it (files named like the run's are replaced). Nothing was changed.");
         try { TorchRuntime.Device(settings.Device); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
 
         Console.WriteLine($"Loading {settings.Task.ToString().ToLowerInvariant()} data…");
         var data = SequenceDistillation.LoadTrainingData(settings, root);
         Console.WriteLine($"{data.Train.Count:N0} train / {data.Dev.Count:N0} dev / {data.Test.Count:N0} test examples; vocabularies {data.SourceVocabulary.Count} → {data.TargetVocabulary.Count}.");
+        if (dryRun) return DryRun(settings, data);
         Console.WriteLine($"Run folder: {folder}{(resume ? " (resuming)" : "")}");
 
         using var stop = new StopSignals(signal => Console.Error.WriteLine(Environment.NewLine + (signal == "terminate"
@@ -90,6 +96,21 @@ public static class TrainCommand
             RunStatus.Interrupted => ResearchCli.Interrupted,
             _ => ResearchCli.Ok,
         };
+    }
+
+    /// <summary>One step and one small dev evaluation of exactly these settings, in a scratch folder: what a long run would hit first.</summary>
+    static int DryRun(TrainingSettings settings, Data.TaskData data)
+    {
+        var scratch = Directory.CreateTempSubdirectory("research-dry-run-").FullName;
+        try
+        {
+            var check = settings with { MaxSteps = 1, EvalEvery = 1, LogEvery = 1, EvalItems = Math.Min(8, data.Dev.Count), Patience = 0 };
+            var summary = new Trainer(check, data, scratch).Run();
+            Console.WriteLine($"Dry run: the settings are valid, the data loaded, a model of {summary.Parameters:N0} parameters trained one step " +
+                              $"({summary.Status.ToString().ToLowerInvariant()}{(summary.Reason is null ? "" : ": " + summary.Reason)}) and decoded {check.EvalItems} dev items. Nothing was kept.");
+            return summary.Status == RunStatus.Diverged ? ResearchCli.Diverged : ResearchCli.Ok;
+        }
+        finally { Directory.Delete(scratch, recursive: true); }
     }
 }
 

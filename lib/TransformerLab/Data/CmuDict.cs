@@ -29,7 +29,7 @@ public static partial class CmuDict
             var line = raw.Split('#', 2)[0].Trim();
             if (line.Length == 0) continue;
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length < 2) throw new FormatException($"{path}:{lineNumber}: expected 'word PHONEMES...', got '{raw}'.");
+            if (parts.Length < 2) throw new InvalidDataException($"{path}:{lineNumber}: expected 'word PHONEMES...', got '{raw}'; is it a cmudict.dict file?");
             var word = Variant().Replace(parts[0], "");
             if (!entries.TryGetValue(word, out var list)) entries[word] = list = [];
             list.Add(parts[1..]);

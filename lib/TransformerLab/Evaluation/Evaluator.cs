@@ -65,14 +65,22 @@ public static class Evaluator
     /// <summary>Decodes every item and scores it against its references.</summary>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(SequenceToSequence model, IReadOnlyList<EvaluationItem> items,
         Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256) =>
-        Decode(input => strategy.Decode(model, input), items, source, target, device, batchSize, Copying(model, source, target));
+        Decode(input => strategy.Decode(model, input), items, source, target, device, Copying(model, source, target), batchSize);
+
+    /// <summary>Decodes every item with a checkpoint's model, in the vocabularies it was trained with (a copying model's extended one included).</summary>
+    public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(CheckpointDecoder decoder, IReadOnlyList<EvaluationItem> items,
+        Device device, int batchSize = 256) =>
+        Decode(decoder.Decode, items, decoder.SourceVocabulary, decoder.TargetVocabulary, device, decoder.Copy, batchSize);
 
     /// <summary>Decodes every item with <paramref name="decode"/> (<c>[batch, source time]</c> → one hypothesis per row) and scores it.</summary>
-    /// <param name="copy">a copying model's extended vocabulary: its inputs carry each row's unseen words, its outputs map back to them.</param>
+    /// <param name="copy">
+    /// a copying model's extended vocabulary (its inputs carry each row's unseen words, its outputs map back to them), null
+    /// for any other model. Required on purpose: a copying model decoded without it silently loses every unseen word.
+    /// </param>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(Func<Tensor, IReadOnlyList<Hypothesis>> decode,
-        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256, ExtendedVocabulary? copy = null)
+        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, ExtendedVocabulary? copy, int batchSize = 256)
     {
-        var predictions = DecodeNBest(input => decode(input).Select(h => (IReadOnlyList<Hypothesis>)[h]).ToList(), items, source, target, device, batchSize, copy)
+        var predictions = DecodeNBest(input => decode(input).Select(h => (IReadOnlyList<Hypothesis>)[h]).ToList(), items, source, target, device, copy, batchSize)
             .Select(n => n[0]).ToList();
         return (Score(predictions), predictions);
     }
@@ -82,7 +90,7 @@ public static class Evaluator
     /// and returns each item's candidates as predictions, in the order of <paramref name="items"/>.
     /// </summary>
     public static IReadOnlyList<IReadOnlyList<Prediction>> DecodeNBest(Func<Tensor, IReadOnlyList<IReadOnlyList<Hypothesis>>> decode,
-        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, int batchSize = 256, ExtendedVocabulary? copy = null)
+        IReadOnlyList<EvaluationItem> items, Vocabulary source, Vocabulary target, Device device, ExtendedVocabulary? copy, int batchSize = 256)
     {
         var predictions = new IReadOnlyList<Prediction>[items.Count];
         var sources = items.Select(i => i.Source).ToList();

@@ -22,6 +22,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
 {
     public override string Name => "at-vs-nat";
     public override string Question => "How much faster is a non-autoregressive decoder, what does it cost in quality, and how much do distillation and refinement win back?";
+    public override IReadOnlyList<string> Tables => ["latency_by_length.csv", "refinement.csv", "quality.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p.WithNat(n => n with { Masking = NatMasking.Uniform });
     public override void Validate(object config) => ((TrainingSettings)config with { Architecture = Architecture.NonAutoregressive }).Validate();
 
@@ -150,7 +151,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         foreach (var decoder in decoders)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (m, predictions) = Evaluator.Decode(decoder.Decode, test, data.SourceVocabulary, data.TargetVocabulary, device);
+            var (m, predictions) = Evaluator.Decode(decoder.Decode, test, data.SourceVocabulary, data.TargetVocabulary, device, copy: null);
             var row = new QualityRow(decoder.Name, m.SequenceErrorRate, m.SymbolErrorRate,
                 LengthAccuracy: predictions.Count(p => p.References.Any(r => r.Count == p.Output.Count)) / (double)predictions.Count,
                 Repetition: Repetition.Rate(predictions.Select(p => p.Output)), MeanLength: predictions.Average(p => p.Output.Count), TestSeconds: clock.Elapsed.TotalSeconds);
@@ -194,7 +195,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
                 {
                     var clock = System.Diagnostics.Stopwatch.StartNew();
                     var (m, predictions) = Evaluator.Decode(source => NonAutoregressiveDecoding.Decode(model, source, new NatDecodeOptions(lengthBeam, iterations)).Hypotheses,
-                        test, data.SourceVocabulary, data.TargetVocabulary, device);
+                        test, data.SourceVocabulary, data.TargetVocabulary, device, copy: null);
                     refinement.Add(new RefinementRow(distilled, lengthBeam, iterations, m.SequenceErrorRate, m.SymbolErrorRate,
                         Repetition.Rate(predictions.Select(p => p.Output)), clock.Elapsed.TotalSeconds));
                 }
@@ -217,7 +218,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         using var nat = checkpoints[1].RestoreNonAutoregressive(CPU);
         using var kd = checkpoints[2].RestoreNonAutoregressive(CPU);
         IReadOnlyList<Prediction> Decode(Func<Tensor, IReadOnlyList<Hypothesis>> decode) =>
-            Evaluator.Decode(decode, test, data.SourceVocabulary, data.TargetVocabulary, CPU).Predictions;
+            Evaluator.Decode(decode, test, data.SourceVocabulary, data.TargetVocabulary, CPU, copy: null).Predictions;
         var a = Decode(s => Greedy.Decode(at, s));
         var n = Decode(s => NonAutoregressiveDecoding.Decode(nat, s).Hypotheses);
         var k = Decode(s => NonAutoregressiveDecoding.Decode(kd, s).Hypotheses);

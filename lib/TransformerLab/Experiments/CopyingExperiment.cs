@@ -18,6 +18,7 @@ public sealed class CopyingExperiment : TrainingExperiment
 {
     public override string Name => "copying";
     public override string Question => "Does a copy mechanism let the model reproduce names it never or rarely saw in training?";
+    public override IReadOnlyList<string> Tables => ["test-greedy.tsv", "by_frequency.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Names).WithModel(m => m with { DModel = 64, DFF = 256 }) with
     {
         MaxSteps = 1000, Warmup = 100, Lr = 2e-3, EvalEvery = 250, EvalItems = 500,

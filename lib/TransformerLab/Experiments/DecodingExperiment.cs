@@ -20,6 +20,7 @@ public sealed class DecodingExperiment : TrainingExperiment
 {
     public override string Name => "decoding";
     public override string Question => "When does beam search beat greedy decoding, what does length normalisation change, and what does sampling trade between diversity and accuracy?";
+    public override IReadOnlyList<string> Tables => ["beam.csv", "beam_by_length.csv", "beam_oracle.csv", "sampling.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p;
 
     public static readonly int[] BeamSizes = [1, 2, 4, 8];
@@ -89,7 +90,7 @@ public sealed class DecodingExperiment : TrainingExperiment
 
         // the beam's own candidates, against which the sampling oracle compares: is one of its n best right?
         var nBest = Evaluator.DecodeNBest(input => BeamSearch.Decode(model, input, new BeamOptions(OracleCandidates, NBest: OracleCandidates)),
-            test, data.SourceVocabulary, data.TargetVocabulary, TorchRuntime.Device(settings.Device));
+            test, data.SourceVocabulary, data.TargetVocabulary, TorchRuntime.Device(settings.Device), Evaluator.Copying(model, data.SourceVocabulary, data.TargetVocabulary));
         var oracleRows = Enumerable.Range(1, OracleCandidates).Select(n => new BeamOracleRow(OracleCandidates, n,
             OracleSequenceError: nBest.Count(candidates => !candidates.Take(n).Any(p => p.Correct)) / (double)test.Count)).ToList();
         Csv.WriteRows(Path.Combine(context.Folder, "beam_oracle.csv"), oracleRows);

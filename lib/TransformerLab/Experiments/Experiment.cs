@@ -21,6 +21,12 @@ public abstract class Experiment
     /// <summary>Runs one configuration with one seed. Throwing marks the run failed; a diverged training run is a result.</summary>
     public abstract RunResult Run(object config, int seed, RunContext context);
 
+    /// <summary>
+    /// The tables (besides curve.csv) every finished run of this experiment writes into its folder: a done run without one
+    /// of them, or with one that does not parse, is damaged and is redone rather than reported.
+    /// </summary>
+    public virtual IReadOnlyList<string> Tables => [];
+
     /// <summary>Checks a configuration before any run starts, so a bad grid fails at once; throws <see cref="SettingsException"/>.</summary>
     public virtual void Validate(object config) { }
 

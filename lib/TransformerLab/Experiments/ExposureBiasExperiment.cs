@@ -16,6 +16,7 @@ public class ExposureBiasExperiment : TrainingExperiment
 {
     public override string Name => "exposure-bias";
     public override string Question => "How much worse is a teacher-forced model when it reads its own predictions, and does one early error derail the rest?";
+    public override IReadOnlyList<string> Tables => ["by_position.csv", "by_length.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse) with
     {
         MinLength = 8, MaxLength = 24, MaxSteps = 1500, EvalEvery = 500, EvalItems = 500,

@@ -18,6 +18,7 @@ public sealed class GuidedAttentionExperiment : TrainingExperiment
 {
     public override string Name => "guided-attention";
     public override string Question => "Does guided attention make G2P's cross-attention diagonal sooner, and does the model train faster and end better?";
+    public override IReadOnlyList<string> Tables => ["diagonality.csv", "alignment.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p with { MaxSteps = 1500, EvalEvery = 250 };
 
     /// <summary>The dev words whose attention is read at each evaluation (the first ones of dev).</summary>

@@ -15,6 +15,7 @@ public sealed class HeldOutTestExperiment : TrainingExperiment
 {
     public override string Name => "test";
     public override string Question => "How well does this configuration do on test, chosen on dev, decoded greedily and with beam search?";
+    public override IReadOnlyList<string> Tables => ["test-greedy.tsv"];
 
     public const int Beam = 5;
 

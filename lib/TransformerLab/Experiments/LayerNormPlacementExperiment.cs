@@ -16,6 +16,7 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
 {
     public override string Name => "ln-placement";
     public override string Question => "Does Post-LN need learning-rate warm-up where Pre-LN does not, and do its gradients at initialisation grow towards the output?";
+    public override IReadOnlyList<string> Tables => ["init_gradients.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse).WithModel(m => m with
     {
         DModel = 64, Heads = 4, DFF = 256, EncoderLayers = 6, DecoderLayers = 6, Norm = NormPlacement.Post,

@@ -9,7 +9,20 @@ using TransformerLab.Training;
 
 namespace TransformerLab.Experiments;
 
-public enum RunState { Pending, Running, Done, Failed, Diverged }
+/// <summary>
+/// Where a run stands in the store. Finished: <see cref="Done"/>, <see cref="Diverged"/> (a result too). Still to do:
+/// <see cref="Pending"/>, <see cref="Interrupted"/> (its process stopped or died without an error — the same sweep
+/// resumes it), <see cref="Damaged"/> (finished once, but a file it needs is missing or unreadable — the same sweep
+/// redoes it). <see cref="Failed"/>: it raised an error, redone only with <c>--retry-failed</c>. <see cref="Running"/>: a
+/// live process owns it (<see cref="RunLock"/>).
+/// </summary>
+public enum RunState { Pending, Running, Done, Failed, Diverged, Interrupted, Damaged }
+
+/// <summary>A run's state and why it is in it (for failed, interrupted and damaged runs).</summary>
+public sealed record RunInspection(RunState State, string? Reason)
+{
+    public bool Finished => State is RunState.Done or RunState.Diverged;
+}
 
 /// <summary>One run of a sweep: an experiment, a fully resolved configuration and a seed.</summary>
 public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
@@ -65,27 +78,69 @@ public sealed class ResultsStore(string root)
 
     public string FolderOf(RunSpec spec) => Path.Combine(Root, spec.Experiment.Name, spec.Key);
 
-    /// <summary>The recorded state of a run; a run marked running whose process is gone counts as failed.</summary>
-    public RunState StateOf(RunSpec spec)
+    /// <summary>The run's state, checked: see <see cref="Inspect(RunSpec)"/>.</summary>
+    public RunState StateOf(RunSpec spec) => Inspect(spec).State;
+
+    /// <summary>
+    /// The run's state and its reason, from its files and its lock: running while a live process holds the lock;
+    /// interrupted when status.json says running (or interrupted) and nobody holds it; done or diverged only when every
+    /// file such a run needs is there and readable, otherwise damaged, naming the file.
+    /// </summary>
+    public RunInspection Inspect(RunSpec spec) => Inspect(FolderOf(spec), spec.Experiment);
+
+    RunInspection Inspect(string folder, Experiment? experiment, bool owned = false)
     {
-        var status = ReadJson(Path.Combine(FolderOf(spec), "status.json"));
-        if (status is null) return RunState.Pending;
-        var state = Enum.Parse<RunState>((string)status["state"]!, ignoreCase: true);
-        if (state == RunState.Running && !IsAlive(status)) return RunState.Failed;
-        return state;
+        if (!Directory.Exists(folder)) return new(RunState.Pending, null);
+        if (!owned && RunLock.IsHeld(folder)) return new(RunState.Running, "a live process holds its lock");
+        var statusPath = Path.Combine(folder, "status.json");
+        if (!File.Exists(statusPath)) return new(RunState.Pending, null);
+        var (status, statusError) = TryReadJson(statusPath);
+        if (status is null) return new(RunState.Damaged, $"status.json is unreadable ({statusError})");
+        var text = status["state"] is JsonValue stateValue && stateValue.TryGetValue<string>(out var stateText) ? stateText : null;
+        if (text is null || !Enum.TryParse<RunState>(text, ignoreCase: true, out var state) || !Enum.IsDefined(state) || text.Any(char.IsDigit))
+            return new(RunState.Damaged, $"status.json has no known state (got '{status["state"]?.ToJsonString() ?? "nothing"}'; known: {string.Join(", ", Enum.GetNames<RunState>().Select(n => n.ToLowerInvariant()))})");
+        var reason = status["reason"] is JsonValue reasonValue && reasonValue.TryGetValue<string>(out var reasonText) ? reasonText : null;
+        switch (state)
+        {
+            case RunState.Running or RunState.Interrupted:
+                return new(RunState.Interrupted, state == RunState.Interrupted && reason is not null ? reason
+                    : $"its process (pid {status["pid"]?.ToJsonString() ?? "?"} on {status["host"]?.ToJsonString() ?? "?"}) ended before the run finished; the same command resumes it");
+            case RunState.Done or RunState.Diverged:
+                return Damage(folder, experiment, state) is { } damage ? new(RunState.Damaged, damage) : new(state, reason);
+            default:
+                return new(state, reason);
+        }
     }
 
-    /// <summary>Why the run ended as it did (its status.json's reason), or null.</summary>
-    public string? ReasonOf(RunSpec spec) =>
-        ReadJson(Path.Combine(FolderOf(spec), "status.json")) is { } status
-            ? (string?)status["reason"] ?? (StateOf(spec) == RunState.Failed ? "its process ended before the run finished" : null)
-            : null;
+    /// <summary>What is wrong with a finished run's files, or null: config.json, summary.json (metrics as numbers), curve.csv and the experiment's own tables.</summary>
+    static string? Damage(string folder, Experiment? experiment, RunState state)
+    {
+        var (config, configError) = TryReadJson(Path.Combine(folder, "config.json"));
+        if (config is null) return $"config.json is {configError}";
+        if (config["config"] is not JsonObject || config["seed"] is not JsonValue seed || !seed.TryGetValue<int>(out _)) return "config.json lacks its settings or seed";
+        var (summary, summaryError) = TryReadJson(Path.Combine(folder, "summary.json"));
+        if (summary is null) return $"summary.json is {summaryError}";
+        if (summary["metrics"] is not JsonObject metrics) return "summary.json has no metrics";
+        if (metrics.FirstOrDefault(kv => !IsNumber(kv.Value)) is { Key: not null } bad) return $"summary.json's metric '{bad.Key}' is not a number";
+        if (Csv.Problem(Path.Combine(folder, "curve.csv"), mayBeEmpty: true) is { } curve) return $"curve.csv {curve}";
+        if (state == RunState.Done && experiment is not null)
+            foreach (var table in experiment.Tables)
+                if (Csv.Problem(Path.Combine(folder, table)) is { } problem) return $"{table} {problem}";
+        return null;
+    }
+
+    static bool IsNumber(JsonNode? node) =>
+        node is JsonValue value && (value.TryGetValue<double>(out _) || (value.TryGetValue<string>(out var s) && s is "NaN" or "Infinity" or "-Infinity"));
+
+    /// <summary>Why the run ended as it did, or null.</summary>
+    public string? ReasonOf(RunSpec spec) => Inspect(spec).Reason;
 
     /// <summary>Creates the run's folder and writes its config.json (experiment, version, seed, every setting): all a process needs to run it.</summary>
     public string Prepare(RunSpec spec)
     {
         var folder = FolderOf(spec);
         Directory.CreateDirectory(folder);
+        if (File.Exists(Path.Combine(folder, "config.json")) && TrySpecAt(folder)?.Key == spec.Key) return folder; // as it is: a finished run's files are never rewritten
         var config = new JsonObject
         {
             ["experiment"] = spec.Experiment.Name, ["version"] = spec.Experiment.Version, ["seed"] = spec.Seed,
@@ -111,11 +166,28 @@ public sealed class ResultsStore(string root)
         return spec;
     }
 
-    /// <summary>Runs one spec here and records it: status running → the experiment → summary, curve, status done/diverged/failed.</summary>
+    RunSpec? TrySpecAt(string folder)
+    {
+        try { return SpecAt(folder); }
+        catch (Exception e) when (e is InvalidDataException or JsonException or InvalidOperationException or FormatException or SettingsException or NullReferenceException) { return null; }
+    }
+
+    /// <summary>
+    /// Runs one spec here and records it: its lock taken → status running → the experiment → summary, curve, status
+    /// done/diverged/failed. Returns <see cref="RunState.Running"/> without touching anything when another live process
+    /// owns the run, and the run's state when it is already finished (another process may have finished it since it
+    /// was planned): a finished run is never rerun, rewritten or downgraded.
+    /// </summary>
     public RunState Execute(RunSpec spec, int threads, CancellationToken cancel = default)
     {
-        var folder = Prepare(spec);
-        foreach (var stale in new[] { "summary.json", "curve.csv" }) File.Delete(Path.Combine(folder, stale));
+        if (RunLock.Unavailable() is { } noLocks) throw new InvalidOperationException(noLocks);
+        var folder = FolderOf(spec);
+        using var owner = RunLock.TryAcquire(folder);
+        if (owner is null) return RunState.Running;
+        var before = Inspect(folder, spec.Experiment, owned: true);
+        if (before.Finished) return before.State;
+        Prepare(spec);
+        foreach (var stale in new[] { "summary.json", "curve.csv" }) File.Delete(Path.Combine(folder, stale)); // an unfinished run's leftovers
         var started = DateTime.UtcNow;
         WriteStatus(folder, RunState.Running, started, null);
         using var log = new StreamWriter(Path.Combine(folder, "log.txt"), append: true) { AutoFlush = true };
@@ -133,8 +205,8 @@ public sealed class ResultsStore(string root)
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
-            // stopped by the user, not broken: leave it pending so the next sweep simply runs it
-            File.Delete(Path.Combine(folder, "status.json"));
+            // stopped by the user, not broken: the next sweep resumes it
+            WriteStatus(folder, RunState.Interrupted, started, "stopped (Ctrl+C or SIGTERM) before it finished; the same command resumes it");
             log.WriteLine($"[{DateTime.UtcNow:O}] interrupted");
             throw;
         }
@@ -152,22 +224,32 @@ public sealed class ResultsStore(string root)
         var folder = Path.Combine(Root, experiment);
         if (!Directory.Exists(folder)) return [];
         // Keys added to the experiment after a run was stored read as their default, which reproduces the old behaviour.
-        var defaults = ExperimentRegistry.TryGet(experiment) is { } known
-            ? Settings.Describe(known.Defaults).ToDictionary(d => d.Key, d => d.Value) : [];
+        var known = ExperimentRegistry.TryGet(experiment);
+        var defaults = known is not null ? Settings.Describe(known.Defaults).ToDictionary(d => d.Key, d => d.Value) : [];
         var records = new List<RunRecord>();
         foreach (var dir in Directory.GetDirectories(folder).Order(StringComparer.Ordinal))
         {
-            var config = ReadJson(Path.Combine(dir, "config.json"));
-            var status = ReadJson(Path.Combine(dir, "status.json"));
-            if (config is null || status is null) continue;
-            var state = Enum.Parse<RunState>((string)status["state"]!, ignoreCase: true);
-            if (state == RunState.Running && !IsAlive(status)) state = RunState.Failed;
-            var metrics = ReadJson(Path.Combine(dir, "summary.json"))?["metrics"]?.AsObject()
-                .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()) ?? [];
+            var (state, reason) = Inspect(dir, known);
+            if (state == RunState.Pending) continue; // prepared, never started
             var values = new Dictionary<string, string>(defaults);
-            foreach (var (key, value) in Settings.Assignments(config["config"]!.AsObject())) values[key] = value;
-            records.Add(new RunRecord(experiment, Path.GetFileName(dir), dir, (int)config["seed"]!, values,
-                state, metrics, (string?)status["reason"], (double?)status["seconds"] ?? 0));
+            int seed = 0;
+            double seconds = 0;
+            IReadOnlyDictionary<string, double> metrics = new Dictionary<string, double>();
+            try
+            {
+                var config = ReadJson(Path.Combine(dir, "config.json"));
+                if (config?["config"] is JsonObject settings)
+                    foreach (var (key, value) in Settings.Assignments(settings)) values[key] = value;
+                seed = (int?)(config?["seed"] as JsonValue) ?? 0;
+                seconds = (double?)(ReadJson(Path.Combine(dir, "status.json"))?["seconds"] as JsonValue) ?? 0;
+                if (state is RunState.Done or RunState.Diverged)
+                    metrics = ReadJson(Path.Combine(dir, "summary.json"))!["metrics"]!.AsObject().ToDictionary(kv => kv.Key, kv => Number(kv.Value!));
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException or SettingsException)
+            {
+                (state, reason) = (RunState.Damaged, $"its files do not read back ({e.Message})");
+            }
+            records.Add(new RunRecord(experiment, Path.GetFileName(dir), dir, seed, values, state, metrics, reason, seconds));
         }
         return records;
     }
@@ -215,17 +297,17 @@ public sealed class ResultsStore(string root)
             ["host"] = Environment.MachineName, ["pid"] = Environment.ProcessId,
         }.ToJsonString(Indented));
 
-    static bool IsAlive(JsonObject status)
-    {
-        if ((string?)status["host"] != Environment.MachineName) return true; // another machine's run: trust it
-        try { return !System.Diagnostics.Process.GetProcessById((int)status["pid"]!).HasExited; }
-        catch (ArgumentException) { return false; }
-    }
+    static double Number(JsonNode node) =>
+        node.AsValue().TryGetValue<double>(out var d) ? d : double.Parse(node.GetValue<string>(), CultureInfo.InvariantCulture);
 
-    static JsonObject? ReadJson(string path)
+    static JsonObject? ReadJson(string path) => TryReadJson(path).Json;
+
+    /// <summary>The file as a JSON object, or null and what is wrong with it ("missing", "not valid JSON: …").</summary>
+    static (JsonObject? Json, string? Error) TryReadJson(string path)
     {
-        if (!File.Exists(path)) return null;
-        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
-        catch (JsonException) { return null; }
+        if (!File.Exists(path)) return (null, "missing");
+        try { return JsonNode.Parse(File.ReadAllText(path)) is JsonObject json ? (json, null) : (null, "not a JSON object"); }
+        catch (JsonException e) { return (null, $"not valid JSON: {e.Message}"); }
+        catch (IOException e) { return (null, $"unreadable: {e.Message}"); }
     }
 }

@@ -20,6 +20,7 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
 {
     public override string Name => "sequence-training";
     public override string Question => "Does fine-tuning on the metric (minimum risk training, REINFORCE) beat continuing maximum likelihood for the same steps?";
+    public override IReadOnlyList<string> Tables => ["objectives.csv", "by_length.csv"];
     public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p;
 
     /// <summary>The fine-tunings, in the order of objectives.csv; continued MLE, the control, first (declared before <see cref="Models"/>, which reads it).</summary>

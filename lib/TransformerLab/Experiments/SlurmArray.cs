@@ -107,15 +107,20 @@ public static class SlurmArray
     }
 }
 
-/// <summary>Where a sweep stands in its store: how many of its runs are in each state, and why the failed ones failed.</summary>
-public sealed record SweepStatus(int Total, int Done, int Diverged, int Failed, int Running, int Pending, IReadOnlyList<(string Key, int Seed, string? Reason)> Failures)
+/// <summary>
+/// Where a sweep stands in its store: how many of its runs are in each state, and for each failed, interrupted or damaged
+/// run why (<see cref="Problems"/>).
+/// </summary>
+public sealed record SweepStatus(int Total, int Done, int Diverged, int Failed, int Interrupted, int Damaged, int Running, int Pending,
+    IReadOnlyList<(string Key, int Seed, RunState State, string? Reason)> Problems)
 {
     public static SweepStatus Of(ResultsStore store, IReadOnlyList<RunSpec> plan)
     {
-        var states = plan.Select(spec => (Spec: spec, State: store.StateOf(spec))).ToList();
-        int Count(RunState s) => states.Count(x => x.State == s);
-        var failures = states.Where(x => x.State == RunState.Failed)
-            .Select(x => (x.Spec.Key, x.Spec.Seed, store.ReasonOf(x.Spec))).ToList();
-        return new(plan.Count, Count(RunState.Done), Count(RunState.Diverged), Count(RunState.Failed), Count(RunState.Running), Count(RunState.Pending), failures);
+        var states = plan.Select(spec => (Spec: spec, Run: store.Inspect(spec))).ToList();
+        int Count(RunState s) => states.Count(x => x.Run.State == s);
+        var problems = states.Where(x => x.Run.State is RunState.Failed or RunState.Interrupted or RunState.Damaged)
+            .Select(x => (x.Spec.Key, x.Spec.Seed, x.Run.State, x.Run.Reason)).ToList();
+        return new(plan.Count, Count(RunState.Done), Count(RunState.Diverged), Count(RunState.Failed), Count(RunState.Interrupted), Count(RunState.Damaged),
+            Count(RunState.Running), Count(RunState.Pending), problems);
     }
 }

@@ -3,7 +3,9 @@ using TransformerLab.Training;
 namespace TransformerLab.Experiments;
 
 /// <summary>What a sweep did, for its report and exit code.</summary>
-public sealed record SweepReport(int Total, int Skipped, int Done, int Diverged, int Failed, int LeftFailed);
+/// <param name="Skipped">runs already finished (done or diverged) before the sweep started.</param>
+/// <param name="Busy">runs another live process owned when this sweep reached them: left to it, not counted as anything else.</param>
+public sealed record SweepReport(int Total, int Skipped, int Done, int Diverged, int Failed, int LeftFailed, int Busy = 0);
 
 /// <summary>Progress over a whole sweep.</summary>
 public sealed record SweepProgress(int Finished, int ToRun, int Failed, TimeSpan Elapsed, string? Last)
@@ -44,8 +46,11 @@ public static class Sweep
                 experiment.Validate(config);
                 plan.Add(new RunSpec(experiment, config, seed));
             }
-        return plan;
+        return Distinct(plan);
     }
+
+    /// <summary>The plan with each run once: two grid points that resolve to one configuration (<c>d_model=32,32</c>) are one run.</summary>
+    static IReadOnlyList<RunSpec> Distinct(List<RunSpec> plan) => plan.DistinctBy(spec => spec.Key).ToList();
 
     /// <summary>
     /// Every run of a sweep given as typed configurations — one per grid point, e.g.
@@ -66,7 +71,7 @@ public static class Sweep
                 plan.Add(new RunSpec(experiment, config, seed));
             }
         }
-        return plan;
+        return Distinct(plan);
     }
 
     /// <summary>Parses <c>key=v1,v2,…</c>.</summary>
@@ -95,17 +100,23 @@ public static class Sweep
     }
 
     /// <summary>
-    /// Runs the plan's unfinished runs through <paramref name="execute"/>, <paramref name="jobs"/> at a time.
-    /// Done and diverged runs are skipped; failed ones too unless <paramref name="retryFailed"/>.
+    /// Runs the plan's unfinished runs through <paramref name="execute"/>, <paramref name="jobs"/> at a time: pending,
+    /// interrupted (resumed) and damaged (redone) runs, and failed ones when <paramref name="retryFailed"/>. Done and
+    /// diverged runs are skipped, and so are runs another live process owns — <paramref name="execute"/> returns
+    /// <see cref="RunState.Running"/> for a run that another process took after this plan was made.
     /// </summary>
     /// <param name="execute">runs one spec and returns its final state (in this process, or in a child process).</param>
     public static SweepReport Run(ResultsStore store, IReadOnlyList<RunSpec> plan, Func<RunSpec, RunState> execute, int jobs = 1,
         bool retryFailed = false, Action<SweepProgress>? progress = null, CancellationToken cancel = default)
     {
         if (jobs < 1) throw new SettingsException($"--jobs must be at least 1 (got {jobs}).");
+        plan = plan.DistinctBy(spec => spec.Key).ToList();
         var states = plan.Select(store.StateOf).ToList();
-        var todo = plan.Where((_, i) => states[i] is RunState.Pending or RunState.Running || (states[i] == RunState.Failed && retryFailed)).ToList();
-        int leftFailed = states.Count(s => s == RunState.Failed) - (retryFailed ? states.Count(s => s == RunState.Failed) : 0);
+        var todo = plan.Where((_, i) => states[i] is RunState.Pending or RunState.Interrupted or RunState.Damaged || (states[i] == RunState.Failed && retryFailed)).ToList();
+        int leftFailed = retryFailed ? 0 : states.Count(s => s == RunState.Failed);
+        int busy = states.Count(s => s == RunState.Running);
+        foreach (var (spec, _) in plan.Zip(states).Where(x => x.Second == RunState.Running))
+            progress?.Invoke(new SweepProgress(0, todo.Count, 0, TimeSpan.Zero, $"{spec.Key} seed {spec.Seed}: skipped, another live process is running it"));
         int done = 0, diverged = 0, failed = 0, finished = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         progress?.Invoke(new SweepProgress(0, todo.Count, 0, clock.Elapsed, null));
@@ -115,9 +126,15 @@ public static class Sweep
             RunState state;
             try { state = execute(spec); }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested) { return; } // stays pending; the sweep stops below
-            if (state == RunState.Pending && cancel.IsCancellationRequested) return;                // a child process stopped by Ctrl+C
+            if (state is RunState.Pending or RunState.Interrupted && cancel.IsCancellationRequested) return; // a child process stopped by Ctrl+C
             lock (gate)
             {
+                if (state == RunState.Running) // another process took it after the plan was made
+                {
+                    busy++;
+                    progress?.Invoke(new SweepProgress(finished, todo.Count, failed, clock.Elapsed, $"{spec.Key} seed {spec.Seed}: skipped, another live process is running it"));
+                    return;
+                }
                 finished++;
                 if (state == RunState.Done) done++;
                 else if (state == RunState.Diverged) diverged++;
@@ -126,7 +143,7 @@ public static class Sweep
             }
         });
         cancel.ThrowIfCancellationRequested();
-        return new SweepReport(plan.Count, plan.Count - todo.Count, done, diverged, failed, leftFailed);
+        return new SweepReport(plan.Count, states.Count(s => s is RunState.Done or RunState.Diverged), done, diverged, failed, leftFailed, busy);
     }
 
     /// <summary>

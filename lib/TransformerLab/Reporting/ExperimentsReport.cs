@@ -49,16 +49,29 @@ public sealed class ReportSources(ResultsStore store, string? benchFile = null)
     /// The runs of <paramref name="sweep"/> that are finished, for a sweep that is run over several sittings: its table says
     /// how many of each row's runs are still to come, and rerunning the command completes it.
     /// </summary>
-    public IReadOnlyList<RunRecord> FinishedRuns(SweepSpec sweep) => Sweep.Finished(store, sweep.Plan());
+    /// A damaged run is an error even here: a table must not quietly lose a run it had.
+    public IReadOnlyList<RunRecord> FinishedRuns(SweepSpec sweep)
+    {
+        var plan = sweep.Plan();
+        var damaged = plan.Select(spec => (spec, Run: store.Inspect(spec))).Where(x => x.Run.State == RunState.Damaged).ToList();
+        if (damaged.Count > 0) throw new ReportException(Missing(sweep, damaged));
+        return Sweep.Finished(store, plan);
+    }
+
+    string Missing(SweepSpec sweep, IReadOnlyList<(RunSpec Spec, RunInspection Run)> runs) =>
+        $"{runs.Count} of the {sweep.Plan().Count} runs of `{sweep.CommandLine}` are not finished in {store.Root}: " +
+        string.Join("; ", runs.Take(5).Select(x => $"{x.Spec.Key} (seed {x.Spec.Seed}) is {x.Run.State.ToString().ToLowerInvariant()}{(x.Run.Reason is null ? "" : ": " + x.Run.Reason)}")) +
+        (runs.Count > 5 ? $"; and {runs.Count - 5} more" : "") + ". Run that command (it skips finished runs, resumes interrupted ones and redoes damaged ones), then report again.";
 
     /// <summary>Every run of <paramref name="sweep"/>, finished; a missing or unfinished run is an error naming the command.</summary>
     public IReadOnlyList<RunRecord> Runs(SweepSpec sweep)
     {
         if (loaded.TryGetValue(sweep, out var runs)) return runs;
         var plan = sweep.Plan();
+        var unfinished = plan.Select(spec => (spec, Run: store.Inspect(spec))).Where(x => !x.Run.Finished).ToList();
+        if (unfinished.Count > 0) throw new ReportException(Missing(sweep, unfinished));
         runs = Sweep.Finished(store, plan);
-        if (runs.Count < plan.Count)
-            throw new ReportException($"{plan.Count - runs.Count} of the {plan.Count} runs of `{sweep.CommandLine}` are not finished in {store.Root}; run that command (it skips finished runs), then report again.");
+        if (runs.Count != plan.Count) throw new ReportException($"`{sweep.CommandLine}` plans {plan.Count} runs but {store.Root} gives back {runs.Count} finished ones; look for run folders that do not read back.");
         return loaded[sweep] = runs;
     }
 }
@@ -82,7 +95,12 @@ public static class ExperimentsReport
             var name = m.Groups["name"].Value;
             if (!ExperimentsTables.All.TryGetValue(name, out var table))
                 throw new ReportException($"experiments.md marks a table '{name}' that the report does not know; known: {string.Join(", ", ExperimentsTables.All.Keys)}.");
-            var body = table(sources).ToString();
+            string body;
+            try { body = table(sources).ToString(); }
+            catch (Exception e) when (e is InvalidOperationException or InvalidDataException or KeyNotFoundException or FormatException or IndexOutOfRangeException or ArgumentException)
+            {
+                throw new ReportException($"table '{name}' could not be made from the stored runs: {e.Message} A run's tables may be damaged: `research sweep <experiment> --status` with the table's sweep command names them.");
+            }
             if (body != m.Groups["body"].Value) changed.Add(name);
             return m.Groups["open"].Value + body + m.Groups["close"].Value;
         });

@@ -79,6 +79,25 @@ public static class Csv
         }).ToArray());
     }
 
+    /// <summary>
+    /// What is structurally wrong with a table a finished run must hold, or null: "is missing", "is empty", "row 3 has
+    /// 5 cells where its header has 7". How the store tells a damaged run from a finished one.
+    /// </summary>
+    /// <param name="mayBeEmpty">a table that can have no rows (a curve of an experiment that records none): only a missing file or a ragged row is wrong.</param>
+    public static string? Problem(string path, bool mayBeEmpty = false)
+    {
+        if (!File.Exists(path)) return "is missing";
+        string[] lines;
+        try { lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray(); }
+        catch (IOException e) { return $"is unreadable ({e.Message})"; }
+        if (lines.Length == 0) return mayBeEmpty ? null : "is empty";
+        if (!path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return null; // another format: present and not empty is all we know
+        var columns = Split(lines[0]).Length;
+        for (int i = 1; i < lines.Length; i++)
+            if (Split(lines[i]).Length is var cells && cells != columns) return $"row {i} has {cells} cells where its header has {columns}";
+        return null;
+    }
+
     /// <summary>snake_case of a parameter or property name: SequenceError → sequence_error.</summary>
     public static string Column(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 

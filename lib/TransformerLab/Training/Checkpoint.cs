@@ -24,6 +24,13 @@ public sealed record TrainingProgress
     public double LowestSmoothedLoss { get; init; } = double.PositiveInfinity;
     public long TokensSeen { get; init; }
     public double TrainingSeconds { get; init; }
+    /// <summary>The best dev evaluation so far, exactly as measured (a resumed run reports it, not a rounded dev.csv row); null in checkpoints written before it was kept.</summary>
+    public DevReport? Best { get; init; }
+    /// <summary>The steps since the last logged row — their summed loss, count, target tokens and seconds — so the first row after a resume averages the same steps as an uninterrupted run's.</summary>
+    public double IntervalLoss { get; init; }
+    public int IntervalSteps { get; init; }
+    public long IntervalTokens { get; init; }
+    public double IntervalSeconds { get; init; }
 }
 
 /// <summary>

@@ -120,11 +120,11 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         if (s.EvalItems > 0) devItems = devItems.Take(s.EvalItems).ToList();
         var plan = Batching.EpochPlan(data.Train, s.BatchSize, EpochRandom(progress.Epoch));
         var clock = Stopwatch.StartNew();
-        double secondsBefore = progress.TrainingSeconds, intervalLoss = 0, lastLoss = double.NaN, lastGradNorm = 0;
-        int intervalSteps = 0;
-        long intervalTokens = 0;
+        double secondsBefore = progress.TrainingSeconds, intervalLoss = progress.IntervalLoss, intervalSecondsBefore = progress.IntervalSeconds, lastLoss = double.NaN, lastGradNorm = 0;
+        int intervalSteps = progress.IntervalSteps;
+        long intervalTokens = progress.IntervalTokens;
         var intervalClock = Stopwatch.StartNew();
-        DevReport? last = null, best = null;
+        DevReport? last = null, best = progress.Best;
         RunStatus status = RunStatus.Done;
         string? reason = null;
 
@@ -162,10 +162,10 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             if (step % s.LogEvery == 0 || step == s.MaxSteps)
             {
                 var report = new StepReport(step, s.MaxSteps, progress.Epoch, intervalLoss / intervalSteps, lr, gradNorm,
-                    intervalTokens / intervalClock.Elapsed.TotalSeconds, TimeSpan.FromSeconds(secondsBefore + clock.Elapsed.TotalSeconds));
+                    intervalTokens / (intervalSecondsBefore + intervalClock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(secondsBefore + clock.Elapsed.TotalSeconds));
                 log.Step(report);
                 hooks.OnLog?.Invoke(report);
-                (intervalLoss, intervalSteps, intervalTokens) = (0, 0, 0);
+                (intervalLoss, intervalSteps, intervalTokens, intervalSecondsBefore) = (0, 0, 0, 0);
                 intervalClock.Restart();
             }
 
@@ -174,14 +174,18 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 last = Evaluate(trainable, devItems, device, step, progress.BestDevError);
                 if (last.Best)
                 {
-                    progress = progress with { BestDevError = last.SequenceError, BestStep = step, EvaluationsWithoutImprovement = 0 };
+                    progress = progress with { BestDevError = last.SequenceError, BestStep = step, EvaluationsWithoutImprovement = 0, Best = last };
                     best = last;
                 }
                 else progress = progress with { EvaluationsWithoutImprovement = progress.EvaluationsWithoutImprovement + 1 };
                 log.Dev(last);
                 hooks.OnEvaluation?.Invoke(last);
                 hooks.InspectModel?.Invoke(last, model);
-                progress = progress with { TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds };
+                progress = progress with
+                {
+                    TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds, IntervalLoss = intervalLoss, IntervalSteps = intervalSteps,
+                    IntervalTokens = intervalTokens, IntervalSeconds = intervalSecondsBefore + intervalClock.Elapsed.TotalSeconds,
+                };
                 var checkpoint = Checkpoint.Capture(s, data, progress, model, optimizer);
                 if (last.Best) checkpoint.Save(BestCheckpoint);
                 checkpoint.Save(LastCheckpoint);
@@ -195,7 +199,11 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             }
         }
 
-        progress = progress with { TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds };
+        progress = progress with
+        {
+            TrainingSeconds = secondsBefore + clock.Elapsed.TotalSeconds, IntervalLoss = intervalLoss, IntervalSteps = intervalSteps,
+            IntervalTokens = intervalTokens, IntervalSeconds = intervalSecondsBefore + intervalClock.Elapsed.TotalSeconds,
+        };
         if (status == RunStatus.Interrupted) Checkpoint.Capture(s, data, progress, model, optimizer).Save(LastCheckpoint);
         var summary = new TrainingSummary
         {
@@ -245,7 +253,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     DevReport Evaluate(TrainableModel model, IReadOnlyList<EvaluationItem> items, Device device, long step, double bestSoFar)
     {
         var (loss, accuracy) = model.GoldContextReadings(data, data.Dev, device);
-        var (metrics, _) = Evaluator.Decode(model.DecodeGreedy, items, data.SourceVocabulary, data.TargetVocabulary, device, copy: copy);
+        var (metrics, _) = Evaluator.Decode(model.DecodeGreedy, items, data.SourceVocabulary, data.TargetVocabulary, device, copy);
         return new DevReport(step, loss, accuracy, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.SequenceErrorRate < bestSoFar);
     }
 

@@ -198,7 +198,7 @@ public sealed record TrainingSettings
     };
 
     /// <summary>Positions the model has: room for the task's longest input twice over (a G2P word has at most ~40 letters).</summary>
-    long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : MaxLength) + 16);
+    long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : (long)MaxLength) + 16);
 
     /// <summary>The extended vocabulary a copying run's model, batches and decoded outputs share; null when <see cref="Copy"/> is off.</summary>
     public ExtendedVocabulary? CopyVocabulary(Vocabulary source, Vocabulary target) => Copy ? new ExtendedVocabulary(source, target) : null;
@@ -223,6 +223,16 @@ public sealed record TrainingSettings
     public IReadOnlyList<string> Problems()
     {
         var p = new List<string>();
+        if (Task != TaskKind.G2p)
+        {
+            if (Symbols < 2) p.Add($"symbols must be at least 2 (got {Symbols}): a task over one symbol has nothing to learn.");
+            if (MinLength < 1) p.Add($"min_length must be at least 1 (got {MinLength}).");
+            if (MaxLength < MinLength) p.Add($"max_length ({MaxLength}) must be at least min_length ({MinLength}).");
+            if (TrainSize < 1 || DevSize < 1 || TestSize < 1) p.Add($"train_size, dev_size and test_size must each be at least 1 (got {TrainSize}, {DevSize}, {TestSize}): a run trains on train, chooses on dev and reports test.");
+            if (Task == TaskKind.Names && Names < 1) p.Add($"names must be at least 1 (got {Names}).");
+            if (MaxLength > 10_000) p.Add($"max_length must be at most 10,000 (got {MaxLength}): the model's positions are sized from it.");
+        }
+        if (string.IsNullOrWhiteSpace(DataPath)) p.Add("data_path is empty: name the CMUdict file (default data/cmudict/cmudict.dict).");
         if (Lr <= 0) p.Add($"lr must be positive (got {Lr}).");
         if (Warmup < 0) p.Add($"warmup must be ≥ 0 (got {Warmup}).");
         if (Schedule == LearningRateScheduleKind.Noam && Warmup < 1) p.Add("the noam schedule needs warmup ≥ 1.");
@@ -250,10 +260,36 @@ public sealed record TrainingSettings
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
         p.AddRange(Model.ChoiceProblems()); // the model checks its own keys; vocabularies are checked when the data gives them
+        if (Threads > 1024) p.Add($"threads must be at most 1,024 (got {Threads}); this machine has {Environment.ProcessorCount} cores.");
+        if (Task != TaskKind.G2p && ((long)TrainSize + DevSize + TestSize > 10_000_000 || Names > 10_000_000 || Symbols > 1_000_000))
+            p.Add($"the synthetic data would be too large to generate (train_size + dev_size + test_size at most 10,000,000, names at most 10,000,000, symbols at most 1,000,000).");
+        if (Sequence.Candidates > 1_024) p.Add($"candidates must be at most 1,024 (got {Sequence.Candidates}).");
+        if (DistillBeam > 256) p.Add($"distill_beam must be at most 256 (got {DistillBeam}).");
+        if (Model.ChoiceProblems().Count == 0 && TrainingBytes() > AvailableMemory)
+            p.Add($"the model would have about {ParameterEstimate():G3} parameters and need about {TrainingBytes() / 1e9:G3} GB for its weights, gradients and optimiser state, more than this machine's {AvailableMemory / 1e9:G3} GB; make d_model, d_ff or the layers smaller.");
         if (Architecture == Architecture.NonAutoregressive && Nat.MaxLength < 1) p.Add($"nat_max_length must be at least 1 (got {Nat.MaxLength}).");
         if (Architecture == Architecture.NonAutoregressive && Nat.MaxLength + 1 > Positions) p.Add($"nat_max_length ({Nat.MaxLength}) must be below the model's positions ({Positions}).");
         return p;
     }
+
+    /// <summary>
+    /// About how many parameters the model has — every layer's projections and feed-forward weights, the embeddings over
+    /// the task's vocabularies (an upper guess for G2P), the positions — before any data is loaded: enough to refuse a run
+    /// that cannot fit in memory instead of letting it be killed.
+    /// </summary>
+    public double ParameterEstimate()
+    {
+        double d = Model.DModel, f = Model.DFF;
+        double vocabulary = Task == TaskKind.G2p ? 100 : Symbols + 4.0 + (Task == TaskKind.Names ? 2.0 * Names : 0);
+        double layers = Model.EncoderLayers * (4 * d * d + 2 * d * f) + Model.DecoderLayers * (8 * d * d + 2 * d * f);
+        if (Architecture == Architecture.Cnn) layers *= Math.Max(1, Cnn.Kernel);
+        return layers + 2 * vocabulary * d + (double)Positions * d;
+    }
+
+    /// <summary>Weights, gradients and AdamW's two moments, in float32.</summary>
+    double TrainingBytes() => 16 * ParameterEstimate();
+
+    static double AvailableMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     /// <summary>Settings that are valid but almost certainly not what was meant: the run goes ahead, the user is told.</summary>
     public IReadOnlyList<string> Warnings()
@@ -265,6 +301,8 @@ public sealed record TrainingSettings
         if (Sequence.Objective != TrainingObjective.Mle && Sequence.InitFrom.Length == 0 && Sequence.MleWeight == 0)
             w.Add($"objective={Sequence.Objective.ToString().ToLowerInvariant()} from random weights and without the likelihood loss: the samples are noise and carry almost no signal. " +
                   "Fine-tune an MLE model (--set init_from=<its best.ckpt>), or keep some likelihood in (--set mle_weight=1 --set mle_anneal=<steps>).");
+        if (Threads > Environment.ProcessorCount)
+            w.Add($"threads={Threads} is more than this machine's {Environment.ProcessorCount} cores: the threads take turns on the cores and every step is slower; use threads={Environment.ProcessorCount} or fewer.");
         if (EvalEvery > MaxSteps && MaxSteps > 0 && Patience > 0)
             w.Add($"eval_every ({EvalEvery}) > max_steps ({MaxSteps}): only the final evaluation runs, so patience ({Patience}) never stops early.");
         return w;
@@ -278,9 +316,12 @@ public sealed record TrainingSettings
     }
 
     /// <summary>Loads the task's data: CMUdict from <paramref name="workspaceRoot"/>/<see cref="DataPath"/>, or a synthetic task from the seed.</summary>
+    /// <exception cref="SettingsException">data_path names no file.</exception>
+    /// <exception cref="InvalidDataException">the file is not a CMUdict, or a split comes out empty.</exception>
     public TaskData LoadData(string workspaceRoot) => Task switch
     {
-        TaskKind.G2p => CmuDict.Load(Path.Combine(workspaceRoot, DataPath), Stress),
+        TaskKind.G2p => File.Exists(Path.Combine(workspaceRoot, DataPath)) ? CmuDict.Load(Path.Combine(workspaceRoot, DataPath), Stress)
+            : throw new SettingsException($"data_path: no file at {Path.Combine(workspaceRoot, DataPath)}; the CMUdict is committed at {CmuDict.DefaultPath} (leave data_path at its default, or name a cmudict.dict file relative to the workspace)."),
         TaskKind.Names => NamesTask.Generate(Symbols, MinLength, MaxLength, Names, TrainSize, DevSize, TestSize, DataSeed),
         _ => SyntheticTasks.Generate(Task switch { TaskKind.Copy => SyntheticTask.Copy, TaskKind.Reverse => SyntheticTask.Reverse, _ => SyntheticTask.Sort },
             Symbols, MinLength, MaxLength, TrainSize, DevSize, TestSize, DataSeed),

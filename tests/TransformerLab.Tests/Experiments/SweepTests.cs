@@ -161,7 +161,7 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
-    public void An_interrupted_run_stays_pending_and_the_next_sweep_runs_it_without_retry_failed()
+    public void An_interrupted_run_is_interrupted_and_the_next_sweep_runs_it_without_retry_failed()
     {
         var plan = Sweep.Plan(toy, [], [Sweep.GridAxis("x=1,2,3")], 1);
         using var cancel = new CancellationTokenSource();
@@ -169,7 +169,7 @@ public sealed class SweepTests : IDisposable
         try { Assert.ThrowsAny<OperationCanceledException>(() => Sweep.Run(store, plan, s => store.Execute(s, 1, cancel.Token), cancel: cancel.Token)); }
         finally { ToyExperiment.InterruptAt = null; }
         Assert.Equal(RunState.Done, store.StateOf(plan[0]));
-        Assert.Equal(RunState.Pending, store.StateOf(plan[1]));
+        Assert.Equal(RunState.Interrupted, store.StateOf(plan[1]));
         var report = RunAll(plan);
         Assert.Equal(2, report.Done);    // x=2 and x=3, no --retry-failed needed
         Assert.Equal(0, report.LeftFailed);
@@ -285,16 +285,6 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
-    public void A_run_left_running_by_a_dead_process_counts_as_failed_not_finished()
-    {
-        var spec = Plan(seeds: 1)[0];
-        Directory.CreateDirectory(store.FolderOf(spec));
-        File.WriteAllText(Path.Combine(store.FolderOf(spec), "status.json"),
-            $$"""{"state": "running", "host": "{{Environment.MachineName}}", "pid": 999999999}""");
-        Assert.Equal(RunState.Failed, store.StateOf(spec));
-    }
-
-    [Fact]
     public void Unknown_experiment_or_key_is_an_error_listing_the_valid_names()
     {
         var e = Assert.Throws<SettingsException>(() => ExperimentRegistry.Get("tyo"));
@@ -363,7 +353,7 @@ public sealed class SweepTests : IDisposable
             try { using var child = System.Diagnostics.Process.GetProcessById(pid); Assert.True(child.WaitForExit(30_000), $"child run {pid} still running"); }
             catch (ArgumentException) { } // already gone
         }
-        Assert.All(store.Load("train"), r => Assert.Equal(RunState.Pending, r.State));
+        Assert.All(store.Load("train"), r => Assert.Equal(RunState.Interrupted, r.State));
         Assert.All(store.Load("train"), r => Assert.True(File.Exists(Path.Combine(r.Folder, "last.ckpt")), $"no checkpoint in {r.Folder}: {output.Result}"));
     }
 

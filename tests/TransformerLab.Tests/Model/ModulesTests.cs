@@ -47,7 +47,7 @@ public class ModulesTests
         var data = checkpoint.Settings.LoadData(root);
         Assert.True(checkpoint.HasVocabulariesOf(data));
         using var decoder = new CheckpointDecoder(checkpoint, torch.CPU);
-        var (metrics, _) = Evaluator.Decode(decoder.Decode, EvaluationItem.Group(data.Dev), checkpoint.SourceVocabulary, checkpoint.TargetVocabulary, torch.CPU, 64);
+        var (metrics, _) = Evaluator.Decode(decoder, EvaluationItem.Group(data.Dev), torch.CPU, 64);
         Assert.Equal(0, metrics.SequenceErrorRate);
         Assert.Equal("encoder.layers.0.self_attn.w_q.weight", Checkpoint.FormatOneName("encoder_layers.0.self_attn.w_q.weight"));
         Assert.Equal("output.bias", Checkpoint.FormatOneName("output_bias"));

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using TorchSharp;
+using TransformerLab.Attention;
+using TransformerLab.Cli;
+using TransformerLab.Data;
+using TransformerLab.Model;
+using TransformerLab.Runtime;
+using TransformerLab.Tests.Foundation;
+using TransformerLab.Tests.Training;
+using TransformerLab.Training;
+using Xunit;
+
+namespace TransformerLab.Tests.Evaluation;
+
+/// <summary>
+/// <c>research eval --split dev</c> on a run's best checkpoint reproduces the run's own best dev readings exactly, for every
+/// kind of model: the checkpoint carries all that decoding needs (a copying model's extended vocabulary included), so no
+/// caller can forget a part of it.
+/// </summary>
+public sealed class EvalMatchesTrainingTests : IDisposable
+{
+    readonly string folder = Path.Combine(Path.GetTempPath(), "tlab-eval-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
+
+    public static TheoryData<string> Kinds => new()
+    {
+        "post-ln", "pre-ln", "copy", "guided-attention", "local", "strided", "linear", "linformer", "nat", "nat-mask-predict", "rnn", "cnn", "bf16",
+    };
+
+    static TrainingSettings Settings(string kind)
+    {
+        var tiny = TinySettings.For(TaskKind.Reverse) with { MaxSteps = 60, EvalEvery = 30, EvalItems = 0 };
+        return kind switch
+        {
+            "post-ln" => tiny.WithModel(m => m with { Norm = NormPlacement.Post }),
+            "pre-ln" => tiny.WithModel(m => m with { Norm = NormPlacement.Pre }),
+            "copy" => TinySettings.For(TaskKind.Names) with { Copy = true, LabelSmoothing = 0, Names = 30, MaxSteps = 60, EvalEvery = 30, EvalItems = 0 },
+            "guided-attention" => tiny with { GuidedAttention = 1 },
+            "local" => tiny.WithModel(m => m with { Attention = AttentionKind.Local, AttentionWindow = 2 }),
+            "strided" => tiny.WithModel(m => m with { Attention = AttentionKind.Strided, AttentionWindow = 2 }),
+            "linear" => tiny.WithModel(m => m with { Attention = AttentionKind.Linear }),
+            "linformer" => tiny.WithModel(m => m with { Attention = AttentionKind.Linformer, AttentionWindow = 4 }),
+            "nat" => tiny with { Architecture = Architecture.NonAutoregressive, Nat = new NonAutoregressiveSettings { MaxLength = 8 } },
+            "nat-mask-predict" => tiny with { Architecture = Architecture.NonAutoregressive, Nat = new NonAutoregressiveSettings { MaxLength = 8, Masking = NatMasking.Uniform } },
+            "rnn" => tiny with { Architecture = Architecture.Rnn },
+            "cnn" => tiny with { Architecture = Architecture.Cnn },
+            "bf16" => tiny with { Precision = Precision.Bf16 },
+            _ => throw new ArgumentException(kind),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Eval_on_dev_reproduces_the_runs_best_dev_readings(string kind)
+    {
+        var settings = Settings(kind);
+        if (MixedPrecision.Unsupported(settings.Precision, torch.CPU) is not null) return; // bf16 needs a CPU with native bfloat16
+        var run = Path.Combine(folder, kind);
+        var data = settings.LoadData(Workspace.Root(AppContext.BaseDirectory));
+        var summary = new Trainer(settings, data, run).Run();
+        var best = summary.Best ?? throw new InvalidOperationException("no dev evaluation");
+
+        var output = Path.Combine(run, "eval-dev.tsv");
+        string[] args = ["eval", "--checkpoint", Path.Combine(run, "best.ckpt"), "--split", "dev", "--out", output];
+        if (settings.Precision == Precision.Bf16) args = [.. args, "--precision", "bf16"];
+        var (exit, stdout, stderr) = CliTests.Run(args);
+        Assert.True(exit == ResearchCli.Ok, stdout + stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(output, ".json")));
+        Assert.Equal(best.SequenceError, json.RootElement.GetProperty("sequence_error").GetDouble());
+        Assert.Equal(best.SymbolError, json.RootElement.GetProperty("symbol_error").GetDouble());
+        Assert.Equal(best.ExactMatch, json.RootElement.GetProperty("exact_match").GetDouble());
+        Assert.Equal(EvaluationItem.Group(data.Dev).Count, json.RootElement.GetProperty("items").GetInt32());
+    }
+
+    [Fact]
+    public void A_copying_checkpoint_decodes_names_no_vocabulary_holds()
+    {
+        var settings = Settings("copy") with { MaxSteps = 300, EvalEvery = 300, Lr = 5e-3 };
+        var run = Path.Combine(folder, "copy-long");
+        var data = settings.LoadData(Workspace.Root(AppContext.BaseDirectory));
+        new Trainer(settings, data, run).Run();
+        var output = Path.Combine(run, "eval-dev.tsv");
+        var (exit, stdout, stderr) = CliTests.Run("eval", "--checkpoint", Path.Combine(run, "best.ckpt"), "--split", "dev", "--out", output);
+        Assert.True(exit == ResearchCli.Ok, stdout + stderr);
+        // some output holds a name that only dev has: it came through the copy vocabulary, which eval must take from the model
+        var unseen = data.Dev.SelectMany(e => e.Source).Where(NamesTask.IsName).Where(n => data.SourceVocabulary.Id(n) == Vocabulary.Unk).ToHashSet();
+        Assert.NotEmpty(unseen);
+        var outputs = File.ReadAllLines(output).Skip(1).Select(l => l.Split('\t')).Where(c => c.Length > 1).SelectMany(c => c[1].Split(' ')).ToHashSet();
+        Assert.True(outputs.Overlaps(unseen), "no unseen name was copied into any output");
+    }
+}
