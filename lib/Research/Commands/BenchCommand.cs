@@ -17,14 +17,32 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (cuda needs TorchSharp-cuda referenced).", DefaultValueFactory = _ => "cpu" };
         var output = new Option<string?>("--out") { Description = "JSON file of the figures and ratios. Default: artifacts/bench/bench[-quick].json in the workspace." };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads; 0 = one per core.", DefaultValueFactory = _ => 0 };
+        var section = new Option<string[]>("--section") { Description = $"Run only these sections (repeatable): {string.Join(", ", Bench.Sections)}.", AllowMultipleArgumentsPerToken = true };
+        var workload = new Option<string?>("--workload") { Hidden = true }; // a contention child: run one workload, print its seconds per call
+        var seconds = new Option<double>("--seconds") { Hidden = true, DefaultValueFactory = _ => 3 };
         var command = new Command("bench", "Measure matmul GFLOP/s, attention against nn.MultiheadAttention and the SDPA kernel, a training step against nn.Transformer layers, MFU, the KV cache, NAT against AT latency, one layer of each kind against n (Vaswani et al.'s Table 1) and memory growth; print a table, write JSON.")
-            { quick, device, output, threads };
-        command.SetAction(parse => Run(parse.GetValue(quick), parse.GetValue(device)!, parse.GetValue(output), parse.GetValue(threads)));
+            { quick, device, output, threads, section, workload, seconds };
+        command.SetAction(parse => parse.GetValue(workload) is { } name
+            ? RunWorkload(name, parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(seconds))
+            : Run(parse.GetValue(quick), parse.GetValue(device)!, parse.GetValue(output), parse.GetValue(threads), parse.GetValue(section) ?? []));
         return command;
     }
 
-    static int Run(bool quick, string deviceName, string? output, int threads)
+    /// <summary>A child of the contention section: one workload, timed in steady state, its seconds per call on stdout.</summary>
+    static int RunWorkload(string name, string deviceName, int threads, double seconds)
     {
+        ContentionWorkload workload;
+        try { workload = Workloads.Parse(name); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        var perCall = Workloads.SecondsPerCall(workload, threads, seconds, TorchRuntime.Device(deviceName));
+        Console.WriteLine(Workloads.ResultPrefix + perCall.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        return ResearchCli.Ok;
+    }
+
+    static int Run(bool quick, string deviceName, string? output, int threads, string[] sections)
+    {
+        if (sections.FirstOrDefault(x => !Bench.Sections.Contains(x)) is { } unknown)
+            throw new UsageException($"--section {unknown}: no such section; the sections are {string.Join(", ", Bench.Sections)}.");
         if (threads < 0) throw new UsageException($"--threads must be ≥ 0 (got {threads}).");
         TorchRuntime.EnsureLoaded();
         Device device;
@@ -33,7 +51,13 @@ public static class BenchCommand
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         var path = Path.GetFullPath(output ?? Path.Combine(NotebooksCommand.WorkspaceRoot(), "artifacts", "bench", quick ? "bench-quick.json" : "bench.json"));
 
-        var report = new Bench(device, quick, line => Console.Error.WriteLine(line)).Run();
+        var machine = MachineProfile.Read();
+        Console.Error.WriteLine($"Machine: {machine}; OpenMP wait policy {OpenMpWaitPolicy.Description}.");
+        if (machine.Busy)
+            Console.Error.WriteLine($"warning: the machine is busy now (load {machine.Load1:F2} on {machine.Cores} cores): the figures will measure the contention as much as the code. " +
+                                    "Stop what else runs, or wait, before quoting them.");
+        var host = new WorkloadHost(SweepCommand.DotnetHost(), [typeof(BenchCommand).Assembly.Location, "bench"]);
+        var report = new Bench(device, quick, line => Console.Error.WriteLine(line), host, sections.Length > 0 ? sections.ToHashSet() : null).Run();
 
         var figures = ResearchCli.Table("section", "figure", "value", "unit");
         foreach (var f in report.Figures) figures.AddRow(Markup.Escape(f.Section), Markup.Escape(f.Name + (f.Detail == "" ? "" : $" ({f.Detail})")), $"{f.Value:G4}", Markup.Escape(f.Unit));

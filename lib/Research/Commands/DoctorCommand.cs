@@ -32,13 +32,19 @@ public static class DoctorCommand
         table.AddRow("TorchSharp", TorchRuntime.TorchSharpVersion);
         table.AddRow("LibTorch", torch.__version__);
         table.AddRow("libstdc++ fix", Markup.Escape(TorchRuntime.NativeFixStatus()));
+        var machine = MachineProfile.Read();
+        table.AddRow("CPU", Markup.Escape($"{machine.Cpu} ({machine.Vendor}), {machine.Cores} logical cores"));
+        table.AddRow("Vector extensions", Markup.Escape(machine.VectorExtensions + ": " + string.Join("; ", machine.Consequences())));
+        table.AddRow("Load average", Markup.Escape($"{machine.Load1:F2} / {machine.Load5:F2} / {machine.Load15:F2} (1 / 5 / 15 min)" +
+            (machine.Busy ? $" — busy: something else is using the cores, so timings here are slower than on an idle machine" : " — idle")));
         table.AddRow("Threads", $"{torch.get_num_threads()} intra-op, {Environment.ProcessorCount} logical cores");
+        table.AddRow("OpenMP wait policy", Markup.Escape(OpenMpWaitPolicy.Description));
         if ((Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot()) is { } root)
         {
             var (pinned, running) = StdioKernel.Version(root);
             table.AddRow("Notebook kernel", Markup.Escape($"dotnet-interactive {running} (pinned: {pinned ?? "no .config/dotnet-tools.json"})"));
         }
-        table.AddRow("Matmul libraries", Markup.Escape(Bench.MatmulLibraries() + " (on an AMD CPU oneMKL runs its AVX2 kernels: lib/NativeFix/MklOnAmd opts in to its AVX-512 ones)"));
+        table.AddRow("Matmul libraries", Markup.Escape(Bench.MatmulLibraries()));
         table.AddRow("Static chart images", Markup.Escape(StaticFigures.FindBrowser() is { } browser ? File.Exists(browser) ? $"rendered with {browser}" : $"skipped: {browser} does not exist" : $"skipped: {StaticFigures.InstallHint}"));
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);

@@ -48,7 +48,6 @@ public static class EvalCommand
         if (MixedPrecision.Unsupported(precision, device) is { } unsupported) throw new UsageException(unsupported.Replace("precision=", "--precision "));
         using var products = MixedPrecision.Use(precision);
 
-        if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint {checkpointPath}: no such file; name a best.ckpt or last.ckpt that `research train` wrote.");
         var checkpoint = Checkpoint.Load(checkpointPath);
         if (beam > 1 && CheckpointDecoder.BeamTooWide(checkpoint, beam, batchSize) is { } tooWide) throw new UsageException(tooWide);
         var settings = checkpoint.Settings;

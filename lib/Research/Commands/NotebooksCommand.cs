@@ -40,6 +40,7 @@ public static class NotebooksCommand
         var missing = paths.Where(p => !File.Exists(p)).ToList();
         if (missing.Count > 0) throw new UsageException($"No such notebook: {string.Join(", ", missing)}");
         if (paths.Count == 0) throw new UsageException("No notebooks found in notebooks/.");
+        if (NotebookRunner.MissingLibrary(Path.Combine(WorkspaceRoot(), "notebooks")) is { } unbuilt) throw new UsageException(unbuilt);
         var folder = Path.GetFullPath(outFolder ?? Path.Combine(names.Length > 0 ? Environment.CurrentDirectory : WorkspaceRoot(), "artifacts", "notebooks"));
         try { Directory.CreateDirectory(folder); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -48,6 +49,10 @@ public static class NotebooksCommand
         }
 
         var terminal = ResearchCli.Terminal;
+        var machine = MachineProfile.Read();
+        terminal.WriteLine($"Machine: {machine}.");
+        if (machine.Busy)
+            terminal.MarkupLine($"[yellow]warning[/]: the machine is busy (load {machine.Load1:F2} on {machine.Cores} cores): notebooks that compute on the page take longer, and their timings show the contention.");
         var options = new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds), Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot());
         var (figures, problem) = StaticFigures.StartAsync(StaticFigures.FindBrowser()).GetAwaiter().GetResult();
         if (figures is null)

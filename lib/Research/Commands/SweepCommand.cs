@@ -250,7 +250,7 @@ public static class SweepCommand
         return results.StateOf(spec);
     }
 
-    static string DotnetHost()
+    internal static string DotnetHost()
     {
         if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
         var process = Environment.ProcessPath;

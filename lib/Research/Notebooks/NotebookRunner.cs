@@ -30,8 +30,28 @@ public sealed record NotebookReport(string Name, int CodeCells, int ExecutedCell
 /// </summary>
 public sealed class NotebookRunner(RunnerOptions options, Action<string>? progress = null, StaticFigures? figures = null)
 {
+    /// <summary>The configuration this runner was built in (Debug or Release): the notebooks run against the library of the same build.</summary>
+    public static string BuildConfiguration =>
+        typeof(NotebookRunner).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
+            .OfType<System.Reflection.AssemblyConfigurationAttribute>().FirstOrDefault()?.Configuration is { Length: > 0 } c ? c : "Debug";
+
+    /// <summary>
+    /// A cell with the notebooks' library reference (<see cref="NotebookSetup.LibraryReference"/>, the Debug build VS Code
+    /// uses) pointed at this build's configuration; the notebook file keeps its one-line reference.
+    /// </summary>
+    public static string WithThisBuildsLibrary(string source) =>
+        source.Replace($"#r \"{NotebookSetup.LibraryReference}\"", $"#r \"{NotebookSetup.LibraryReferenceFor(BuildConfiguration)}\"");
+
+    /// <summary>Null when this build's library is where the notebooks will look for it, else what to build.</summary>
+    public static string? MissingLibrary(string notebooksFolder)
+    {
+        var library = Path.GetFullPath(Path.Combine(notebooksFolder, NotebookSetup.LibraryReferenceFor(BuildConfiguration)));
+        return File.Exists(library) ? null
+            : $"The notebooks need the library at {library}, which is not built; run `dotnet build lib/TransformerLab -c {BuildConfiguration}` (or `dotnet build Research.sln -c {BuildConfiguration}`), then run the notebooks again.";
+    }
+
     /// <summary>How long the kernel may take to start (the first run of a freshly restored tool is the slowest).</summary>
-    public static readonly TimeSpan KernelStartTimeout = TimeSpan.FromMinutes(3);
+    public static readonly TimeSpan KernelStartTimeout = TimeSpan.FromMinutes(15); // a hang detector: a busy machine can take minutes to start the kernel
 
     /// <summary>Runs one notebook and writes <c>NAME.ipynb</c> and <c>NAME.html</c> into the output folder.</summary>
     public async Task<NotebookReport> RunAsync(string path)
@@ -70,7 +90,7 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
                                  $"(it has {string.Join(", ", kernel.Kernels.Where(k => !k.IsComposite).Select(k => k.LocalName))}).");
                 else
                 {
-                    try { await kernel.SubmitAsync(NotebookDocument.Source(cell), subkernel, options.Timeout, outputs.Add); }
+                    try { await kernel.SubmitAsync(WithThisBuildsLibrary(NotebookDocument.Source(cell)), subkernel, options.Timeout, outputs.Add); }
                     catch (KernelException e) { outputs.Fail(e.Message); }
                 }
                 if (outputs.Error is { } failure)

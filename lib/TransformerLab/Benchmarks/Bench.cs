@@ -46,8 +46,12 @@ public sealed record DecodingLatency(string Decoder, int Batch, int Tokens, int 
 
 /// <summary>Everything one <c>research bench</c> run measured.</summary>
 /// <param name="Decoding">the NAT-vs-AT section's measurements as typed points (null in reports written before it existed).</param>
+/// <param name="Contention">the section "under contention": each workload per wait policy, thread count and condition (null in reports written before it existed).</param>
+/// <param name="CpuExtensions">the CPU's vector extensions (AVX2, AVX-512, bf16, AMX) the figures were measured with.</param>
+/// <param name="WaitPolicy">the OpenMP wait policy the bench ran with.</param>
 public sealed record BenchReport(string Machine, string Device, bool Quick, int Threads, DateTime StartedUtc, double Seconds,
-    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios, MachineLoad? LoadAverage = null, IReadOnlyList<DecodingLatency>? Decoding = null)
+    IReadOnlyList<BenchFigure> Figures, IReadOnlyList<BenchRatio> Ratios, MachineLoad? LoadAverage = null, IReadOnlyList<DecodingLatency>? Decoding = null,
+    IReadOnlyList<ContentionPoint>? Contention = null, string? CpuExtensions = null, string? WaitPolicy = null)
 {
     public static readonly System.Text.Json.JsonSerializerOptions Json = new()
     {
@@ -70,8 +74,13 @@ public sealed record BenchReport(string Machine, string Device, bool Quick, int 
 /// <c>nn.TransformerEncoderLayer</c>/<c>DecoderLayer</c>; model FLOP utilisation; the KV cache; NAT against AT
 /// latency; native memory over a long training run.
 /// </summary>
-public sealed class Bench(Device device, bool quick, Action<string>? log = null)
+public sealed class Bench(Device device, bool quick, Action<string>? log = null, WorkloadHost? host = null, IReadOnlySet<string>? sections = null)
 {
+    /// <summary>The sections by name, in the order a full run takes them (<c>research bench --section NAME</c> runs some).</summary>
+    public static readonly string[] Sections = ["matmul", "attention", "training-step", "mixed-precision", "kv-cache", "nat-vs-at", "call-overhead", "layers", "memory", "contention"];
+
+    bool Runs(string section) => sections is null || sections.Contains(section);
+
     readonly List<BenchFigure> figures = [];
     readonly List<BenchRatio> ratios = [];
     readonly List<DecodingLatency> decoding = [];
@@ -82,17 +91,19 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         var loadAtStart = MachineLoad.Now();
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
-        using (torch.no_grad()) Matmul();
-        Attention();
-        TrainingStep();
-        MixedPrecisionSection();
-        using (torch.no_grad()) KeyValueCache();
-        using (torch.no_grad()) NatAgainstAt();
-        CallOverhead();
-        LayersAgainstLength();
-        Memory();
+        if (Runs("matmul")) using (torch.no_grad()) Matmul();
+        if (Runs("attention")) Attention();
+        if (Runs("training-step")) TrainingStep();
+        if (Runs("mixed-precision")) MixedPrecisionSection();
+        if (Runs("kv-cache")) using (torch.no_grad()) KeyValueCache();
+        if (Runs("nat-vs-at")) using (torch.no_grad()) NatAgainstAt();
+        if (Runs("call-overhead")) CallOverhead();
+        if (Runs("layers")) LayersAgainstLength();
+        if (Runs("memory")) Memory();
+        if (Runs("contention") && host is not null && device.type == DeviceType.CPU) UnderContention(host);
         return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {CpuModel()}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
-            started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount), decoding);
+            started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount), decoding,
+            contention.Count > 0 ? contention : null, MachineProfile.Read().VectorExtensions, OpenMpWaitPolicy.Description);
     }
 
     /// <summary>The CPU's model name (/proc/cpuinfo), or "CPU" where there is none.</summary>
@@ -590,13 +601,46 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null)
         Ratio($"time: self-attention layer / fused LSTM layer (n = {longest})", At("self-attention") / At("recurrent (LSTM, fused)"), "reported", null);
     }
 
+    /// <summary>
+    /// 10. Under contention (issue 35): the training step and batch-1 greedy decoding, each in its own process, alone,
+    /// beside a busy core and beside a second copy of itself (<see cref="ContentionBench"/>), per OpenMP wait policy and
+    /// thread count. Targets, for the policy this workspace runs with and the default threads: a busy core costs at most
+    /// 1.5× the time alone, a second copy at most 2.5×, and batch-1 decoding beside a busy core is no slower than on one thread.
+    /// </summary>
+    void UnderContention(WorkloadHost workloads)
+    {
+        const string section = "under contention";
+        var points = new ContentionBench(workloads, quick, log).Run();
+        foreach (var p in points)
+            figures.Add(new BenchFigure(section, $"{ContentionBench.Describe(p.Workload)}, {p.Policy}, {p.Threads} thread{(p.Threads == 1 ? "" : "s")}, {p.Condition}", p.MillisecondsPerCall, "ms per call"));
+        contention.AddRange(points);
+        var policy = ContentionBench.CurrentPolicy;
+        var threads = Environment.ProcessorCount;
+        double At(ContentionWorkload w, string condition, int t, string? p = null) =>
+            points.FirstOrDefault(x => x.Workload == w && x.Policy == (p ?? policy) && x.Threads == t && x.Condition == condition)?.MillisecondsPerCall ?? double.NaN;
+        foreach (var w in Enum.GetValues<ContentionWorkload>())
+        {
+            var alone = At(w, ContentionPoint.Alone, threads);
+            var busy = At(w, ContentionPoint.BusyCore, threads) / alone;
+            Ratio($"{ContentionBench.Describe(w)}: beside a busy core / alone ({policy}, {threads} threads)", busy, "≤ 1.5", busy <= 1.5);
+            var pair = At(w, ContentionPoint.SecondCopy, threads) / alone;
+            if (!double.IsNaN(pair)) Ratio($"{ContentionBench.Describe(w)}: beside a second copy / alone ({policy}, {threads} threads)", pair, "≤ 2.5", pair <= 2.5);
+        }
+        var oneThread = At(ContentionWorkload.GreedyBatch1, ContentionPoint.BusyCore, 1);
+        if (!double.IsNaN(oneThread) && threads > 1)
+        {
+            var ratio = At(ContentionWorkload.GreedyBatch1, ContentionPoint.BusyCore, threads) / oneThread;
+            Ratio($"greedy decoding (batch 1) beside a busy core: {threads} threads / 1 thread ({policy})", ratio, "≤ 1.0", ratio <= 1.0);
+        }
+    }
+
+    readonly List<ContentionPoint> contention = [];
+
     /// <summary>Runs <paramref name="body"/> on <paramref name="threads"/> intra-op threads, then restores the count it found.</summary>
     static T OnThreads<T>(int threads, Func<T> body)
     {
-        var before = torch.get_num_threads();
-        torch.set_num_threads(threads);
-        try { return body(); }
-        finally { torch.set_num_threads(before); }
+        using var _ = IntraOpThreads.Use(threads); // pinned: decoding's automatic one-thread choice stands aside while it is measured
+        return body();
     }
 
     void Sync()

@@ -68,6 +68,8 @@ public static partial class CmuDict
                 if (seen.Add(string.Join(" ", phonemes))) splits[SplitOf(entry.Word)].Add(new Example(letters, phonemes));
             }
         }
+        if (splits.Values.Any(split => split.Count == 0))
+            throw new InvalidDataException($"{path} gives {splits["train"].Count} train, {splits["dev"].Count} dev and {splits["test"].Count} test words; every split needs some. Is it a whole cmudict.dict file (one 'word PHONEMES…' line per pronunciation)?");
         return TaskData.FromSplits(stress ? "g2p-stress" : "g2p", splits["train"], splits["dev"], splits["test"]);
     }
 

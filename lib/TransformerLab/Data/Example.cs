@@ -33,11 +33,6 @@ public sealed record TaskData(string Name, IReadOnlyList<Example> Train, IReadOn
     };
 
     /// <summary>Builds both vocabularies from the training split.</summary>
-    /// <exception cref="InvalidDataException">a split is empty: nothing to train on, choose on or report.</exception>
-    public static TaskData FromSplits(string name, IReadOnlyList<Example> train, IReadOnlyList<Example> dev, IReadOnlyList<Example> test)
-    {
-        if (train.Count == 0 || dev.Count == 0 || test.Count == 0)
-            throw new InvalidDataException($"The {name} data has {train.Count} train, {dev.Count} dev and {test.Count} test examples; every split needs at least one (check the data file or the size settings).");
-        return new(name, train, dev, test, Vocabulary.Build(train.Select(e => e.Source)), Vocabulary.Build(train.Select(e => e.Target)));
-    }
+    public static TaskData FromSplits(string name, IReadOnlyList<Example> train, IReadOnlyList<Example> dev, IReadOnlyList<Example> test) =>
+        new(name, train, dev, test, Vocabulary.Build(train.Select(e => e.Source)), Vocabulary.Build(train.Select(e => e.Target)));
 }

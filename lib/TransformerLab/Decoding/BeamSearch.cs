@@ -37,7 +37,7 @@ public static class BeamSearch
     public static IReadOnlyList<IReadOnlyList<Hypothesis>> Decode(SequenceToSequence model, Tensor source, BeamOptions options, int? maxLength = null, bool useCache = true)
     {
         options.Validate();
-        return DecodingCommon.Inference(model, () =>
+        return DecodingCommon.Inference(model, rows: source.shape[0] * options.BeamSize, body: () =>
         {
             using var scope = NewDisposeScope();
             int limit = maxLength ?? DecodingCommon.MaxLength(model, source);

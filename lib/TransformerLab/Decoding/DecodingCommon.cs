@@ -32,8 +32,10 @@ public static class DecodingCommon
     /// that matters at the small shapes of decoding. What <paramref name="body"/> returns must not enter autograd later
     /// (decoders return token ids and scores). Switching modes walks every module, so it happens only when needed.
     /// </summary>
-    public static T Inference<T>(nn.Module model, Func<T> body)
+    /// <param name="rows">rows the decoding computes at once (sources × candidates): a small batch runs on one thread (<see cref="Runtime.IntraOpThreads.ForDecoding"/>).</param>
+    public static T Inference<T>(nn.Module model, Func<T> body, long rows = long.MaxValue)
     {
+        using var threads = Runtime.IntraOpThreads.ForDecoding(rows);
         var wasTraining = model.training;
         if (wasTraining) model.eval();
         try

@@ -19,7 +19,7 @@ public static class Greedy
     /// its log-probabilities <c>[batch, vocabulary]</c>.
     /// </summary>
     internal static IReadOnlyList<Hypothesis> Run(SequenceToSequence model, Tensor source, int? maxLength, bool useCache,
-        Func<Tensor, Tensor> choose, double temperature = 1.0) => DecodingCommon.Inference(model, () =>
+        Func<Tensor, Tensor> choose, double temperature = 1.0) => DecodingCommon.Inference(model, rows: source.shape[0], body: () =>
     {
         using var scope = NewDisposeScope();
         var limit = maxLength ?? DecodingCommon.MaxLength(model, source);

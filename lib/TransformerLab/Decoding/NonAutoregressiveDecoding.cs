@@ -41,7 +41,7 @@ public static class NonAutoregressiveDecoding
     {
         options ??= new NatDecodeOptions();
         options.Validate();
-        return DecodingCommon.Inference(model, () =>
+        return DecodingCommon.Inference(model, rows: source.shape[0] * options.LengthBeam, body: () =>
         {
             // At batch 1 the arithmetic is microseconds and every LibTorch call costs a few: what follows spends calls
             // only where the answer needs them (lengths chosen on the host, no row copies for a single candidate, no

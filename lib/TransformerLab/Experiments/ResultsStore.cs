@@ -65,9 +65,10 @@ public sealed record RunRecord(string Experiment, string Key, string Folder, int
 
 /// <summary>
 /// Results on disk, no server: <c>root/experiment/key/</c> per run, holding config.json, status.json, summary.json
-/// (metrics), curve.csv and log.txt, each written atomically. A run is finished when status.json says done or
-/// diverged; anything else (failed, or running from a process that died) can be redone. Merging shards from several
-/// machines is copying their folders into one root.
+/// (metrics), curve.csv and log.txt, each written atomically, and <c>.lock</c> (<see cref="RunLock"/>): the process that
+/// holds it owns the run. A run is finished when status.json says done or diverged and its files read back whole
+/// (<see cref="Inspect(RunSpec)"/>); otherwise it is pending, interrupted, damaged or failed (<see cref="RunState"/>).
+/// Merging shards from several machines is copying their folders into one root.
 /// </summary>
 public sealed class ResultsStore(string root)
 {

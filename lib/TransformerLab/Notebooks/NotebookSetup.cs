@@ -11,6 +11,13 @@ public static class NotebookSetup
     /// </summary>
     public const string LibraryReference = "../lib/TransformerLab/bin/Debug/net10.0/TransformerLab.dll";
 
+    /// <summary>
+    /// The library build a notebook runner built as <paramref name="configuration"/> (Debug or Release) runs the notebooks
+    /// against, relative to <c>notebooks/</c>: the same folder layout as <see cref="LibraryReference"/>, in that
+    /// configuration's folder. So <c>dotnet run -c Release --project lib/Research -- notebooks</c> needs no Debug build.
+    /// </summary>
+    public static string LibraryReferenceFor(string configuration) => LibraryReference.Replace("/bin/Debug/", $"/bin/{configuration}/");
+
     /// <summary>Registers the display formatters, loads LibTorch, and returns a one-line summary to show.</summary>
     public static string Init()
     {

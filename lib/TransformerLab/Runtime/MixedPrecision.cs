@@ -88,11 +88,5 @@ public static class MixedPrecision
             : "precision=bf16 needs a CPU with native bfloat16 arithmetic (x86 AVX512_BF16 or AMX-BF16, Arm BF16); this one has none, so bfloat16 would be emulated and slower than float32. Use precision=fp32.";
     }
 
-    /// <summary>The CPU's feature flags from /proc/cpuinfo (x86 "flags", Arm "Features"), or null where there is none.</summary>
-    static HashSet<string>? CpuFlags()
-    {
-        if (!File.Exists("/proc/cpuinfo")) return null;
-        var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal) || l.StartsWith("Features", StringComparison.Ordinal));
-        return line is null ? null : [.. line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-    }
+    static HashSet<string>? CpuFlags() => MachineProfile.CpuFlags();
 }

@@ -85,6 +85,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         var device = TorchRuntime.Device(s.Device);
         // this machine's hardware, checked where the run starts (planning or reporting a bf16 run elsewhere is fine)
         if (MixedPrecision.Unsupported(s.Precision, device) is { } unsupported) throw new SettingsException(unsupported);
+        if (data.Train.Count == 0 || data.Dev.Count == 0)
+            throw new SettingsException($"The {data.Name} data has {data.Train.Count} train and {data.Dev.Count} dev examples; a run trains on train and chooses on dev, so each needs at least one.");
         if (s.Threads > 0) torch.set_num_threads(s.Threads);
         var resumeFrom = resume ? LoadForResume() : null; // fails before anything is written
         var initial = resume || s.Sequence.InitFrom.Length == 0 ? null : InitialWeights(s.Sequence.InitFrom); // so does a bad init_from

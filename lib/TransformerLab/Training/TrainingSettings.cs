@@ -234,6 +234,11 @@ public sealed record TrainingSettings
         }
         if (string.IsNullOrWhiteSpace(DataPath)) p.Add("data_path is empty: name the CMUdict file (default data/cmudict/cmudict.dict).");
         if (Lr <= 0) p.Add($"lr must be positive (got {Lr}).");
+        if (Lr > 1e30) p.Add($"lr must be at most 1e30 (got {Lr}): the optimiser computes in float32, which overflows beyond.");
+        if (Beta1 is < 0 or >= 1) p.Add($"beta1 must be in [0, 1) (got {Beta1}).");
+        if (Beta2 is < 0 or >= 1) p.Add($"beta2 must be in [0, 1) (got {Beta2}).");
+        if (Clip > 1e6) p.Add($"clip above 1,000,000 clips nothing and overflows float32 (got {Clip}); use clip=0 for no clipping.");
+        if (BatchSize > 1_000_000) p.Add($"batch_size must be at most 1,000,000 (got {BatchSize}).");
         if (Warmup < 0) p.Add($"warmup must be ≥ 0 (got {Warmup}).");
         if (Schedule == LearningRateScheduleKind.Noam && Warmup < 1) p.Add("the noam schedule needs warmup ≥ 1.");
         if (BatchSize < 1) p.Add($"batch_size must be ≥ 1 (got {BatchSize}).");

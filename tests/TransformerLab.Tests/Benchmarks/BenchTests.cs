@@ -1,5 +1,6 @@
 using TorchSharp;
 using TransformerLab.Attention;
+using TransformerLab.Cli;
 using TransformerLab.Benchmarks;
 using TransformerLab.Decoding;
 using TransformerLab.Evaluation;
@@ -95,6 +96,28 @@ public class BenchTests
         Assert.True(new MachineLoad(1.2, 2.0, 2).Busy);            // more than a quarter of the cores busy before the start
         Assert.False(new MachineLoad(0.1, 2.0, 2).Busy);           // the bench's own load at the end does not count
         if (OperatingSystem.IsLinux()) Assert.False(double.IsNaN(MachineLoad.Now()));
+    }
+
+    /// <summary>The contention section's children run each workload and report a time; the report carries the points, the CPU's extensions and the wait policy. (What the times are is the bench's business, not a test's.)</summary>
+    [Fact]
+    public void The_contention_section_runs_its_workloads_in_child_processes_and_records_them()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "tlab-contention-" + Guid.NewGuid().ToString("N") + ".json");
+        try
+        {
+            var (exit, stdout, error) = CliTests.Run("bench", "--quick", "--section", "contention", "--out", output);
+            Assert.True(exit == 0, stdout + error);
+            var report = BenchReport.Load(output)!;
+            Assert.NotNull(report.Contention);
+            Assert.Equal(4, report.Contention!.Count); // two workloads, alone and beside a busy core
+            Assert.All(report.Contention, p => Assert.True(p.MillisecondsPerCall > 0 && double.IsFinite(p.MillisecondsPerCall)));
+            Assert.Contains(report.Ratios, r => r.Name.Contains("beside a busy core / alone"));
+            Assert.Contains("avx2", report.CpuExtensions);
+            Assert.False(string.IsNullOrEmpty(report.WaitPolicy));
+            Assert.DoesNotContain(report.Figures, f => f.Section != "under contention");
+        }
+        finally { File.Delete(output); }
+        Assert.Equal(ResearchCli.Usage, CliTests.Run("bench", "--section", "nonsense").Exit);
     }
 
     [Fact]
