@@ -612,25 +612,27 @@ public sealed class Bench(Device device, bool quick, Action<string>? log = null,
         const string section = "under contention";
         var points = new ContentionBench(workloads, quick, log).Run();
         foreach (var p in points)
-            figures.Add(new BenchFigure(section, $"{ContentionBench.Describe(p.Workload)}, {p.Policy}, {p.Threads} thread{(p.Threads == 1 ? "" : "s")}, {p.Condition}", p.MillisecondsPerCall, "ms per call"));
+            figures.Add(new BenchFigure(section, $"{ContentionBench.Describe(p.Workload)}, {p.Policy}, {ContentionBench.DescribeThreads(p.Threads)}, {p.Condition}", p.MillisecondsPerCall, "ms per call"));
         contention.AddRange(points);
         var policy = ContentionBench.CurrentPolicy;
-        var threads = Environment.ProcessorCount;
-        double At(ContentionWorkload w, string condition, int t, string? p = null) =>
-            points.FirstOrDefault(x => x.Workload == w && x.Policy == (p ?? policy) && x.Threads == t && x.Condition == condition)?.MillisecondsPerCall ?? double.NaN;
+        double At(ContentionWorkload w, string condition, int t) =>
+            points.FirstOrDefault(x => x.Workload == w && x.Policy == policy && x.Threads == t && x.Condition == condition)?.MillisecondsPerCall ?? double.NaN;
         foreach (var w in Enum.GetValues<ContentionWorkload>())
         {
-            var alone = At(w, ContentionPoint.Alone, threads);
-            var busy = At(w, ContentionPoint.BusyCore, threads) / alone;
-            Ratio($"{ContentionBench.Describe(w)}: beside a busy core / alone ({policy}, {threads} threads)", busy, "≤ 1.5", busy <= 1.5);
-            var pair = At(w, ContentionPoint.SecondCopy, threads) / alone;
-            if (!double.IsNaN(pair)) Ratio($"{ContentionBench.Describe(w)}: beside a second copy / alone ({policy}, {threads} threads)", pair, "≤ 2.5", pair <= 2.5);
+            var chosen = ContentionBench.Chosen(w, Environment.ProcessorCount);
+            var label = $"{policy}, {ContentionBench.DescribeThreads(chosen)}";
+            var alone = At(w, ContentionPoint.Alone, chosen);
+            var busy = At(w, ContentionPoint.BusyCore, chosen) / alone;
+            Ratio($"{ContentionBench.Describe(w)}: beside a busy core / alone ({label})", busy, "≤ 1.5", busy <= 1.5);
+            var pair = At(w, ContentionPoint.SecondCopy, chosen) / alone;
+            if (!double.IsNaN(pair)) Ratio($"{ContentionBench.Describe(w)}: beside a second copy / alone ({label})", pair, "≤ 2.5", pair <= 2.5);
         }
         var oneThread = At(ContentionWorkload.GreedyBatch1, ContentionPoint.BusyCore, 1);
-        if (!double.IsNaN(oneThread) && threads > 1)
+        if (!double.IsNaN(oneThread))
         {
-            var ratio = At(ContentionWorkload.GreedyBatch1, ContentionPoint.BusyCore, threads) / oneThread;
-            Ratio($"greedy decoding (batch 1) beside a busy core: {threads} threads / 1 thread ({policy})", ratio, "≤ 1.0", ratio <= 1.0);
+            // the same code path when the choice is one thread: the target allows run-to-run noise, not a real difference
+            var ratio = At(ContentionWorkload.GreedyBatch1, ContentionPoint.BusyCore, 0) / oneThread;
+            Ratio($"greedy decoding (batch 1) beside a busy core: threads chosen for the work / 1 thread ({policy})", ratio, "≤ 1.1 (never slower than one thread, within noise)", ratio <= 1.1);
         }
     }
 

@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace TransformerLab.Benchmarks;
 
 /// <summary>The two workloads the contention bench times: a training step (d_model 256, 3 + 3 layers, batch 32 × 32) and greedy decoding of 16 tokens at batch 1.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))] // by name in bench reports (numbers still read)
 public enum ContentionWorkload { TrainingStep, GreedyBatch1 }
 
 /// <summary>How the bench starts a copy of itself to run one workload in its own process (its own LibTorch and OpenMP threads).</summary>
@@ -16,7 +17,7 @@ public enum ContentionWorkload { TrainingStep, GreedyBatch1 }
 /// <param name="Arguments">the arguments up to the verb, e.g. <c>[research.dll, "bench"]</c>.</param>
 public sealed record WorkloadHost(string FileName, IReadOnlyList<string> Arguments);
 
-/// <summary>One workload's time per call under one OpenMP wait policy, thread count and condition.</summary>
+/// <summary>One workload's time per call under one OpenMP wait policy, thread count (0: the workspace's own choice) and condition.</summary>
 /// <param name="Policy">the OMP_WAIT_POLICY the process ran with ("PASSIVE", or "libgomp default": spin, then sleep).</param>
 /// <param name="Condition">alone; beside a busy core (a spinning thread in the bench's own process); beside a second copy of the same workload.</param>
 public sealed record ContentionPoint(ContentionWorkload Workload, string Policy, int Threads, string Condition, double MillisecondsPerCall)
@@ -41,16 +42,38 @@ public sealed class ContentionBench(WorkloadHost host, bool quick, Action<string
         string[] policies = quick ? [CurrentPolicy] : [ContentionPoint.Passive, ContentionPoint.LibgompDefault];
         foreach (var workload in Enum.GetValues<ContentionWorkload>())
             foreach (var policy in policies)
-                foreach (var threads in quick ? [cores] : cores > 1 ? new[] { cores, 1 } : [1])
+                foreach (var threads in ThreadCounts(workload, cores))
                     foreach (var condition in quick ? [ContentionPoint.Alone, ContentionPoint.BusyCore]
                                  : new[] { ContentionPoint.Alone, ContentionPoint.BusyCore, ContentionPoint.SecondCopy })
                     {
                         var ms = Measure(workload, policy, threads, condition) * 1e3;
                         points.Add(new ContentionPoint(workload, policy, threads, condition, ms));
-                        log?.Invoke($"under contention: {Describe(workload)}, {policy}, {threads} thread{(threads == 1 ? "" : "s")}, {condition} = {ms:G4} ms per call");
+                        log?.Invoke($"under contention: {Describe(workload)}, {policy}, {DescribeThreads(threads)}, {condition} = {ms:G4} ms per call");
                     }
         return points;
     }
+
+    /// <summary>
+    /// The thread counts a workload is measured with: what the workspace chooses by itself (0: decoding a small batch on
+    /// one thread, <see cref="IntraOpThreads"/>; training on every core) and, outside quick mode, every core and one pinned.
+    /// </summary>
+    IEnumerable<int> ThreadCounts(ContentionWorkload workload, int cores)
+    {
+        yield return Chosen(workload, cores);
+        if (quick || cores == 1) yield break;
+        if (workload == ContentionWorkload.GreedyBatch1) yield return cores; // pinned, to show what the choice avoids
+        yield return 1;
+    }
+
+    /// <summary>How the workspace runs the workload by default: 0 (its own choice) for decoding, every core for training.</summary>
+    public static int Chosen(ContentionWorkload workload, int cores) => workload == ContentionWorkload.GreedyBatch1 ? 0 : cores;
+
+    public static string DescribeThreads(int threads) => threads switch
+    {
+        0 => "threads chosen for the work",
+        1 => "1 thread",
+        _ => $"{threads} threads",
+    };
 
     /// <summary>The policy this process runs with, in the points' terms.</summary>
     public static string CurrentPolicy =>
