@@ -15,7 +15,8 @@ public static class SweepCommand
         var experiment = new Argument<string?>("experiment") { Description = "The experiment to run (see --list).", Arity = ArgumentArity.ZeroOrOne };
         var grid = new Option<string[]>("--grid") { Description = "key=v1,v2,… : one axis of the grid; repeat for more axes (cartesian product). key1+key2=v1,v2 sets both keys to each value.", AllowMultipleArgumentsPerToken = true };
         var set = new Option<string[]>("--set") { Description = "key=value applied to every run; repeatable.", AllowMultipleArgumentsPerToken = true };
-        var seeds = new Option<int>("--seeds") { Description = "Seeds 1…N per grid point.", DefaultValueFactory = _ => 1 };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per grid point: 1…N, or from --first-seed.", DefaultValueFactory = _ => 1 };
+        var firstSeed = new Option<int>("--first-seed") { Description = "The first seed (default 1): e.g. --first-seed 101 for tuning runs kept apart from the seeds a comparison reports.", DefaultValueFactory = _ => 1 };
         var jobs = new Option<int>("--jobs") { Description = "Runs at once, each in its own process with cores/jobs torch threads.", DefaultValueFactory = _ => 1 };
         var shard = new Option<string?>("--shard") { Description = "i/N: run only this machine's share of the grid (0-based), e.g. a Slurm array index." };
         var retry = new Option<bool>("--retry-failed") { Description = "Also redo runs that failed (finished and diverged runs are never redone)." };
@@ -34,14 +35,14 @@ public static class SweepCommand
         var parallelism = new Option<int?>("--array-parallelism") { Description = "With --slurm: at most K tasks at once (sbatch --array=0-N%K)." };
         var slurmDir = new Option<string?>("--slurm-dir") { Description = "With --slurm: folder for the script and the tasks' logs, on the shared file system (default runs/slurm in the workspace)." };
         var command = new Command("sweep", "Run an experiment over a grid of settings and seeds; finished runs are kept and skipped on rerun.")
-            { experiment, grid, set, seeds, jobs, shard, retry, store, list, rekey, run, threads, status, slurm, submit, tasks, partition, time, cpus, parallelism, slurmDir };
+            { experiment, grid, set, seeds, firstSeed, jobs, shard, retry, store, list, rekey, run, threads, status, slurm, submit, tasks, partition, time, cpus, parallelism, slurmDir };
         command.SetAction(parse =>
         {
             if (parse.GetValue(run) is { } folder) return RunOne(folder, parse.GetValue(threads));
             if (parse.GetValue(list)) return List(parse.GetValue(experiment));
             var name = parse.GetValue(experiment) ?? throw new UsageException("Name an experiment, or pass --list to see them.");
             if (parse.GetValue(rekey)) return Rekey(name, parse.GetValue(store));
-            var sweep = new SweepArguments(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(retry), parse.GetValue(store));
+            var sweep = new SweepArguments(name, parse.GetValue(grid) ?? [], parse.GetValue(set) ?? [], parse.GetValue(seeds), parse.GetValue(retry), parse.GetValue(store), parse.GetValue(firstSeed));
             if (parse.GetValue(status)) return Status(sweep);
             if (parse.GetValue(slurm))
             {
@@ -79,16 +80,17 @@ public static class SweepCommand
     }
 
     /// <summary>A sweep as the command line gives it: what a local run, a Slurm task and --status all plan from.</summary>
-    sealed record SweepArguments(string Experiment, string[] Grid, string[] Sets, int Seeds, bool RetryFailed, string? StorePath)
+    sealed record SweepArguments(string Experiment, string[] Grid, string[] Sets, int Seeds, bool RetryFailed, string? StorePath, int FirstSeed = 1)
     {
         public IReadOnlyList<RunSpec> Plan() =>
-            Sweep.Plan(ExperimentRegistry.Get(Experiment), Sets.Select(Settings.Assignment), Grid.Select(Sweep.GridAxis).ToList(), Seeds);
+            Sweep.Plan(ExperimentRegistry.Get(Experiment), Sets.Select(Settings.Assignment), Grid.Select(Sweep.GridAxis).ToList(), Seeds, FirstSeed);
 
         /// <summary>The arguments that give the same sweep again (store made absolute, for a process started elsewhere).</summary>
         public IEnumerable<string> Again(ResultsStore store) =>
         [
             Experiment, .. Grid.SelectMany(g => new[] { "--grid", g }), .. Sets.SelectMany(x => new[] { "--set", x }),
             "--seeds", Seeds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--store", Path.GetFullPath(store.Root),
+            .. FirstSeed != 1 ? new[] { "--first-seed", FirstSeed.ToString(System.Globalization.CultureInfo.InvariantCulture) } : [],
             .. RetryFailed ? new[] { "--retry-failed" } : [],
         ];
     }

@@ -23,10 +23,12 @@ public static class Sweep
     /// <param name="fixedSettings">key=value applied to every run (--set).</param>
     /// <param name="grid">key → values (--grid key=v1,v2); a key <c>a+b</c> ties keys a and b to the same value.</param>
     /// <exception cref="SettingsException">an unknown key or a bad value, naming it.</exception>
+    /// <param name="firstSeed">the first seed (--first-seed): seeds firstSeed … firstSeed + N − 1, e.g. 101… for tuning runs kept apart from the reported seeds 1….</param>
     public static IReadOnlyList<RunSpec> Plan(Experiment experiment, IEnumerable<KeyValuePair<string, string>> fixedSettings,
-        IReadOnlyList<KeyValuePair<string, string[]>> grid, int seeds)
+        IReadOnlyList<KeyValuePair<string, string[]>> grid, int seeds, int firstSeed = 1)
     {
         if (seeds < 1) throw new SettingsException($"--seeds must be at least 1 (got {seeds}).");
+        if (firstSeed < 0) throw new SettingsException($"--first-seed must be ≥ 0 (got {firstSeed}).");
         var duplicate = grid.SelectMany(g => g.Key.Split('+', StringSplitOptions.TrimEntries)).GroupBy(k => k).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new SettingsException($"'{duplicate.Key}' appears twice in the grid.");
         var baseConfig = Settings.With(experiment.Defaults, fixedSettings);
@@ -40,7 +42,7 @@ public static class Sweep
         }
         var plan = new List<RunSpec>();
         foreach (var point in points)
-            for (int seed = 1; seed <= seeds; seed++)
+            for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
             {
                 var config = Settings.With(baseConfig, hasSeed ? [.. point, new("seed", seed.ToString())] : point);
                 experiment.Validate(config);

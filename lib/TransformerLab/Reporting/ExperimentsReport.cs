@@ -10,18 +10,18 @@ public sealed class ReportException(string message) : Exception(message);
 /// The sweep a table rests on, as its command line gives it (<c>research sweep experiment --set … --grid … --seeds N</c>):
 /// the report loads exactly the runs that command makes, so a table cannot quietly mix in other runs of the store.
 /// </summary>
-public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<string, string>> Set, IReadOnlyList<KeyValuePair<string, string[]>> Grid, int Seeds)
+public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<string, string>> Set, IReadOnlyList<KeyValuePair<string, string[]>> Grid, int Seeds, int FirstSeed = 1)
 {
     public static SweepSpec Of(string experiment, int seeds, (string Key, string Value)[] set, params (string Key, string Values)[] grid) =>
         new(experiment, [.. set.Select(s => KeyValuePair.Create(s.Key, s.Value))],
             [.. grid.Select(g => KeyValuePair.Create(g.Key, g.Values.Split(',')))], seeds);
 
-    public IReadOnlyList<RunSpec> Plan() => Sweep.Plan(ExperimentRegistry.Get(Experiment), Set, Grid, Seeds);
+    public IReadOnlyList<RunSpec> Plan() => Sweep.Plan(ExperimentRegistry.Get(Experiment), Set, Grid, Seeds, FirstSeed);
 
     public string CommandLine => string.Join(" ", new[] { $"research sweep {Experiment}" }
         .Concat(Grid.Select(g => $"--grid {g.Key}={string.Join(",", g.Value)}"))
         .Concat(Set.Select(s => $"--set {s.Key}={s.Value}"))
-        .Append($"--seeds {Seeds}"));
+        .Append($"--seeds {Seeds}" + (FirstSeed != 1 ? $" --first-seed {FirstSeed}" : "")));
 }
 
 /// <summary>

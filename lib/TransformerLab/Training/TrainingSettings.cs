@@ -44,6 +44,12 @@ public sealed record TrainingSettings
     public int DevSize { get; init; } = 1_000;
     /// <summary>Synthetic tasks: test examples (reported once, never used to choose).</summary>
     public int TestSize { get; init; } = 1_000;
+    /// <summary>
+    /// Synthetic tasks: end every source with the EOS symbol, a cue for where the input ends. Without it a model with
+    /// absolute positions must find the end of a 16–48-symbol source on its own — the control notebooks 09 and 10's
+    /// long-reverse comparison needs (issue 36). Off by default, so stored runs keep their keys.
+    /// </summary>
+    public bool SourceEos { get; init; }
     /// <summary>Seed of the synthetic data, kept apart from <see cref="Seed"/> so that seeds vary training, not the data.</summary>
     public int DataSeed { get; init; } = 1;
 
@@ -232,6 +238,7 @@ public sealed record TrainingSettings
             if (Task == TaskKind.Names && Names < 1) p.Add($"names must be at least 1 (got {Names}).");
             if (MaxLength > 10_000) p.Add($"max_length must be at most 10,000 (got {MaxLength}): the model's positions are sized from it.");
         }
+        if (SourceEos && Task == TaskKind.G2p) p.Add("source_eos ends the sources of the synthetic tasks (copy, reverse, sort, names); G2P words need no end marker here: leave it false.");
         if (string.IsNullOrWhiteSpace(DataPath)) p.Add("data_path is empty: name the CMUdict file (default data/cmudict/cmudict.dict).");
         if (Lr <= 0) p.Add($"lr must be positive (got {Lr}).");
         if (Lr > 1e30) p.Add($"lr must be at most 1e30 (got {Lr}): the optimiser computes in float32, which overflows beyond.");
@@ -323,14 +330,23 @@ public sealed record TrainingSettings
     /// <summary>Loads the task's data: CMUdict from <paramref name="workspaceRoot"/>/<see cref="DataPath"/>, or a synthetic task from the seed.</summary>
     /// <exception cref="SettingsException">data_path names no file.</exception>
     /// <exception cref="InvalidDataException">the file is not a CMUdict, or a split comes out empty.</exception>
-    public TaskData LoadData(string workspaceRoot) => Task switch
+    public TaskData LoadData(string workspaceRoot) => WithSourceEos(Task switch
     {
         TaskKind.G2p => File.Exists(Path.Combine(workspaceRoot, DataPath)) ? CmuDict.Load(Path.Combine(workspaceRoot, DataPath), Stress)
             : throw new SettingsException($"data_path: no file at {Path.Combine(workspaceRoot, DataPath)}; the CMUdict is committed at {CmuDict.DefaultPath} (leave data_path at its default, or name a cmudict.dict file relative to the workspace)."),
         TaskKind.Names => NamesTask.Generate(Symbols, MinLength, MaxLength, Names, TrainSize, DevSize, TestSize, DataSeed),
         _ => SyntheticTasks.Generate(Task switch { TaskKind.Copy => SyntheticTask.Copy, TaskKind.Reverse => SyntheticTask.Reverse, _ => SyntheticTask.Sort },
             Symbols, MinLength, MaxLength, TrainSize, DevSize, TestSize, DataSeed),
-    };
+    });
+
+    /// <summary>The data with EOS ending every source when <see cref="SourceEos"/> asks for it (synthetic tasks only).</summary>
+    TaskData WithSourceEos(TaskData data)
+    {
+        if (!SourceEos || Task == TaskKind.G2p) return data;
+        var eos = Vocabulary.Reserved[Vocabulary.Eos];
+        List<Example> Ended(IReadOnlyList<Example> split) => [.. split.Select(e => e with { Source = [.. e.Source, eos] })];
+        return TaskData.FromSplits(data.Name + "-source-eos", Ended(data.Train), Ended(data.Dev), Ended(data.Test));
+    }
 }
 
 /// <summary>What a non-autoregressive run chooses beyond the Transformer itself (Gu et al. 2018; Ghazvininejad et al. 2019).</summary>

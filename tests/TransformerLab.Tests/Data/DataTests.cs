@@ -7,6 +7,22 @@ namespace TransformerLab.Tests.Data;
 public class DataTests
 {
     [Fact]
+    public void Source_eos_ends_every_synthetic_source_with_the_eos_id_and_leaves_targets_alone()
+    {
+        var plain = TransformerLab.Training.TrainingSettings.For(TransformerLab.Training.TaskKind.Reverse) with { TrainSize = 50, DevSize = 5, TestSize = 5 };
+        var ended = plain with { SourceEos = true };
+        var (a, b) = (plain.LoadData(Workspace.Root(AppContext.BaseDirectory)), ended.LoadData(Workspace.Root(AppContext.BaseDirectory)));
+        Assert.All(a.Train.Zip(b.Train), p =>
+        {
+            Assert.Equal([.. p.First.Source, "</s>"], p.Second.Source);
+            Assert.Equal(p.First.Target, p.Second.Target);
+        });
+        Assert.Equal(Vocabulary.Eos, b.SourceVocabulary.Encode(b.Dev[0].Source)[^1]);
+        Assert.Equal(a.SourceVocabulary.Symbols, b.SourceVocabulary.Symbols); // EOS is reserved: no new symbol
+        Assert.Throws<TransformerLab.Training.SettingsException>(() => (TransformerLab.Training.TrainingSettings.For(TransformerLab.Training.TaskKind.G2p) with { SourceEos = true }).Validate());
+    }
+
+    [Fact]
     public void The_vocabulary_reserves_pad_bos_eos_unk_and_maps_unseen_symbols_to_unk()
     {
         var v = Vocabulary.Build([["b", "a"], ["c", "a"]]);

@@ -133,6 +133,20 @@ public sealed class StoreIntegrityTests : IDisposable
         Assert.Matches("another live process|already finished", text);
     }
 
+    [Fact]
+    public void First_seed_keeps_tuning_seeds_apart_from_reported_ones()
+    {
+        var reported = Sweep.Plan(toy, [], [Sweep.GridAxis("x=1,3")], 2);
+        var tuning = Sweep.Plan(toy, [], [Sweep.GridAxis("x=1,3")], 2, firstSeed: 101);
+        Assert.Equal([101, 102, 101, 102], tuning.Select(s => s.Seed));
+        Assert.Empty(reported.Select(s => s.Key).Intersect(tuning.Select(s => s.Key)));
+        Assert.Equal(tuning.Select(s => s.Key), SweepSpec.Of("toy", 2, [], ("x", "1,3")) with { FirstSeed = 101 } is var spec ? spec.Plan().Select(s => s.Key) : []);
+        Assert.EndsWith("--seeds 2 --first-seed 101", (SweepSpec.Of("toy", 2, [], ("x", "1,3")) with { FirstSeed = 101 }).CommandLine);
+        var (exit, output, error) = CliTests.Run("sweep", "toy", "--grid", "x=1,3", "--seeds", "2", "--first-seed", "101", "--store", root);
+        Assert.True(exit == ResearchCli.Ok, output + error);
+        Assert.Equal([101, 101, 102, 102], store.Load("toy").Select(r => r.Seed).Order());
+    }
+
     // ---- damaged is a state ----
 
     [Fact]
