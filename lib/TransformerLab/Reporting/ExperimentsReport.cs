@@ -83,6 +83,8 @@ public sealed class ReportSources(ResultsStore store, string? benchFile = null)
 /// </summary>
 public static class ExperimentsReport
 {
+    static readonly Regex Claim = new(@"(?<open><!-- claim: (?<name>[a-z0-9\-]+) -->)(?<body>.*?)(?<close><!-- /claim -->)", RegexOptions.Singleline);
+
     static readonly Regex Block = new(@"(?<open><!-- report: (?<name>[a-z0-9\-]+) -->\n)(?<body>.*?)(?<close><!-- /report -->)", RegexOptions.Singleline);
 
     /// <summary>The markdown with every marked table regenerated, and the names of the tables whose text changed.</summary>
@@ -104,8 +106,21 @@ public static class ExperimentsReport
             if (body != m.Groups["body"].Value) changed.Add(name);
             return m.Groups["open"].Value + body + m.Groups["close"].Value;
         });
+        text = Claim.Replace(text, m =>
+        {
+            var name = m.Groups["name"].Value;
+            if (!ExperimentsClaims.All.TryGetValue(name, out var claim))
+                throw new ReportException($"experiments.md marks a claim '{name}' that the report does not know; known: {string.Join(", ", ExperimentsClaims.All.Keys)}.");
+            var body = claim(sources);
+            if (body != m.Groups["body"].Value) changed.Add("claim: " + name);
+            return m.Groups["open"].Value + body + m.Groups["close"].Value;
+        });
         return (text, changed);
     }
+
+    /// <summary>Text with every generated table and claim cut out: the hand-written prose, which states no strength of its own.</summary>
+    public static string HandWritten(string markdown) =>
+        Claim.Replace(Block.Replace(markdown.ReplaceLineEndings("\n"), ""), "");
 
     /// <summary>The table names marked in <paramref name="markdown"/>, in order.</summary>
     public static IReadOnlyList<string> Marked(string markdown) => Block.Matches(markdown.ReplaceLineEndings("\n")).Select(m => m.Groups["name"].Value).ToList();

@@ -46,11 +46,15 @@ public static class Cell
     public static string Signed(double value, int decimals) =>
         double.IsNaN(value) ? "–" : (value > 0 && Number(value, decimals) != Number(0, decimals) ? "+" : "") + Number(value, decimals);
 
-    /// <summary>"+1.45 ± 0.15": mean ± sd of paired differences.</summary>
+    /// <summary>
+    /// "+1.45 ± 0.15 (95 % CI +1.08 to +1.82)": mean ± sd of paired differences and the 95 % interval of their mean
+    /// (<see cref="Estimate"/>; Student's t over the seeds), so a reader sees at once whether the interval excludes 0.
+    /// </summary>
     public static string SignedMeanSd(IReadOnlyList<double> differences, int decimals, double scale = 1)
     {
         if (differences.Count == 0) return "–";
-        var (mean, sd) = Analysis.MeanAndSd(differences.Select(d => d * scale).ToList());
-        return $"{Signed(mean, decimals)} ± {Number(sd, decimals)}";
+        var e = new Estimate([.. differences.Select(d => d * scale)]);
+        var core = $"{Signed(e.Mean, decimals)} ± {Number(e.StandardDeviation, decimals)}";
+        return e.N < 2 ? core : $"{core} (95 % CI {Signed(e.Low, decimals)} to {Signed(e.High, decimals)})";
     }
 }

@@ -256,6 +256,9 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     {
         var (loss, accuracy) = model.GoldContextReadings(data, data.Dev, device);
         var (metrics, _) = Evaluator.Decode(model.DecodeGreedy, items, data.SourceVocabulary, data.TargetVocabulary, device, copy);
+        // The selection rule: best = strictly lower dev sequence error than every earlier evaluation, so on a tie the earlier
+        // checkpoint stays best (the first step that reached the score; a run that never improves is chosen at its first
+        // evaluation). Tested in TrainerTests; changing it would change which checkpoint every stored run reports.
         return new DevReport(step, loss, accuracy, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.SequenceErrorRate < bestSoFar);
     }
 

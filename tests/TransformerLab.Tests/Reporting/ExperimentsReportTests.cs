@@ -66,7 +66,17 @@ public sealed class ExperimentsReportTests : IDisposable
     {
         Assert.Equal("2.00 ± 1.00", Cell.MeanSd([1.0, 2.0, 3.0], 2));
         Assert.Equal("50.0 ± 0.0", Cell.MeanSd([0.5], 1, 100));
-        Assert.Equal("−0.61 ± 0.04", Cell.SignedMeanSd([-0.0061, -0.0065, -0.0057], 2, 100));
+        // by hand: mean −0.61, sd 0.04; t(0.975, 2) = 4.3027, so the half-width is 4.3027 · 0.04 / √3 = 0.0994
+        Assert.Equal("−0.61 ± 0.04 (95 % CI −0.71 to −0.51)", Cell.SignedMeanSd([-0.0061, -0.0065, -0.0057], 2, 100));
+        var e = new TransformerLab.Experiments.Estimate([-0.61, -0.65, -0.57]);
+        Assert.Equal(4.302652729911275 * 0.04 / Math.Sqrt(3), e.HalfWidth, 1e-9);
+        Assert.Equal(TransformerLab.Experiments.Direction.Lower, e.Direction);
+        Assert.Equal("lower by 0.61 points (95 % CI 0.51 to 0.71, n 3; 3 of 3 seeds)", e.Verdict(2));
+        var narrower = new TransformerLab.Experiments.Estimate([-3.0, -4.5, -2.3]);          // mean −3.27, sd 1.12: interval −6.06 to −0.47
+        Assert.Equal(TransformerLab.Experiments.Direction.Lower, narrower.Direction);
+        var crossing = new TransformerLab.Experiments.Estimate([-1.9, -4.6, -3.3]);          // same mean, sd 1.35: the interval reaches past 0
+        Assert.Equal("no measurable difference (95 % CI −6.62 to 0.09, n 3)", crossing.Verdict(2)); // architecture-g2p's convolutional row, by hand
+        Assert.Equal(TransformerLab.Experiments.Direction.None, new TransformerLab.Experiments.Estimate([5.0]).Direction); // one seed: no interval, no direction
         Assert.Equal("+1.50", Cell.Signed(1.5, 2));
         Assert.Equal("0.0", Cell.Number(-0.01, 1));
         Assert.Equal("–", Cell.MeanSd([], 2));

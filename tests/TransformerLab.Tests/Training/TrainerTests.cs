@@ -26,6 +26,20 @@ public sealed class TrainerTests : IDisposable
         return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
     }
 
+    /// <summary>The checkpoint-selection rule on ties: the earliest evaluation with the lowest dev sequence error is best.</summary>
+    [Fact]
+    public void On_a_tie_the_earlier_evaluation_stays_best()
+    {
+        var s = Tiny() with { Lr = 1e-9, Warmup = 0, MaxSteps = 30, EvalEvery = 10, EvalItems = 8 }; // learns nothing: every evaluation scores alike
+        var data = Data(s);
+        var summary = new Trainer(s, data, Path.Combine(folder, "ties")).Run();
+        var dev = Runtime.Csv.Read(Path.Combine(folder, "ties", "dev.csv"));
+        var lowest = dev.Min(r => r["dev_sequence_error"]);
+        var first = dev.First(r => r["dev_sequence_error"] == lowest)["step"];
+        Assert.Equal(first, summary.BestStep);
+        Assert.Equal(first, summary.Best!.Step);
+    }
+
     [Fact]
     public void A_tiny_model_learns_the_copy_task_to_100_percent()
     {

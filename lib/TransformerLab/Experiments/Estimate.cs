@@ -1,0 +1,64 @@
+using System.Globalization;
+using MathNet.Numerics.Distributions;
+
+namespace TransformerLab.Experiments;
+
+/// <summary>Which way an interval points: above 0, below 0, or neither (it contains 0, or there are too few seeds to tell).</summary>
+public enum Direction { None, Higher, Lower }
+
+/// <summary>
+/// A mean over seeds with its 95 % confidence interval (Student's t with n − 1 degrees of freedom): a group's value, or —
+/// from <see cref="Paired"/> — the mean of seed-by-seed differences (treatment − baseline), with how many seeds went each
+/// way. What a report may say about a direction is computed here (<see cref="Direction"/>, <see cref="Verdict"/>), never
+/// written by hand: "lower" or "higher" only when the interval excludes 0.
+/// </summary>
+public sealed record Estimate(IReadOnlyList<double> Values)
+{
+    public int N => Values.Count;
+    public double Mean => N == 0 ? double.NaN : Values.Average();
+    public double StandardDeviation => Analysis.MeanAndSd(Values).StandardDeviation;
+
+    /// <summary>Half the width of the 95 % interval: t(0.975, n − 1) · sd / √n; NaN below two seeds, where no interval exists.</summary>
+    public double HalfWidth => N < 2 ? double.NaN : StudentT.InvCDF(0, 1, N - 1, 0.975) * StandardDeviation / Math.Sqrt(N);
+    public double Low => Mean - HalfWidth;
+    public double High => Mean + HalfWidth;
+
+    /// <summary>Seeds whose value (difference) is above, below and at 0.</summary>
+    public int Above => Values.Count(v => v > 0);
+    public int Below => Values.Count(v => v < 0);
+
+    /// <summary>Higher or lower only when the whole 95 % interval is on one side of 0.</summary>
+    public Direction Direction => N < 2 || double.IsNaN(HalfWidth) ? Direction.None : Low > 0 ? Direction.Higher : High < 0 ? Direction.Lower : Direction.None;
+
+    /// <summary>Seed-by-seed differences of <paramref name="value"/>, treatment − baseline, over the seeds finished in both (<see cref="Analysis.Paired"/>).</summary>
+    public static Estimate Paired(IEnumerable<RunRecord> baseline, IEnumerable<RunRecord> treatment, Func<RunRecord, double> value) =>
+        new(Analysis.Paired(baseline, treatment, value));
+
+    /// <summary>The values of the runs that finished (done), in seed order, NaN readings left out.</summary>
+    public static Estimate Of(IEnumerable<RunRecord> runs, Func<RunRecord, double> value) =>
+        new(runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(value).Where(v => !double.IsNaN(v)).ToList());
+
+    /// <summary>"29.91 % (95 % CI 29.51 to 30.31, n 3)": the mean and interval, each × <paramref name="scale"/>.</summary>
+    public string Format(int decimals, double scale = 1, string unit = "") =>
+        N == 0 ? "–" : N == 1 ? $"{F(Mean * scale, decimals)}{unit} (n 1, no interval)"
+            : $"{F(Mean * scale, decimals)}{unit} (95 % CI {F(Low * scale, decimals)} to {F(High * scale, decimals)}, n {N})";
+
+    /// <summary>
+    /// The words a comparison may use, from the interval: "lower by 3.27 points (95 % CI 1.92 to 4.62, n 3; 3 of 3 seeds)"
+    /// or "no measurable difference (95 % CI −0.40 to 1.20, n 3)". <paramref name="higher"/>/<paramref name="lower"/> name
+    /// the direction in the metric's terms (for an error, "higher" is worse).
+    /// </summary>
+    public string Verdict(int decimals, double scale = 1, string unit = " points", string higher = "higher", string lower = "lower")
+    {
+        if (N == 0) return "not measured (no seed finished on both sides)";
+        string Interval(double low, double high) => N < 2 ? $"n {N}, no interval" : $"95 % CI {F(low * scale, decimals)} to {F(high * scale, decimals)}, n {N}";
+        return Direction switch
+        {
+            Direction.Higher => $"{higher} by {F(Mean * scale, decimals)}{unit} ({Interval(Low, High)}; {Above} of {N} seeds)",
+            Direction.Lower => $"{lower} by {F(-Mean * scale, decimals)}{unit} ({Interval(-High, -Low)}; {Below} of {N} seeds)", // the size of the drop, as a positive interval
+            _ => $"no measurable difference ({Interval(Low, High)})",
+        };
+    }
+
+    static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture).Replace("-", "−");
+}

@@ -1,0 +1,43 @@
+using TransformerLab.Experiments;
+
+namespace TransformerLab.Reporting;
+
+/// <summary>
+/// The sentences of experiments.md that state a number with its uncertainty or a direction, generated from the committed
+/// runs like the tables: marked <c>&lt;!-- claim: name --&gt;</c> … <c>&lt;!-- /claim --&gt;</c> inside the prose,
+/// rewritten by <c>research report</c> and checked by <c>report --check</c>. The words of a direction come from
+/// <see cref="Estimate.Verdict"/>, so they cannot say more than the interval.
+/// </summary>
+public static class ExperimentsClaims
+{
+    public static readonly IReadOnlyDictionary<string, Func<ReportSources, string>> All = new Dictionary<string, Func<ReportSources, string>>
+    {
+        // the headline G2P model's greedy test WER, for the comparison with g2p-seq2seq's 30.2 %
+        ["g2p-headline-test-wer"] = s => Estimate.Of(s.Runs(ExperimentsTables.G2pHeadlineSweep), r => r.Metrics["test_greedy_sequence_error"]).Format(2, 100, " %"),
+        ["g2p-headline-beam-gain"] = s =>
+        {
+            var runs = s.Runs(ExperimentsTables.G2pHeadlineSweep);
+            return new Estimate([.. runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
+                .Select(r => r.Metrics["test_beam_sequence_error"] - r.Metrics["test_greedy_sequence_error"])]).Verdict(2, 100, higher: "beam 5 is worse", lower: "beam 5 is better");
+        },
+        ["architecture-g2p-lstm"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 1, "dev WER"),
+        ["architecture-g2p-cnn"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 2, "dev WER"),
+        ["architecture-reverse-lstm"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 1, "dev sequence error"),
+        ["architecture-reverse-cnn"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 2, "dev sequence error"),
+        ["architecture-parameters"] = s =>
+        {
+            string Largest(IReadOnlyList<ArchitectureVariant> sweeps)
+            {
+                double Parameters(SweepSpec sweep) => s.Runs(sweep).First().Metrics["parameters"];
+                var transformer = Parameters(sweeps[0].Sweep);
+                return string.Join(", ", sweeps.Skip(1).Select(v => $"{v.Name} {Cell.Signed(100 * (Parameters(v.Sweep) / transformer - 1), 1)} %"));
+            }
+            return $"G2P: {Largest(ExperimentsTables.ArchitectureG2pSweeps)}; reverse: {Largest(ExperimentsTables.ArchitectureReverseSweeps)}";
+        },
+    };
+
+    /// <summary>Variant <paramref name="index"/> of a comparison against its first (the Transformer), paired by seed, in points of the error.</summary>
+    static string Against(ReportSources s, IReadOnlyList<ArchitectureVariant> sweeps, int index, string metric) =>
+        $"{sweeps[index].Name}: " + Estimate.Paired(s.Runs(sweeps[0].Sweep), s.Runs(sweeps[index].Sweep), r => r.TrainingReadings().DevSequenceError)
+            .Verdict(2, 100, higher: $"higher {metric} than the Transformer", lower: $"lower {metric} than the Transformer");
+}
