@@ -55,7 +55,7 @@ public sealed class CheckpointDecoder : IDisposable
             if (nat.LengthBeam != 1 || nat.Iterations != 1) throw new ArgumentException("--length-beam and --iterations are for NAT checkpoints; an autoregressive one takes --beam and --length-penalty.");
             var autoregressive = checkpoint.RestoreSequenceToSequence(device);
             model = autoregressive;
-            Copy = Evaluator.Copying(autoregressive, SourceVocabulary, TargetVocabulary);
+            Copy = autoregressive.CopyVocabulary;
             var strategy = DecodeStrategy.Beam(beam, lengthPenalty);
             Decode = source => strategy.Decode(autoregressive, source);
             Name = strategy.ToString()!;

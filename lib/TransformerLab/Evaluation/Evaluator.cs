@@ -23,11 +23,8 @@ public static class Evaluator
     /// </summary>
     public static (double Loss, double TokenAccuracy) TeacherForced(SequenceToSequence model, IReadOnlyList<Example> examples,
         Vocabulary source, Vocabulary target, Device device, int batchSize = 256) =>
-        Scored(model, examples, source, target, device, batchSize, batch => (model.forward(batch.Source, batch.TargetInput), batch.TargetOutput), Copying(model, source, target));
+        Scored(model, examples, source, target, device, batchSize, batch => (model.forward(batch.Source, batch.TargetInput), batch.TargetOutput), model.CopyVocabulary);
 
-    /// <summary>The extended vocabulary a copying model's batches and outputs are in; null for every other model.</summary>
-    public static ExtendedVocabulary? Copying(SequenceToSequence model, Vocabulary source, Vocabulary target) =>
-        model.CopiesSource ? new ExtendedVocabulary(source, target) : null;
 
     /// <summary>
     /// A NAT's counterpart of <see cref="TeacherForced"/>: cross-entropy and accuracy of the one-shot pass (every position
@@ -65,7 +62,7 @@ public static class Evaluator
     /// <summary>Decodes every item and scores it against its references.</summary>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(SequenceToSequence model, IReadOnlyList<EvaluationItem> items,
         Vocabulary source, Vocabulary target, DecodeStrategy strategy, Device device, int batchSize = 256) =>
-        Decode(input => strategy.Decode(model, input), items, source, target, device, Copying(model, source, target), batchSize);
+        Decode(input => strategy.Decode(model, input), items, source, target, device, model.CopyVocabulary, batchSize);
 
     /// <summary>Decodes every item with a checkpoint's model, in the vocabularies it was trained with (a copying model's extended one included).</summary>
     public static (SequenceMetrics Metrics, IReadOnlyList<Prediction> Predictions) Decode(CheckpointDecoder decoder, IReadOnlyList<EvaluationItem> items,

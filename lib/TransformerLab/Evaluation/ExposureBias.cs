@@ -41,7 +41,7 @@ public static class ExposureBias
         var freeWrong = new long[longest];
         var (afterError, afterErrorWrong, clean, cleanWrong) = (new long[longest], new long[longest], new long[longest], new long[longest]);
         double tfLoss = 0, freeLoss = 0;
-        var copy = Evaluator.Copying(model, source, target);
+        var copy = model.CopyVocabulary;
 
         foreach (var indices in Batching.InOrder(examples.Select(e => e.Source).ToList(), batchSize))
         {

@@ -81,7 +81,7 @@ public sealed class CopyingExperiment : TrainingExperiment
     static IEnumerable<GateRow> Gates(EncoderDecoder model, TaskData data, Device device)
     {
         var examples = data.Test.Take(GateItems).ToList();
-        var copy = Evaluator.Copying(model, data.SourceVocabulary, data.TargetVocabulary);
+        var copy = model.CopyVocabulary;
         using var batch = Batching.Make(examples, [.. Enumerable.Range(0, examples.Count)], data.SourceVocabulary, data.TargetVocabulary, device, copy);
         using var pGen = model.GenerationProbability(batch.Source, batch.TargetInput);
         var values = pGen.cpu().data<float>().ToArray();

@@ -90,7 +90,7 @@ public sealed class DecodingExperiment : TrainingExperiment
 
         // the beam's own candidates, against which the sampling oracle compares: is one of its n best right?
         var nBest = Evaluator.DecodeNBest(input => BeamSearch.Decode(model, input, new BeamOptions(OracleCandidates, NBest: OracleCandidates)),
-            test, data.SourceVocabulary, data.TargetVocabulary, TorchRuntime.Device(settings.Device), Evaluator.Copying(model, data.SourceVocabulary, data.TargetVocabulary));
+            test, data.SourceVocabulary, data.TargetVocabulary, TorchRuntime.Device(settings.Device), model.CopyVocabulary);
         var oracleRows = Enumerable.Range(1, OracleCandidates).Select(n => new BeamOracleRow(OracleCandidates, n,
             OracleSequenceError: nBest.Count(candidates => !candidates.Take(n).Any(p => p.Correct)) / (double)test.Count)).ToList();
         Csv.WriteRows(Path.Combine(context.Folder, "beam_oracle.csv"), oracleRows);

@@ -43,18 +43,11 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
 
     public static IReadOnlyList<LengthRow> ByLength(RunRecord run) => Csv.ReadRows<LengthRow>(Path.Combine(run.Folder, "by_length.csv"));
 
-    /// <summary>One dev evaluation of a fine-tuning, as its <c>dev.csv</c> holds it.</summary>
-    public sealed record Evaluation(long Step, double DevLoss, double DevTokenAccuracy, double DevSequenceError, double DevSymbolError, double DevExactMatch);
+    /// <summary>The dev evaluations of one fine-tuning of <paramref name="run"/> (its <c>dev.csv</c>).</summary>
+    public static IReadOnlyList<LoggedEvaluation> FinetuneDev(RunRecord run, TrainingObjective objective) => MetricsLog.Evaluations(Path.Combine(run.Folder, Folder(objective)));
 
-    /// <summary>The dev evaluations of one fine-tuning of <paramref name="run"/>.</summary>
-    public static IReadOnlyList<Evaluation> FinetuneDev(RunRecord run, TrainingObjective objective) =>
-        Csv.ReadRows<Evaluation>(Path.Combine(run.Folder, Folder(objective), "dev.csv"));
-
-    /// <summary>One logged step of a fine-tuning (its <c>steps.csv</c>): the loss is the objective's — the risk for MRT, the surrogate for REINFORCE.</summary>
-    public sealed record LoggedStep(long Step, int Epoch, double Loss, double Lr, double GradNorm, double TokensPerSecond, double ElapsedSeconds);
-
-    public static IReadOnlyList<LoggedStep> FinetuneSteps(RunRecord run, TrainingObjective objective) =>
-        Csv.ReadRows<LoggedStep>(Path.Combine(run.Folder, Folder(objective), "steps.csv"));
+    /// <summary>The logged steps of one fine-tuning (its <c>steps.csv</c>): the loss is the objective's — the risk for MRT, the surrogate for REINFORCE.</summary>
+    public static IReadOnlyList<LoggedStep> FinetuneSteps(RunRecord run, TrainingObjective objective) => MetricsLog.Steps(Path.Combine(run.Folder, Folder(objective)));
 
     /// <summary>The folder of a fine-tuning inside the run folder.</summary>
     public static string Folder(TrainingObjective objective) => $"finetune-{objective.ToString().ToLowerInvariant()}";

@@ -33,8 +33,8 @@ public class TrainingExperiment : Experiment<TrainingSettings>
         var best = summary.Best;
         var readings = new TrainingReadings(summary.Steps, summary.TrainingSeconds, summary.TokensPerSecond, summary.Parameters,
             best?.Step ?? double.NaN, best?.Loss ?? double.NaN, best?.TokenAccuracy ?? double.NaN, best?.SequenceError ?? double.NaN, best?.SymbolError ?? double.NaN);
-        foreach (var (name, value) in Csv.Named(readings).Take(best is null ? 4 : int.MaxValue))
-            metrics[name] = value; // a run that diverged before its first evaluation has no dev readings
+        foreach (var (name, value) in Csv.Named(readings).Where(kv => !double.IsNaN(kv.Value)))
+            metrics[name] = value; // a run that diverged before its first evaluation has no dev readings: they are left out, not stored as NaN
         if (best is not null && summary.Status != RunStatus.Diverged)
             using (MixedPrecision.Use(settings.Precision)) After(settings, data, context, metrics); // measured in the precision it trained in
         return new RunResult(metrics, ReadCurve(context.Folder), summary.Status == RunStatus.Diverged, summary.Reason);

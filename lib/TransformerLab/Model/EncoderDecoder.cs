@@ -48,7 +48,7 @@ public sealed class EncoderDecoder : SequenceToSequence
     /// <summary>Every parameter, in the order a seed draws them (<see cref="Initialisation.SeedOrder"/>): what the optimiser is given.</summary>
     public override IReadOnlyList<Parameter> ParametersInSeedOrder() => Initialisation.SeedOrder(encoder, decoder, output, Others);
 
-    public override bool CopiesSource => pointer is not null;
+    public override ExtendedVocabulary? CopyVocabulary => copy;
     /// <summary>The copy mechanism's gate; null when the model does not copy.</summary>
     public PointerGenerator? Pointer => pointer;
 

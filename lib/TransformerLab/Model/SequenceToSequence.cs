@@ -41,8 +41,15 @@ public abstract class SequenceToSequence : nn.Module
     /// <returns>logits <c>[batch, output vocabulary]</c>; equal to <see cref="Decode"/>'s at the same position.</returns>
     public abstract Tensor DecodeStep(Tensor tokens, IDecoderState state);
 
-    /// <summary>Whether the model copies source tokens (a pointer-generator): its batches then carry the rows' own unseen words (<see cref="Data.ExtendedVocabulary"/>).</summary>
-    public virtual bool CopiesSource => false;
+    /// <summary>
+    /// A copying model's extended vocabulary (a pointer-generator's: source words map into it, and a row's unseen words get
+    /// ids of their own), owned by the model so that its batches, decoding and evaluation all take it from here; null for
+    /// a model that does not copy.
+    /// </summary>
+    public virtual Data.ExtendedVocabulary? CopyVocabulary => null;
+
+    /// <summary>Whether the model copies source tokens: its batches then carry the rows' own unseen words.</summary>
+    public bool CopiesSource => CopyVocabulary is not null;
 
     /// <summary>Every parameter, in the order a seed draws them: what the optimiser and gradient clipping are given.</summary>
     public abstract IReadOnlyList<TorchSharp.Modules.Parameter> ParametersInSeedOrder();

@@ -71,8 +71,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     public string BestCheckpoint => Path.Combine(RunFolder, "best.ckpt");
     public string SummaryPath => Path.Combine(RunFolder, "summary.json");
     readonly TrainerHooks hooks = hooks ?? new TrainerHooks();
-    /// <summary>A copying model's extended vocabulary: its batches and decoded outputs carry each row's own unseen words.</summary>
-    readonly ExtendedVocabulary? copy = settings.CopyVocabulary(data.SourceVocabulary, data.TargetVocabulary);
+    /// <summary>A copying model's extended vocabulary, taken from the model once it is built: its batches and decoded outputs carry each row's own unseen words.</summary>
+    ExtendedVocabulary? copy;
 
     /// <summary>
     /// Trains from scratch, or from <see cref="LastCheckpoint"/> when <paramref name="resume"/>. Cancelling stops
@@ -96,6 +96,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         using var precision = MixedPrecision.Use(s.Precision); // products in bf16 when asked; weights, optimiser and loss stay float32
         using var trainable = TrainableModel.Create(s, data, device, hooks.DecoderInput);
         var model = trainable.Module;
+        copy = (model as SequenceToSequence)?.CopyVocabulary;
         var parameters = trainable.Parameters.ToList();
         using var optimizer = torch.optim.AdamW(parameters, lr: s.Lr, beta1: s.Beta1, beta2: s.Beta2, weight_decay: s.WeightDecay);
         var schedule = LearningRateSchedule.From(s);
@@ -299,8 +300,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     /// <summary>The evaluation at <paramref name="step"/> as dev.csv recorded it (a run resumed after its last evaluation has no other record).</summary>
     DevReport? LoggedEvaluation(long step)
     {
-        var row = Csv.Read(Path.Combine(RunFolder, "dev.csv")).LastOrDefault(r => r["step"] == step);
-        return row is null ? null : new DevReport(step, row["dev_loss"], row["dev_token_accuracy"], row["dev_sequence_error"], row["dev_symbol_error"], row["dev_exact_match"], Best: true);
+        var row = MetricsLog.Evaluations(RunFolder).LastOrDefault(r => r.Step == step);
+        return row is null ? null : new DevReport(step, row.DevLoss, row.DevTokenAccuracy, row.DevSequenceError, row.DevSymbolError, row.DevExactMatch, Best: true);
     }
 
     TrainingSummary? ReadSummary()
@@ -327,55 +328,4 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
     };
-}
-
-/// <summary>Per-step and per-evaluation metrics as CSV (steps.csv, dev.csv) and TensorBoard event files.</summary>
-sealed class MetricsLog : IDisposable
-{
-    readonly StreamWriter steps, dev;
-    readonly TensorBoardEventFile tensorboard;
-
-    /// <summary>Opens the logs; on resume, drops rows after <paramref name="resumedStep"/> (they belong to the lost part of the run).</summary>
-    public MetricsLog(string folder, long resumedStep)
-    {
-        steps = Open(Path.Combine(folder, "steps.csv"), "step,epoch,loss,lr,grad_norm,tokens_per_second,elapsed_seconds", resumedStep);
-        dev = Open(Path.Combine(folder, "dev.csv"), "step,dev_loss,dev_token_accuracy,dev_sequence_error,dev_symbol_error,dev_exact_match", resumedStep);
-        tensorboard = new TensorBoardEventFile(Path.Combine(folder, "tensorboard"));
-    }
-
-    static StreamWriter Open(string path, string header, long keepUpTo)
-    {
-        var kept = File.Exists(path)
-            ? File.ReadLines(path).Skip(1).Where(l => long.TryParse(l.Split(',')[0], out var s) && s <= keepUpTo).ToList()
-            : [];
-        AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(new[] { header }.Concat(kept).Select(l => l + "\n"))));
-        return new StreamWriter(path, append: true) { AutoFlush = true };
-    }
-
-    static string F(double x) => x.ToString("G6", CultureInfo.InvariantCulture);
-
-    public void Step(StepReport r)
-    {
-        steps.WriteLine(string.Join(",", r.Step, r.Epoch, F(r.Loss), F(r.LearningRate), F(r.GradientNorm), F(r.TokensPerSecond), F(r.Elapsed.TotalSeconds)));
-        tensorboard.Scalar("train/loss", r.Loss, r.Step);
-        tensorboard.Scalar("train/lr", r.LearningRate, r.Step);
-        tensorboard.Scalar("train/grad_norm", r.GradientNorm, r.Step);
-        tensorboard.Scalar("train/tokens_per_second", r.TokensPerSecond, r.Step);
-    }
-
-    public void Dev(DevReport r)
-    {
-        dev.WriteLine(string.Join(",", r.Step, F(r.Loss), F(r.TokenAccuracy), F(r.SequenceError), F(r.SymbolError), F(r.ExactMatch)));
-        tensorboard.Scalar("dev/loss", r.Loss, r.Step);
-        tensorboard.Scalar("dev/token_accuracy", r.TokenAccuracy, r.Step);
-        tensorboard.Scalar("dev/sequence_error", r.SequenceError, r.Step);
-        tensorboard.Scalar("dev/symbol_error", r.SymbolError, r.Step);
-    }
-
-    public void Dispose()
-    {
-        steps.Dispose();
-        dev.Dispose();
-        tensorboard.Dispose();
-    }
 }

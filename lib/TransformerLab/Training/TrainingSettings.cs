@@ -207,7 +207,7 @@ public sealed record TrainingSettings
     long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : (long)MaxLength) + 16);
 
     /// <summary>The extended vocabulary a copying run's model, batches and decoded outputs share; null when <see cref="Copy"/> is off.</summary>
-    public ExtendedVocabulary? CopyVocabulary(Vocabulary source, Vocabulary target) => Copy ? new ExtendedVocabulary(source, target) : null;
+    ExtendedVocabulary? CopyVocabulary(Vocabulary source, Vocabulary target) => Copy ? new ExtendedVocabulary(source, target) : null;
 
     /// <summary>The autoregressive encoder–decoder this run trains (Transformer, recurrent or convolutional) for these vocabularies, freshly initialised from the current torch seed.</summary>
     public SequenceToSequence CreateModel(Vocabulary source, Vocabulary target) => Architecture switch
