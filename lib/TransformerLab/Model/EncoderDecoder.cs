@@ -38,7 +38,6 @@ public sealed class EncoderDecoder : SequenceToSequence
             // made and drawn after everything else, so a seed gives the rest of the model the same weights as without copying
             (pointer, this.copy) = (new PointerGenerator(Config.DModel), copy);
             using (torch.no_grad()) nn.init.xavier_uniform_(pointer.Gate.weight!);
-            decoder.Layers[^1].CrossAttention.CaptureWeights = true; // the pointer reads the last layer's cross-attention
         }
         RegisterComponents();
     }
@@ -97,6 +96,19 @@ public sealed class EncoderDecoder : SequenceToSequence
     }
 
     /// <summary>
+    /// <see cref="Decode"/>, and the attention its last decoder layer paid to the source in that pass: what an auxiliary
+    /// loss on the alignment reads (guided attention), with its gradient. A copying model's pointer reads the same tensor,
+    /// so the two can be combined.
+    /// </summary>
+    /// <returns>logits as <see cref="Decode"/> returns them, and the cross-attention weights <c>[batch, heads, target time, source time]</c>.</returns>
+    public (Tensor Logits, Tensor CrossAttention) DecodeWithAttention(Tensor targetInput, EncodedSource source)
+    {
+        using var scope = NewDisposeScope();
+        var (output, _, attention) = TeacherForced(targetInput, source, keepAttention: true);
+        return (output.MoveToOuterDisposeScope(), attention!.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
     /// p_gen, the probability of generating rather than copying, at every position of a teacher-forced pass (eval mode,
     /// no gradient): <c>[batch, target time]</c>. Only for a copying model.
     /// </summary>
@@ -114,23 +126,43 @@ public sealed class EncoderDecoder : SequenceToSequence
         finally { train(wasTraining); }
     }
 
-    /// <summary>The decoder over the whole target under its mask, then the output layer, and the pointer when the model copies.</summary>
-    (Tensor Output, Tensor? PGen) TeacherForced(Tensor targetInput, EncodedSource source)
+    /// <summary>
+    /// The decoder over the whole target under its mask, then the output layer, and the pointer when the model copies.
+    /// The last layer's cross-attention is captured when the pointer needs it or <paramref name="keepAttention"/> asks for
+    /// it; the capture is the model's own business — it is switched on here, for this pass, and by nobody outside.
+    /// </summary>
+    (Tensor Output, Tensor? PGen, Tensor? Attention) TeacherForced(Tensor targetInput, EncodedSource source, bool keepAttention = false)
     {
         if (copy is not null) targetInput = Known(targetInput, Config.TargetVocabulary);
         var targetMask = Config.CausalMask ? Masks.Decoder(targetInput, Config.PadId) : Masks.Padding(targetInput, Config.PadId);
         var x = decoder.Embed(targetInput);
-        var y = decoder.forward(x, source.Memory, targetMask, source.Mask);
+        var (y, attention) = WithCrossAttention(copy is not null || keepAttention, () => decoder.forward(x, source.Memory, targetMask, source.Mask));
         var logits = output.forward(y);
-        return copy is null ? (logits, null) : Point(logits, y, x, source.Memory, CopyIds(source.Tokens));
+        if (copy is null) return (logits, null, attention);
+        var (mixed, pGen) = Point(logits, y, x, source.Memory, CopyIds(source.Tokens), attention!);
+        return (mixed, pGen, attention);
     }
 
-    /// <summary>The pointer-generator over the cross-attention the last decoder layer just captured (averaged over heads).</summary>
-    (Tensor LogProbabilities, Tensor PGen) Point(Tensor logits, Tensor state, Tensor input, Tensor memory, (Tensor Ids, long Width) copyIds)
+    /// <summary>
+    /// Runs <paramref name="pass"/> through the decoder layers and, when <paramref name="capture"/>, hands back the last
+    /// layer's cross-attention of that pass, <c>[batch, heads, time, source time]</c>, with its gradient. The capture is
+    /// switched on for this pass only, by the model itself: nobody outside sets it.
+    /// </summary>
+    (Tensor Output, Tensor? CrossAttention) WithCrossAttention(bool capture, Func<Tensor> pass)
     {
-        using var attention = decoder.Layers[^1].CrossAttention.TakeCapturedWeights();   // [batch, heads, time, source time]
-        return pointer!.forward(logits, attention.mean([1L]), state, memory, input, copyIds.Ids, copyIds.Width);
+        var cross = decoder.Layers[^1].CrossAttention;
+        cross.CaptureWeights = capture;
+        try
+        {
+            var y = pass();
+            return (y, capture ? cross.TakeCapturedWeights() : null);
+        }
+        finally { cross.CaptureWeights = false; }
     }
+
+    /// <summary>The pointer-generator over the last decoder layer's cross-attention (averaged over heads).</summary>
+    (Tensor LogProbabilities, Tensor PGen) Point(Tensor logits, Tensor state, Tensor input, Tensor memory, (Tensor Ids, long Width) copyIds, Tensor attention) =>
+        pointer!.forward(logits, attention.mean([1L]), state, memory, input, copyIds.Ids, copyIds.Width);
 
     /// <summary>
     /// The source's tokens as ids of the extended target vocabulary (<see cref="ExtendedVocabulary.CopyMap"/>; a row's own
@@ -167,10 +199,10 @@ public sealed class EncoderDecoder : SequenceToSequence
         var step = tokens.dim() == 1 ? tokens.unsqueeze(1) : tokens;
         if (copy is not null) step = Known(step, Config.TargetVocabulary);
         var x = decoder.Embed(step, state.Position);
-        var y = decoder.forward(x, state.Source.Memory, targetMask: null, state.Source.Mask, state.Layers);
+        var (y, attention) = WithCrossAttention(state.CopyIds is not null, () => decoder.forward(x, state.Source.Memory, targetMask: null, state.Source.Mask, state.Layers));
         state.Advance();
         var logits = output.forward(y);
-        if (state.CopyIds is { } copyIds) logits = Point(logits, y, x, state.Source.Memory, copyIds).LogProbabilities;
+        if (state.CopyIds is { } copyIds) logits = Point(logits, y, x, state.Source.Memory, copyIds, attention!).LogProbabilities;
         return logits.squeeze(1).MoveToOuterDisposeScope();
     }
 

@@ -39,15 +39,8 @@ public abstract class TrainableModel : IDisposable
         public override nn.Module Module => model;
         public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
-        /// <summary>The last decoder layer's cross-attention, whose weights guided attention shapes (null when it is off).</summary>
-        readonly Attention.MultiHeadAttention? guided = settings.GuidedAttention > 0 ? Guide((EncoderDecoder)model) : null;
-
-        static Attention.MultiHeadAttention Guide(EncoderDecoder model)
-        {
-            var cross = model.DecoderLayers[^1].CrossAttention;
-            cross.CaptureWeights = true;
-            return cross;
-        }
+        /// <summary>The Transformer whose last decoder layer's cross-attention guided attention shapes (null when it is off).</summary>
+        readonly EncoderDecoder? guided = settings.GuidedAttention > 0 ? (EncoderDecoder)model : null;
 
         public override Tensor Loss(Batch batch, long step)
         {
@@ -64,10 +57,10 @@ public abstract class TrainableModel : IDisposable
         /// <summary>Label-smoothed cross-entropy of the reference with the decoder input the policy gives (teacher forcing by default), plus guided attention when on.</summary>
         Tensor Likelihood(Batch batch, EncodedSource source, long step)
         {
-            var logits = model.Decode(decoderInput.DecoderInput(model, batch, source, step), source);
+            var input = decoderInput.DecoderInput(model, batch, source, step);
+            if (guided is null) return LabelSmoothedCrossEntropy.Loss(model.Decode(input, source), batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
+            var (logits, attention) = guided.DecodeWithAttention(input, source); // the attention the pointer read too, when the model copies
             var loss = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
-            if (guided is null) return loss;
-            using var attention = guided.TakeCapturedWeights();
             return loss + settings.GuidedAttention * GuidedAttention.Loss(attention,
                 batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]), settings.GuidedAttentionWidth);
         }

@@ -262,7 +262,6 @@ public sealed record TrainingSettings
         if (GuidedAttention > 0 && Architecture != Architecture.Autoregressive) p.Add("guided_attention shapes the Transformer decoder's cross-attention (architecture=autoregressive); the NAT and the rnn baseline have no such training loss here.");
         if (Copy && Architecture != Architecture.Autoregressive) p.Add("copy is the Transformer's pointer-generator (architecture=autoregressive); the other architectures have no copy mechanism here.");
         if (Copy && LabelSmoothing > 0) p.Add($"copy: the pointer-generator gives probability 0 to every extended word a row lacks, so a smoothed target has an infinite loss; set label_smoothing=0 (See et al. train without smoothing; got {LabelSmoothing}).");
-        if (Copy && GuidedAttention > 0) p.Add("copy reads the last decoder layer's cross-attention weights, which guided_attention takes for its loss: the two cannot be combined yet.");
         if (Architecture == Architecture.Cnn) p.AddRange(Cnn.Problems());
         if (Architecture == Architecture.Rnn && Model.DModel % 2 != 0) p.Add($"the rnn baseline's bidirectional encoder splits d_model in two directions: d_model must be even (got {Model.DModel}).");
         if (DecoderInput == DecoderInputKind.ScheduledSampling) p.AddRange(TeacherForcingSchedule.From(this).Problems());
