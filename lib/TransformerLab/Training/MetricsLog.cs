@@ -23,8 +23,9 @@ sealed class MetricsLog : IDisposable
     public MetricsLog(string folder, long resumedStep)
     {
         (stepsPath, devPath) = (Path.Combine(folder, "steps.csv"), Path.Combine(folder, "dev.csv"));
-        steps = [.. Steps(folder).Where(r => r.Step <= resumedStep)];
-        evaluations = [.. Evaluations(folder).Where(r => r.Step <= resumedStep)];
+        // a fresh run starts empty whatever the folder held (train --force into another folder); a resume keeps its own rows
+        steps = resumedStep == 0 ? [] : [.. Steps(folder).Where(r => r.Step <= resumedStep)];
+        evaluations = resumedStep == 0 ? [] : [.. Evaluations(folder).Where(r => r.Step <= resumedStep)];
         Csv.WriteRows(stepsPath, steps);
         Csv.WriteRows(devPath, evaluations);
         tensorboard = new TensorBoardEventFile(Path.Combine(folder, "tensorboard"));
