@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.NativeFix;
 
@@ -138,47 +139,4 @@ public static class SystemLibStdCxx
 
     /// <summary>The version names (GLIBCXX_*, CXXABI_*) the library at <paramref name="path"/> defines.</summary>
     public static IReadOnlySet<string> DefinedVersions(string path) => ElfImage.Load(path).VersionDefinitions().ToHashSet();
-}
-
-/// <summary>
-/// Writes a file under a temporary name beside it, flushes it to disk, renames it over the target and flushes the
-/// folder: when it returns the new content is durable, and a crash or a full disk at any point leaves the previous file
-/// whole (a reader sees the old file or the new one, never a part).
-/// </summary>
-public static class AtomicFile
-{
-    public static void WriteAllBytes(string path, byte[] bytes)
-    {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var tmp = Path.Combine(folder, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
-        try
-        {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            if (!OperatingSystem.IsWindows() && File.Exists(path)) File.SetUnixFileMode(tmp, File.GetUnixFileMode(path));
-            File.Move(tmp, path, overwrite: true);
-            SyncFolder(folder);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
-
-    /// <summary>fsync on the folder, so the rename itself survives a power loss (POSIX; Windows has no folder handle to flush).</summary>
-    static void SyncFolder(string folder)
-    {
-        if (OperatingSystem.IsWindows()) return;
-        var fd = open(folder, 0); // O_RDONLY: enough to fsync a directory
-        if (fd < 0) return;       // a file system that cannot open folders: the rename is all it offers
-        try { _ = fsync(fd); }
-        finally { _ = close(fd); }
-    }
-
-    [DllImport("libc", SetLastError = true)] static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-    [DllImport("libc", SetLastError = true)] static extern int fsync(int fd);
-    [DllImport("libc")] static extern int close(int fd);
 }

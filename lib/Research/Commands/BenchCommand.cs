@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
 using TransformerLab.Benchmarks;
-using TransformerLab.NativeFix;
 using TransformerLab.Runtime;
 using static TorchSharp.torch;
 

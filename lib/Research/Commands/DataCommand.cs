@@ -2,7 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using System.Text;
 using TransformerLab.Data;
-using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
 using TransformerLab.Training;
 
 namespace TransformerLab.Cli.Commands;

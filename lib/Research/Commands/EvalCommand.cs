@@ -7,7 +7,6 @@ using TransformerLab.Data;
 using TransformerLab.Decoding;
 using TransformerLab.Evaluation;
 using TransformerLab.Metrics;
-using TransformerLab.NativeFix;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 

@@ -4,7 +4,6 @@ using System.Text;
 using Spectre.Console;
 using TransformerLab.Runtime;
 using TransformerLab.Cli.Notebooks;
-using TransformerLab.NativeFix;
 using TransformerLab.Notebooks;
 
 namespace TransformerLab.Cli.Commands;

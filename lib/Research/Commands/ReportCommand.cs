@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using TransformerLab.Experiments;
 using TransformerLab.Reporting;
-using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.Cli.Commands;
 

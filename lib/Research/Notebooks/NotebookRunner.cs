@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using TransformerLab.NativeFix;
 using TransformerLab.Notebooks;
 using TransformerLab.Runtime;
 

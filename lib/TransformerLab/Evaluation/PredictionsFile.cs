@@ -1,5 +1,5 @@
 using System.Text;
-using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.Evaluation;
 

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TransformerLab.NativeFix;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 

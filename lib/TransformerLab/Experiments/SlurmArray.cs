@@ -1,7 +1,7 @@
 using TransformerLab.Training;
 using System.Diagnostics;
 using System.Text;
-using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.Experiments;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text;
-using TransformerLab.NativeFix;
 
 namespace TransformerLab.Runtime;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using TorchSharp;
 using TransformerLab.Data;
 using TransformerLab.Model;
-using TransformerLab.NativeFix;
+using TransformerLab.Runtime;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Training;

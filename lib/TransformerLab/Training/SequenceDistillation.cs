@@ -4,7 +4,6 @@ using TransformerLab.Data;
 using TransformerLab.Decoding;
 using TransformerLab.Evaluation;
 using TransformerLab.Model;
-using TransformerLab.NativeFix;
 using TransformerLab.Runtime;
 using static TorchSharp.torch;
 

@@ -5,7 +5,6 @@ using TorchSharp;
 using TransformerLab.Data;
 using TransformerLab.Evaluation;
 using TransformerLab.Model;
-using TransformerLab.NativeFix;
 using TransformerLab.Runtime;
 using static TorchSharp.torch;
 

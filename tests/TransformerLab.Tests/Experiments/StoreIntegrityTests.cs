@@ -44,7 +44,7 @@ public sealed class StoreIntegrityTests : IDisposable
     int Calls() { lock (ToyExperiment.Calls) return ToyExperiment.Calls.Count; }
 
     static Dictionary<string, byte[]> Files(string folder) =>
-        Directory.GetFiles(folder).Where(f => Path.GetFileName(f) != RunLock.FileName).ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
+        Directory.GetFiles(folder).Where(f => Path.GetFileName(f) != RunLock.FileName).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
 
     // ---- one owner per run ----
 
