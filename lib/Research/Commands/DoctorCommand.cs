@@ -2,7 +2,7 @@ using TransformerLab.Benchmarks;
 using System.CommandLine;
 using Spectre.Console;
 using TorchSharp;
-using TransformerLab.Cli.Notebooks;
+using TransformerLab.Cli.Publishing;
 using TransformerLab.Model;
 using TransformerLab.Runtime;
 using static TorchSharp.torch;

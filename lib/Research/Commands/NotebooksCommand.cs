@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Spectre.Console;
 using TransformerLab.Runtime;
-using TransformerLab.Cli.Notebooks;
+using TransformerLab.Cli.Publishing;
 using TransformerLab.Notebooks;
 
 namespace TransformerLab.Cli.Commands;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using TransformerLab.Cli;
 using TransformerLab.Cli.Commands;
-using TransformerLab.Cli.Notebooks;
+using TransformerLab.Cli.Publishing;
 using TransformerLab.Notebooks;
 using TransformerLab.Tests.Foundation;
 using Xunit;

@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace TransformerLab.Cli.Notebooks;
+namespace TransformerLab.Cli.Publishing;
 
 /// <summary>A notebook file could not be read; the message names the file and the problem.</summary>
 public sealed class NotebookFormatException(string message) : Exception(message);

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Markdig;
 using TransformerLab.Notebooks;
 
-namespace TransformerLab.Cli.Notebooks;
+namespace TransformerLab.Cli.Publishing;
 
 /// <summary>
 /// An executed notebook as one self-contained HTML page: markdown rendered with Markdig, code with its outputs, and

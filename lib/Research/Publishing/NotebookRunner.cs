@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using TransformerLab.Notebooks;
 using TransformerLab.Runtime;
 
-namespace TransformerLab.Cli.Notebooks;
+namespace TransformerLab.Cli.Publishing;
 
 /// <summary>How to run notebooks: output folder, size, how long one cell may take, and the workspace whose kernel runs them.</summary>
 public sealed record RunnerOptions(string OutputFolder, NotebookSize Size = NotebookSize.Default, TimeSpan? CellTimeout = null, string? Workspace = null)

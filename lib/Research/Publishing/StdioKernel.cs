@@ -5,7 +5,7 @@ using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Connection;
 using Microsoft.DotNet.Interactive.Events;
 
-namespace TransformerLab.Cli.Notebooks;
+namespace TransformerLab.Cli.Publishing;
 
 /// <summary>The kernel could not be started, stopped answering, or a cell ran over its time; the message says which.</summary>
 public sealed class KernelException(string message) : Exception(message);

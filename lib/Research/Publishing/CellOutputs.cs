@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.DotNet.Interactive.Formatting;
 using Microsoft.DotNet.Interactive.Events;
 
-namespace TransformerLab.Cli.Notebooks;
+namespace TransformerLab.Cli.Publishing;
 
 /// <summary>
 /// A cell's kernel events as nbformat outputs, the way an executed notebook stores them: standard output and error as

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using PuppeteerSharp;
 using TransformerLab.Notebooks;
 
-namespace TransformerLab.Cli.Notebooks;
+namespace TransformerLab.Cli.Publishing;
 
 /// <summary>
 /// Static copies of an executed notebook's charts, for wherever the notebook is read without running its scripts — a
