@@ -152,9 +152,18 @@ public static class Sweep
     /// What notebooks call: the plan's runs from the store, running here whatever is not finished yet. A notebook
     /// thus shows a full sweep someone ran with <c>research sweep</c>, or runs its own small version.
     /// </summary>
+    /// <remarks>
+    /// A run another live process is training is waited for (its lock polled every two seconds), not left out: a notebook
+    /// must not quietly show fewer seeds than it planned because a sweep in another terminal held one of them.
+    /// </remarks>
     public static IReadOnlyList<RunRecord> Ensure(ResultsStore store, IReadOnlyList<RunSpec> plan, int threads = 0)
     {
         Run(store, plan, spec => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount));
+        while (plan.Any(spec => store.StateOf(spec) == RunState.Running))
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(2));
+            Run(store, plan, spec => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount)); // one its owner left unfinished
+        }
         return Load(store, plan);
     }
 

@@ -71,6 +71,18 @@ public sealed class StoreIntegrityTests : IDisposable
     }
 
     [Fact]
+    public void Ensure_waits_for_a_run_another_process_holds_instead_of_leaving_it_out()
+    {
+        var plan = Plan();
+        var held = RunLock.TryAcquire(store.FolderOf(plan[0]))!;
+        var release = Task.Run(async () => { await Task.Delay(1500); held.Dispose(); }); // the other owner stops without finishing it
+        var runs = Sweep.Ensure(store, plan, threads: 1);
+        release.Wait();
+        Assert.Equal(plan.Count, runs.Count);
+        Assert.All(runs, r => Assert.Equal(RunState.Done, r.State));
+    }
+
+    [Fact]
     public void A_finished_run_is_never_rerun_or_rewritten_even_when_asked_directly()
     {
         RunAll();
