@@ -30,15 +30,17 @@ public static class ReportCommand
         string updated; IReadOnlyList<string> changed;
         try { (updated, changed) = ExperimentsReport.Update(markdown, new ReportSources(store)); }
         catch (Exception e) when (e is ReportException or InvalidDataException) { throw new UsageException(e.Message); } // a missing run, an unknown table, a table in an older layout
-        var tables = ExperimentsReport.Marked(markdown).Count;
+        var marked = ExperimentsReport.Marked(markdown).Count;
+        var claims = ExperimentsReport.MarkedClaims(markdown).Count;
+        var tables = $"{marked} tables and {claims} claims";
         if (check)
         {
-            if (changed.Count == 0) { Console.WriteLine($"{tables} tables in {path} match {store.Root}."); return ResearchCli.Ok; }
-            Console.Error.WriteLine($"{changed.Count} of {tables} tables in {path} differ from {store.Root}: {string.Join(", ", changed)}. Run `research report` to regenerate them.");
+            if (changed.Count == 0) { Console.WriteLine($"{tables} in {path} match {store.Root}."); return ResearchCli.Ok; }
+            Console.Error.WriteLine($"{changed.Count} of the {tables} in {path} differ from {store.Root}: {string.Join(", ", changed)}. Run `research report` to regenerate them.");
             return ResearchCli.Failed;
         }
         if (changed.Count > 0) AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(updated));
-        Console.WriteLine(changed.Count == 0 ? $"{tables} tables in {path}: all up to date." : $"{tables} tables in {path}: regenerated {string.Join(", ", changed)}.");
+        Console.WriteLine(changed.Count == 0 ? $"{tables} in {path}: all up to date." : $"{tables} in {path}: regenerated {string.Join(", ", changed)}.");
         return ResearchCli.Ok;
     }
 }

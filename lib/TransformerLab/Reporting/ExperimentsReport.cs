@@ -122,6 +122,9 @@ public static class ExperimentsReport
     public static string HandWritten(string markdown) =>
         Claim.Replace(Block.Replace(markdown.ReplaceLineEndings("\n"), ""), "");
 
+    /// <summary>The claim names marked in <paramref name="markdown"/>, in order (a claim may stand in several places).</summary>
+    public static IReadOnlyList<string> MarkedClaims(string markdown) => Claim.Matches(markdown.ReplaceLineEndings("\n")).Select(m => m.Groups["name"].Value).ToList();
+
     /// <summary>The table names marked in <paramref name="markdown"/>, in order.</summary>
     public static IReadOnlyList<string> Marked(string markdown) => Block.Matches(markdown.ReplaceLineEndings("\n")).Select(m => m.Groups["name"].Value).ToList();
 }
