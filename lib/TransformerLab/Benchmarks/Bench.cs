@@ -30,11 +30,7 @@ public sealed record MachineLoad(double AtStart, double AtEnd, int Cores)
     /// <summary>Something else was running when the bench started: more than a quarter of a core busy on average.</summary>
     public bool Busy => AtStart > 0.25 * Cores;
 
-    public static double Now()
-    {
-        try { return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return double.NaN; }
-    }
+    public static double Now() => MachineProfile.LoadAverage().One;
 }
 
 /// <summary>One decoder's time per call at one output length, batch size and intra-op thread count (the NAT-vs-AT curve).</summary>
@@ -101,15 +97,10 @@ public sealed partial class Bench(Device device, bool quick, Action<string>? log
         if (Runs("layers")) LayersAgainstLength();
         if (Runs("memory")) Memory();
         if (Runs("contention") && host is not null && device.type == DeviceType.CPU) UnderContention(host);
-        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {CpuModel()}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
+        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {MachineProfile.Read().Cpu}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
             started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount), decoding,
             contention.Count > 0 ? contention : null, MachineProfile.Read().VectorExtensions, OpenMpWaitPolicy.Description);
     }
-
-    /// <summary>The CPU's model name (/proc/cpuinfo), or "CPU" where there is none.</summary>
-    static string CpuModel() => File.Exists("/proc/cpuinfo")
-        ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "CPU"
-        : "CPU";
 
     /// <summary>
     /// Which libraries do the products: LibTorch 2.10's float32 GEMM is oneMKL's, bfloat16's oneDNN's. oneMKL dispatches by

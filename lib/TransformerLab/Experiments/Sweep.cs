@@ -158,11 +158,12 @@ public static class Sweep
     /// </remarks>
     public static IReadOnlyList<RunRecord> Ensure(ResultsStore store, IReadOnlyList<RunSpec> plan, int threads = 0)
     {
-        Run(store, plan, spec => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount));
+        RunState Execute(RunSpec spec) => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount);
+        Run(store, plan, Execute);
         while (plan.Any(spec => store.StateOf(spec) == RunState.Running))
         {
             Thread.Sleep(TimeSpan.FromSeconds(2));
-            Run(store, plan, spec => store.Execute(spec, threads > 0 ? threads : Environment.ProcessorCount)); // one its owner left unfinished
+            Run(store, plan, Execute); // one its owner left unfinished
         }
         return Load(store, plan);
     }

@@ -15,7 +15,7 @@ public sealed record MachineProfile(string Cpu, string Vendor, int Cores, IReadO
         var info = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").Take(64).ToList() : [];
         string Field(string name) => info.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line ? line[(line.IndexOf(':') + 1)..].Trim() : "";
         var (l1, l5, l15) = LoadAverage();
-        return new(Field("model name") is { Length: > 0 } model ? model : "unknown CPU", Field("vendor_id"), Environment.ProcessorCount, CpuFlags() ?? [], l1, l5, l15);
+        return new(Field("model name") is { Length: > 0 } model ? model : "CPU", Field("vendor_id"), Environment.ProcessorCount, CpuFlags() ?? [], l1, l5, l15);
     }
 
     /// <summary>The CPU's feature flags from /proc/cpuinfo (x86 "flags", Arm "Features"), or null where there is none.</summary>

@@ -270,13 +270,14 @@ public sealed record TrainingSettings
             p.Add($"objective={Sequence.Objective.ToString().ToLowerInvariant()} samples outputs token by token: it trains an autoregressive model (transformer, rnn or cnn), not the NAT.");
         if (DistillBeam < 1) p.Add($"distill_beam must be ≥ 1 (got {DistillBeam}).");
         if (Nat.LengthLossWeight < 0) p.Add($"length_loss_weight must be ≥ 0 (got {Nat.LengthLossWeight}).");
-        p.AddRange(Model.ChoiceProblems()); // the model checks its own keys; vocabularies are checked when the data gives them
+        var modelProblems = Model.ChoiceProblems();
+        p.AddRange(modelProblems); // the model checks its own keys; vocabularies are checked when the data gives them
         if (Threads > 1024) p.Add($"threads must be at most 1,024 (got {Threads}); this machine has {Environment.ProcessorCount} cores.");
         if (Task != TaskKind.G2p && ((long)TrainSize + DevSize + TestSize > 10_000_000 || Names > 10_000_000 || Symbols > 1_000_000))
             p.Add($"the synthetic data would be too large to generate (train_size + dev_size + test_size at most 10,000,000, names at most 10,000,000, symbols at most 1,000,000).");
         if (Sequence.Candidates > 1_024) p.Add($"candidates must be at most 1,024 (got {Sequence.Candidates}).");
         if (DistillBeam > 256) p.Add($"distill_beam must be at most 256 (got {DistillBeam}).");
-        if (Model.ChoiceProblems().Count == 0 && TrainingBytes() > AvailableMemory)
+        if (modelProblems.Count == 0 && TrainingBytes() > AvailableMemory)
             p.Add($"the model would have about {ParameterEstimate():G3} parameters and need about {TrainingBytes() / 1e9:G3} GB for its weights, gradients and optimiser state, more than this machine's {AvailableMemory / 1e9:G3} GB; make d_model, d_ff or the layers smaller.");
         if (Architecture == Architecture.NonAutoregressive && Nat.MaxLength < 1) p.Add($"nat_max_length must be at least 1 (got {Nat.MaxLength}).");
         if (Architecture == Architecture.NonAutoregressive && Nat.MaxLength + 1 > Positions) p.Add($"nat_max_length ({Nat.MaxLength}) must be below the model's positions ({Positions}).");

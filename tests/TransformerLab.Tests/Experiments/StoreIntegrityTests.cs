@@ -16,25 +16,8 @@ namespace TransformerLab.Tests.Experiments;
 /// uninterrupted one.
 /// </summary>
 [Collection("toy experiment")] // ToyExperiment's call log is shared
-public sealed class StoreIntegrityTests : IDisposable
+public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
 {
-    readonly string root = Path.Combine(Path.GetTempPath(), "tlab-store-" + Guid.NewGuid().ToString("N"));
-    readonly ResultsStore store;
-    readonly ToyExperiment toy = new();
-
-    public StoreIntegrityTests()
-    {
-        ExperimentRegistry.Register(toy);
-        store = new ResultsStore(root);
-        lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
-        ToyExperiment.FailFor.Clear();
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-    }
-
     static readonly SweepSpec ToySweep = SweepSpec.Of("toy", 2, [], ("x", "1,3"));
 
     IReadOnlyList<RunSpec> Plan() => ToySweep.Plan();

@@ -42,15 +42,19 @@ public sealed class ToyExperiment : Experiment<ToyConfig>
     }
 }
 
-[Collection("toy experiment")] // ToyExperiment's call log is shared
-public sealed class SweepTests : IDisposable
+/// <summary>
+/// A test class over a fresh results store in a temporary folder with <see cref="ToyExperiment"/> registered and its call
+/// log cleared: what the sweep and store tests share.
+/// </summary>
+public abstract class ToyStoreTests : IDisposable
 {
-    readonly string root = Path.Combine(Path.GetTempPath(), "tlab-sweep-" + Guid.NewGuid().ToString("N"));
-    readonly ResultsStore store;
-    readonly ToyExperiment toy = new();
+    protected readonly string root;
+    protected readonly ResultsStore store;
+    protected readonly ToyExperiment toy = new();
 
-    public SweepTests()
+    protected ToyStoreTests(string prefix)
     {
+        root = Path.Combine(Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
         ExperimentRegistry.Register(toy);
         store = new ResultsStore(root);
         lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
@@ -61,8 +65,13 @@ public sealed class SweepTests : IDisposable
     {
         ToyExperiment.FailFor.Clear();
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        GC.SuppressFinalize(this);
     }
+}
 
+[Collection("toy experiment")] // ToyExperiment's call log is shared
+public sealed class SweepTests() : ToyStoreTests("tlab-sweep-")
+{
     IReadOnlyList<RunSpec> Plan(int seeds = 2) => Sweep.Plan(toy, [new("y", "0.5")], [Sweep.GridAxis("x=1,2,3"), Sweep.GridAxis("label=a,b")], seeds);
     SweepReport RunAll(IReadOnlyList<RunSpec> plan, bool retry = false) => Sweep.Run(store, plan, s => store.Execute(s, 1), retryFailed: retry);
 
