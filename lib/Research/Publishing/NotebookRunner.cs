@@ -6,10 +6,14 @@ using TransformerLab.Runtime;
 
 namespace TransformerLab.Cli.Publishing;
 
-/// <summary>How to run notebooks: output folder, size, how long one cell may take, and the workspace whose kernel runs them.</summary>
-public sealed record RunnerOptions(string OutputFolder, NotebookSize Size = NotebookSize.Default, TimeSpan? CellTimeout = null, string? Workspace = null)
+/// <summary>How to run notebooks: output folder, size, how long one cell may take, the workspace whose kernel runs them, and how often a running cell says so.</summary>
+public sealed record RunnerOptions(string OutputFolder, NotebookSize Size = NotebookSize.Default, TimeSpan? CellTimeout = null, string? Workspace = null,
+    TimeSpan? HeartbeatEvery = null)
 {
     public TimeSpan Timeout => CellTimeout ?? TimeSpan.FromMinutes(30);
+
+    /// <summary>A long cell (an experiment that trains for minutes) says this often that it is still running: on a busy machine a silent cell looks like a hung one.</summary>
+    public TimeSpan Heartbeat => HeartbeatEvery ?? TimeSpan.FromMinutes(1);
 }
 
 /// <summary>What happened to one notebook: the files written, the kernel's start-up time, and the first error if any.</summary>
@@ -33,6 +37,15 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
     public static string BuildConfiguration =>
         typeof(NotebookRunner).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
             .OfType<System.Reflection.AssemblyConfigurationAttribute>().FirstOrDefault()?.Configuration is { Length: > 0 } c ? c : "Debug";
+
+    /// <summary>Every <see cref="RunnerOptions.Heartbeat"/>, a progress line: the cell is still running, for how long, and its timeout.</summary>
+    IDisposable? Heartbeat(string what)
+    {
+        if (progress is null) return null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        return new Timer(_ => progress($"{what} still running after {clock.Elapsed:m\\:ss} (timeout {options.Timeout.TotalSeconds:0.#} s)"),
+            null, options.Heartbeat, options.Heartbeat);
+    }
 
     /// <summary>
     /// A cell with the notebooks' library reference (<see cref="NotebookSetup.LibraryReference"/>, the Debug build VS Code
@@ -89,6 +102,7 @@ public sealed class NotebookRunner(RunnerOptions options, Action<string>? progre
                                  $"(it has {string.Join(", ", kernel.Kernels.Where(k => !k.IsComposite).Select(k => k.LocalName))}).");
                 else
                 {
+                    using var heartbeat = Heartbeat($"{name}: cell {number}/{codeCells.Count}");
                     try { await kernel.SubmitAsync(WithThisBuildsLibrary(NotebookDocument.Source(cell)), subkernel, options.Timeout, outputs.Add); }
                     catch (KernelException e) { outputs.Fail(e.Message); }
                 }

@@ -31,6 +31,44 @@ public sealed partial class Bench
         model.Dispose();
     }
 
+    /// <summary>
+    /// 5b. Where a second intra-op thread starts to pay in cached decoding (the rule <see cref="IntraOpThreads.OneThreadWork"/>
+    /// encodes): 16 cached greedy steps at 1 … 256 rows on one thread against every core, at the G2P model's width
+    /// (d_model 128, 2 + 2 layers) and the kv-cache model's (d_model 256, 3 + 3). Steady-state turns of ≥ 50 ms.
+    /// </summary>
+    void DecodingThreads()
+    {
+        var cores = torch.get_num_threads();
+        if (cores < 2) return;
+        var widths = new[]
+        {
+            new TransformerConfig { SourceVocabulary = 32, TargetVocabulary = 44, DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 },
+            StepConfig(false),
+        };
+        foreach (var config in widths)
+        {
+            using var scope = NewDisposeScope();
+            TorchRuntime.Seed(2);
+            var model = new EncoderDecoder(config).to(device);
+            model.eval();
+            foreach (var rows in quick ? new[] { 1, 8, 64 } : [1, 2, 4, 8, 16, 32, 64, 128, 256])
+            {
+                using var inner = NewDisposeScope();
+                var encoded = model.Encode(torch.randint(4, config.SourceVocabulary, [rows, 16], device: device));
+                var times = Latency.MeasureInterleaved(
+                [
+                    () => OnThreads(1, () => { DecodeSteps(model, encoded, 16, useCache: true); return 0; }),
+                    () => OnThreads(cores, () => { DecodeSteps(model, encoded, 16, useCache: true); return 0; }),
+                ], warmup: 2, repeats: Repeats, minimumSeconds: quick ? 0.02 : 0.05);
+                var setting = $"d_model {config.DModel}, {rows} row{(rows == 1 ? "" : "s")}, 16 cached steps";
+                Add("decoding threads", $"1 thread, {setting}", times[0].Median * 1e3, "ms");
+                Add("decoding threads", $"{cores} threads, {setting}", times[1].Median * 1e3, "ms");
+                Ratio($"decoding on {cores} threads / 1 thread, {setting}", times[1], times[0], "", null);
+            }
+            model.Dispose();
+        }
+    }
+
     /// <summary>Feeds the argmax token for exactly <paramref name="length"/> steps (no early stop), as decoding a length-L output costs.</summary>
     void DecodeSteps(EncoderDecoder model, EncodedSource source, int length, bool useCache)
     {

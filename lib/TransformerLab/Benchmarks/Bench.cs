@@ -73,7 +73,7 @@ public sealed record BenchReport(string Machine, string Device, bool Quick, int 
 public sealed partial class Bench(Device device, bool quick, Action<string>? log = null, WorkloadHost? host = null, IReadOnlySet<string>? sections = null)
 {
     /// <summary>The sections by name, in the order a full run takes them (<c>research bench --section NAME</c> runs some).</summary>
-    public static readonly string[] Sections = ["matmul", "attention", "training-step", "mixed-precision", "kv-cache", "nat-vs-at", "call-overhead", "layers", "memory", "contention"];
+    public static readonly string[] Sections = ["matmul", "attention", "training-step", "mixed-precision", "kv-cache", "decoding-threads", "nat-vs-at", "call-overhead", "layers", "memory", "contention", "pytorch"];
 
     bool Runs(string section) => sections is null || sections.Contains(section);
 
@@ -92,11 +92,13 @@ public sealed partial class Bench(Device device, bool quick, Action<string>? log
         if (Runs("training-step")) TrainingStep();
         if (Runs("mixed-precision")) MixedPrecisionSection();
         if (Runs("kv-cache")) using (torch.no_grad()) KeyValueCache();
+        if (Runs("decoding-threads")) using (torch.no_grad()) DecodingThreads();
         if (Runs("nat-vs-at")) using (torch.no_grad()) NatAgainstAt();
         if (Runs("call-overhead")) CallOverhead();
         if (Runs("layers")) LayersAgainstLength();
         if (Runs("memory")) Memory();
         if (Runs("contention") && host is not null && device.type == DeviceType.CPU) UnderContention(host);
+        if (Runs("pytorch") && device.type == DeviceType.CPU) BesidePyTorch();
         return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {MachineProfile.Read().Cpu}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
             started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount), decoding,
             contention.Count > 0 ? contention : null, MachineProfile.Read().VectorExtensions, OpenMpWaitPolicy.Description);

@@ -32,10 +32,12 @@ public static class DecodingCommon
     /// that matters at the small shapes of decoding. What <paramref name="body"/> returns must not enter autograd later
     /// (decoders return token ids and scores). Switching modes walks every module, so it happens only when needed.
     /// </summary>
-    /// <param name="rows">rows the decoding computes at once (sources × candidates): a small batch runs on one thread (<see cref="Runtime.IntraOpThreads.ForDecoding"/>).</param>
+    /// <param name="rows">rows the decoding computes at once (sources × candidates, × positions for a one-pass decoder): a
+    /// small batch of a narrow model runs on one thread (<see cref="Runtime.IntraOpThreads.ForDecoding"/>; the width is the
+    /// source embedding's, every architecture's d_model).</param>
     public static T Inference<T>(nn.Module model, Func<T> body, long rows = long.MaxValue)
     {
-        using var threads = Runtime.IntraOpThreads.ForDecoding(rows);
+        using var threads = Runtime.IntraOpThreads.ForDecoding(rows, model is SequenceToSequence s ? s.SourceEmbedding.shape[1] : 1);
         var wasTraining = model.training;
         if (wasTraining) model.eval();
         try

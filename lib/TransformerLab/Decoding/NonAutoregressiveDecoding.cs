@@ -41,7 +41,8 @@ public static class NonAutoregressiveDecoding
     {
         options ??= new NatDecodeOptions();
         options.Validate();
-        return DecodingCommon.Inference(model, rows: source.shape[0] * options.LengthBeam, body: () =>
+        // one pass computes every position of every candidate at once: those are the rows its products have
+        return DecodingCommon.Inference(model, rows: source.shape[0] * options.LengthBeam * model.Config.MaxTargetLength, body: () =>
         {
             // At batch 1 the arithmetic is microseconds and every LibTorch call costs a few: what follows spends calls
             // only where the answer needs them (lengths chosen on the host, no row copies for a single candidate, no

@@ -40,7 +40,7 @@ public sealed class ContentionTests
         var before = torch.get_num_threads();
         using (IntraOpThreads.Use(2))
         {
-            Assert.Null(IntraOpThreads.ForDecoding(1)); // pinned: a benchmark measures what it asked for
+            Assert.Null(IntraOpThreads.ForDecoding(1, 128)); // pinned: a benchmark measures what it asked for
             Assert.Equal(2, torch.get_num_threads());
         }
         using (IntraOpThreads.Use(2))
@@ -48,8 +48,11 @@ public sealed class ContentionTests
         Assert.Equal(before, torch.get_num_threads());
         if (before > 1)
         {
-            using (IntraOpThreads.ForDecoding(IntraOpThreads.SmallBatch)) Assert.Equal(1, torch.get_num_threads());
-            Assert.Null(IntraOpThreads.ForDecoding(IntraOpThreads.SmallBatch + 1));
+            // the measured crossover: 128 rows at d_model 256 (and so 256 at d_model 128) on one thread, one more row on all
+            using (IntraOpThreads.ForDecoding(128, 256)) Assert.Equal(1, torch.get_num_threads());
+            using (IntraOpThreads.ForDecoding(256, 128)) Assert.Equal(1, torch.get_num_threads());
+            Assert.Null(IntraOpThreads.ForDecoding(129, 256));
+            Assert.Null(IntraOpThreads.ForDecoding(IntraOpThreads.OneThreadWork + 1, 1));
         }
         Assert.Equal(before, torch.get_num_threads());
     }
@@ -77,5 +80,23 @@ public sealed class ContentionTests
         Assert.Contains("Vector extensions", output);
         Assert.Contains("avx2", output);
         Assert.Contains("OpenMP wait policy", output);
+    }
+
+    [Fact]
+    public void The_pytorch_peer_ships_with_the_library_and_says_why_when_it_cannot_run()
+    {
+        Assert.True(File.Exists(TransformerLab.Benchmarks.PyTorchPeer.Script), TransformerLab.Benchmarks.PyTorchPeer.Script);
+        Assert.Null(TransformerLab.Benchmarks.PyTorchPeer.TryStart("/nonexistent/python3", out var reason));
+        Assert.Contains("RESEARCH_PYTORCH_PYTHON", reason);
+        // Debian's python3: with python3-torch the peer answers a timing; without it, it says how to install it
+        if (!File.Exists(TransformerLab.Benchmarks.PyTorchPeer.Python)) return;
+        using var peer = TransformerLab.Benchmarks.PyTorchPeer.TryStart(TransformerLab.Benchmarks.PyTorchPeer.Python, out reason);
+        if (peer is null) Assert.Contains("apt-get install python3-torch", reason);
+        else
+        {
+            Assert.StartsWith("PyTorch ", peer.Version);
+            Assert.True(peer.SecondsPerCall("mha", 8, 1, 2) > 0);
+            Assert.True(peer.SecondsPerCall("greedy", 4, 1, 1) > 0);
+        }
     }
 }

@@ -181,10 +181,13 @@ public sealed class NotebookRunnerTests : IDisposable
     }
 
     [Fact]
-    public void A_cell_over_the_timeout_stops_the_notebook()
+    public void A_cell_over_the_timeout_stops_the_notebook_and_says_it_is_running_until_then()
     {
-        var report = Run(Write("slow", "System.Threading.Thread.Sleep(60_000);", "1"), timeoutSeconds: 3);
+        var progress = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var report = new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(3), HeartbeatEvery: TimeSpan.FromSeconds(1)), progress.Enqueue)
+            .RunAsync(Write("slow", "System.Threading.Thread.Sleep(60_000);", "1")).GetAwaiter().GetResult();
         Assert.False(report.Ok);
+        Assert.Contains(progress, line => line.StartsWith("slow: cell 1/2 still running after 0:0", StringComparison.Ordinal) && line.EndsWith("(timeout 3 s)", StringComparison.Ordinal));
         Assert.Contains("did not finish within 3 s", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
         Assert.Empty(Outputs(report, 2));
     }
