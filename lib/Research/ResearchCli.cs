@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using TransformerLab.Cli.Commands;
+using TransformerLab.Model;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 

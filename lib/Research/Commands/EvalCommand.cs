@@ -7,6 +7,7 @@ using TransformerLab.Data;
 using TransformerLab.Decoding;
 using TransformerLab.Evaluation;
 using TransformerLab.Metrics;
+using TransformerLab.Model;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 
@@ -48,14 +49,14 @@ public static class EvalCommand
         using var products = MixedPrecision.Use(precision);
 
         var checkpoint = Checkpoint.Load(checkpointPath);
-        if (beam > 1 && CheckpointDecoder.BeamTooWide(checkpoint, beam, batchSize) is { } tooWide) throw new UsageException(tooWide);
+        if (beam > 1 && CheckpointDecoder.BeamTooWide(checkpoint.Model, beam, batchSize) is { } tooWide) throw new UsageException(tooWide);
         var settings = checkpoint.Settings;
         var data = settings.LoadData(NotebooksCommand.WorkspaceRoot());
         if (!checkpoint.HasVocabulariesOf(data))
             throw new CheckpointException($"The {settings.Task} data now loaded has other vocabularies than {checkpointPath} was trained with; the data changed since.");
         var items = EvaluationItem.Group(data.Split(split));
         CheckpointDecoder decoder;
-        try { decoder = new CheckpointDecoder(checkpoint, device, beam, alpha, nat); }
+        try { decoder = new CheckpointDecoder(checkpoint.Model, device, beam, alpha, nat); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         using var _ = decoder;
         var decodingName = decoder.Name;

@@ -44,98 +44,145 @@ public static class NonAutoregressiveDecoding
         // one pass computes every position of every candidate at once: those are the rows its products have
         return DecodingCommon.Inference(model, rows: source.shape[0] * options.LengthBeam * model.Config.MaxTargetLength, body: () =>
         {
-            // At batch 1 the arithmetic is microseconds and every LibTorch call costs a few: what follows spends calls
-            // only where the answer needs them (lengths chosen on the host, no row copies for a single candidate, no
-            // padding masks when every candidate has the same length).
             using var scope = NewDisposeScope();
-            var config = model.Config;
-            var cutAtEos = config.Length == LengthPrediction.CutAtEos;
-            long batch = source.shape[0];
-            var device = source.device;
             var (memory, mask) = model.Encode(source);
+            var (lengths, k) = LengthCandidates(model, source, memory, mask, options.LengthBeam);
+            var rows = new CandidateRows(model, source, memory, mask, lengths, k, keepLengths: options.Iterations > 1);
+            var (tokens, confidence, scores) = MaskPredict(rows, options.Iterations);
+            return BestCandidates(model.Config, rows, tokens, confidence, scores);
+        });
+    }
 
-            // candidate lengths, k per source: a few numbers per source, chosen on the host after one transfer each
-            long[] candidateLengths; // [batch · k], source-major
-            int k;
-            if (cutAtEos)
-            {
-                k = 1;
-                candidateLengths = Enumerable.Repeat((long)config.MaxTargetLength, (int)batch).ToArray();
-            }
-            else
-            {
-                var sourceLengths = source.ne(Vocabulary.Pad).sum([1L]).cpu().data<long>().ToArray();
-                var classes = config.LengthClasses;
-                var logits = model.LengthLogits(memory, mask).to(ScalarType.Float32).cpu().data<float>().ToArray();
-                var ranked = Enumerable.Range(0, (int)batch).Select(b => Enumerable.Range(0, classes)
-                    .Select(c => (Length: model.LengthOf(c, sourceLengths[b]), Logit: logits[b * classes + c]))
-                    .Where(x => x.Length is not null).OrderByDescending(x => x.Logit).Select(x => x.Length!.Value).ToList()).ToList();
-                k = Math.Max(1, Math.Min(options.LengthBeam, ranked.Min(r => r.Count))); // no more candidates than valid lengths
-                // a source no class fits (an offset model's source far longer than any output) gets the longest output
-                candidateLengths = ranked.SelectMany(r => r.Count == 0 ? new[] { (long)config.MaxTargetLength } : r.Take(k)).ToArray();
-            }
+    /// <summary>
+    /// Mask-predict over every candidate row at once: predict every position, then for iterations t = 1 … T−1 re-mask the
+    /// n = ⌊L·(T−t)/T⌋ least confident tokens of each row and predict them again with the rest visible, keeping a new token
+    /// only where it is at least as probable as the old. T = 1 is the one-shot NAT.
+    /// </summary>
+    /// <returns>tokens and their log-probabilities <c>[rows, width]</c>, and each row's Σ log p after every iteration.</returns>
+    static (Tensor Tokens, Tensor Confidence, List<double[]> Scores) MaskPredict(CandidateRows rows, int iterations)
+    {
+        var (confidence, tokens) = rows.Predict(rows.Placeholders);
+        var scores = new List<double[]>();
+        for (int t = 1; t < iterations; t++)
+        {
+            scores.Add(RowSums(confidence.cpu().data<double>().ToArray(), rows.Width));
+            var remask = (rows.Length! * (iterations - t)).div(iterations, rounding_mode: RoundingMode.floor); // n per row
+            var rank = rows.HidingBeyond(confidence, double.PositiveInfinity).argsort(1).argsort(1);          // 0 = least confident
+            var masked = rows.WithinLength(rank.lt(remask.unsqueeze(1)));
+            var (newConfidence, newTokens) = rows.Predict(torch.where(masked, rows.Placeholders, tokens));
+            var better = masked.logical_and(newConfidence.ge(confidence));
+            tokens = torch.where(better, newTokens, tokens);
+            confidence = torch.where(better, newConfidence, confidence);
+        }
+        scores.Add(RowSums(confidence.cpu().data<double>().ToArray(), rows.Width));
+        return (tokens, confidence, scores);
+    }
 
-            var width = candidateLengths.Max();
-            var (rowSource, rowMemory, rowMask) = (source, memory, mask);
+    /// <summary>
+    /// The k output lengths each source is decoded at (k = <paramref name="lengthBeam"/>, or fewer when fewer lengths are
+    /// valid): the most probable classes of the length predictor, ranked on the host after one transfer — a few numbers
+    /// per source. <see cref="LengthPrediction.CutAtEos"/> has no predictor: one candidate of the longest output.
+    /// </summary>
+    /// <returns>the lengths <c>[batch · k]</c>, source-major, and k.</returns>
+    static (long[] Lengths, int K) LengthCandidates(NonAutoregressiveTransformer model, Tensor source, Tensor memory, Tensor mask, int lengthBeam)
+    {
+        var config = model.Config;
+        var batch = (int)source.shape[0];
+        if (config.Length == LengthPrediction.CutAtEos) return (Enumerable.Repeat((long)config.MaxTargetLength, batch).ToArray(), 1);
+        var sourceLengths = source.ne(Vocabulary.Pad).sum([1L]).cpu().data<long>().ToArray();
+        var classes = config.LengthClasses;
+        var logits = model.LengthLogits(memory, mask).to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var ranked = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, classes)
+            .Select(c => (Length: model.LengthOf(c, sourceLengths[b]), Logit: logits[b * classes + c]))
+            .Where(x => x.Length is not null).OrderByDescending(x => x.Logit).Select(x => x.Length!.Value).ToList()).ToList();
+        var k = Math.Max(1, Math.Min(lengthBeam, ranked.Min(r => r.Count))); // no more candidates than valid lengths
+        // a source no class fits (an offset model's source far longer than any output) gets the longest output
+        return (ranked.SelectMany(r => r.Count == 0 ? new[] { (long)config.MaxTargetLength } : r.Take(k)).ToArray(), k);
+    }
+
+    /// <summary>
+    /// The decoder's rows: one per source and length candidate, each as wide as the longest candidate, and the one-pass
+    /// prediction over them. The latency shortcuts live here, not in the loop — at batch 1 the arithmetic is microseconds and
+    /// every LibTorch call costs a few: no row copies for a single candidate, no padding mask when every row fills the width.
+    /// </summary>
+    sealed class CandidateRows
+    {
+        readonly NonAutoregressiveTransformer model;
+        readonly Tensor source, memory, mask, banned;
+        /// <summary><c>[rows, width]</c>: true at positions beyond a row's length; null when every row fills the width.</summary>
+        readonly Tensor? beyond;
+
+        public long[] Lengths { get; }
+        public int K { get; }
+        public long Width { get; }
+        /// <summary><c>[rows]</c> each row's length; null when no one asks (one pass over rows of one length).</summary>
+        public Tensor? Length { get; }
+        /// <summary><c>[rows, width]</c>: every position unknown (the placeholder), PAD beyond each row's length.</summary>
+        public Tensor Placeholders { get; }
+
+        public CandidateRows(NonAutoregressiveTransformer model, Tensor source, Tensor memory, Tensor mask, long[] lengths, int k, bool keepLengths)
+        {
+            (this.model, Lengths, K, Width) = (model, lengths, k, lengths.Max());
+            var device = source.device;
+            (this.source, this.memory, this.mask) = (source, memory, mask);
             if (k > 1)
             {
-                var expand = torch.arange(batch, device: device).repeat_interleave(k);
-                (rowSource, rowMemory, rowMask) = (source.index_select(0, expand), memory.index_select(0, expand), mask.index_select(0, expand));
+                var expand = torch.arange(source.shape[0], device: device).repeat_interleave(k);
+                (this.source, this.memory, this.mask) = (source.index_select(0, expand), memory.index_select(0, expand), mask.index_select(0, expand));
             }
-            var rowLength = candidateLengths.Any(l => l < width) || options.Iterations > 1 ? torch.tensor(candidateLengths, device: device) : null;
-            // [rows, width]: positions beyond each row's length; null when every row fills the width
-            var beyond = candidateLengths.All(l => l == width) ? null : torch.arange(width, device: device).unsqueeze(0).ge(rowLength!.unsqueeze(1));
-            var banned = BannedTokens(config, device);
+            var ragged = lengths.Any(l => l < Width);
+            Length = ragged || keepLengths ? torch.tensor(lengths, device: device) : null;
+            beyond = ragged ? torch.arange(Width, device: device).unsqueeze(0).ge(Length!.unsqueeze(1)) : null;
+            banned = BannedTokens(model.Config, device);
+            Placeholders = torch.full([lengths.Length, Width], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
+            if (beyond is not null) Placeholders = Placeholders.masked_fill(beyond, Vocabulary.Pad);
+        }
 
-            (Tensor Confidence, Tensor Token) Predict(Tensor input)
-            {
-                var logProbs = model.Decode(input, rowSource, rowMemory, rowMask).masked_fill(banned, double.NegativeInfinity).log_softmax(-1);
-                var (confidence, token) = logProbs.max(-1);
-                confidence = confidence.to(ScalarType.Float64);
-                return beyond is null ? (confidence, token) : (confidence.masked_fill(beyond, 0), token.masked_fill(beyond, Vocabulary.Pad));
-            }
+        /// <summary>One decoder pass over <paramref name="input"/> <c>[rows, width]</c>: each position's most probable allowed token and its log-probability (0 and PAD beyond a row's length).</summary>
+        public (Tensor Confidence, Tensor Token) Predict(Tensor input)
+        {
+            var logProbs = model.Decode(input, source, memory, mask).masked_fill(banned, double.NegativeInfinity).log_softmax(-1);
+            var (confidence, token) = logProbs.max(-1);
+            confidence = confidence.to(ScalarType.Float64);
+            return beyond is null ? (confidence, token) : (confidence.masked_fill(beyond, 0), token.masked_fill(beyond, Vocabulary.Pad));
+        }
 
-            var placeholders = torch.full([candidateLengths.Length, width], NonAutoregressiveTransformer.Placeholder, dtype: ScalarType.Int64, device: device);
-            if (beyond is not null) placeholders = placeholders.masked_fill(beyond, Vocabulary.Pad);
-            var (conf, tokens) = Predict(placeholders);
-            var scores = new List<double[]>();
-            for (int t = 1; t < options.Iterations; t++)
-            {
-                scores.Add(RowSums(conf.cpu().data<double>().ToArray(), width));
-                var remask = (rowLength! * (options.Iterations - t)).div(options.Iterations, rounding_mode: RoundingMode.floor);
-                var rank = (beyond is null ? conf : conf.masked_fill(beyond, double.PositiveInfinity)).argsort(1).argsort(1);
-                var masked = rank.lt(remask.unsqueeze(1));
-                if (beyond is not null) masked = masked.logical_and(beyond.logical_not());
-                var (newConf, newTokens) = Predict(torch.where(masked, placeholders, tokens));
-                var better = masked.logical_and(newConf.ge(conf));
-                tokens = torch.where(better, newTokens, tokens);
-                conf = torch.where(better, newConf, conf);
-            }
+        /// <summary><paramref name="values"/> with <paramref name="fill"/> beyond each row's length.</summary>
+        public Tensor HidingBeyond(Tensor values, double fill) => beyond is null ? values : values.masked_fill(beyond, fill);
 
-            var allTokens = tokens.cpu().data<long>().ToArray();
-            var allConf = conf.cpu().data<double>().ToArray();
-            scores.Add(RowSums(allConf, width));
-            var hypotheses = new List<Hypothesis>();
-            var chosenLengths = new List<int>();
-            for (int b = 0; b < batch; b++)
+        /// <summary><paramref name="positions"/> restricted to within each row's length.</summary>
+        public Tensor WithinLength(Tensor positions) => beyond is null ? positions : positions.logical_and(beyond.logical_not());
+    }
+
+    /// <summary>
+    /// Each source's best candidate by average token log-probability. <see cref="LengthPrediction.CutAtEos"/>: the output
+    /// and its score end at the first EOS (EOS counted, as autoregressive decoding counts it).
+    /// </summary>
+    static NatOutput BestCandidates(NonAutoregressiveConfig config, CandidateRows rows, Tensor tokens, Tensor confidence, List<double[]> scores)
+    {
+        var cutAtEos = config.Length == LengthPrediction.CutAtEos;
+        var allTokens = tokens.cpu().data<long>().ToArray();
+        var allConfidence = confidence.cpu().data<double>().ToArray();
+        var width = (int)rows.Width;
+        var hypotheses = new List<Hypothesis>();
+        var chosenLengths = new List<int>();
+        for (int b = 0; b < rows.Lengths.Length / rows.K; b++)
+        {
+            Hypothesis? best = null;
+            int bestLength = 0;
+            for (int c = 0; c < rows.K; c++)
             {
-                Hypothesis? best = null;
-                int bestLength = 0;
-                for (int c = 0; c < k; c++)
-                {
-                    int row = b * k + c, length = (int)candidateLengths[row];
-                    var rowTokens = allTokens[(row * (int)width)..(row * (int)width + length)];
-                    // CutAtEos: the output and its score end at the first EOS (EOS counted, as autoregressive decoding counts it)
-                    int end = cutAtEos ? Array.IndexOf(rowTokens, (long)Vocabulary.Eos) is var e and >= 0 ? e + 1 : length : length;
-                    var logProbability = allConf.AsSpan(row * (int)width, end).ToArray().Sum();
-                    var candidate = new Hypothesis(DecodingCommon.UntilEos(rowTokens[..end]), logProbability, logProbability / Math.Max(1, end), !cutAtEos || end < length || rowTokens[end - 1] == Vocabulary.Eos);
-                    if (best is null || candidate.Score > best.Score) (best, bestLength) = (candidate, cutAtEos ? candidate.Tokens.Length : length);
-                }
-                hypotheses.Add(best!);
-                chosenLengths.Add(bestLength);
+                int row = b * rows.K + c, length = (int)rows.Lengths[row];
+                var rowTokens = allTokens[(row * width)..(row * width + length)];
+                int end = cutAtEos ? Array.IndexOf(rowTokens, (long)Vocabulary.Eos) is var e and >= 0 ? e + 1 : length : length;
+                var logProbability = allConfidence.AsSpan(row * width, end).ToArray().Sum();
+                var candidate = new Hypothesis(DecodingCommon.UntilEos(rowTokens[..end]), logProbability, logProbability / Math.Max(1, end), !cutAtEos || end < length || rowTokens[end - 1] == Vocabulary.Eos);
+                if (best is null || candidate.Score > best.Score) (best, bestLength) = (candidate, cutAtEos ? candidate.Tokens.Length : length);
             }
-            return new NatOutput(hypotheses, chosenLengths, scores);
-        });
+            hypotheses.Add(best!);
+            chosenLengths.Add(bestLength);
+        }
+        return new NatOutput(hypotheses, chosenLengths, scores);
     }
 
     /// <summary>Σ log p of each row of a <c>[rows, width]</c> confidence matrix read back to the host.</summary>

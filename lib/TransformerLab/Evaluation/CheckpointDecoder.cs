@@ -1,6 +1,5 @@
 using TransformerLab.Decoding;
 using TransformerLab.Model;
-using TransformerLab.Training;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Evaluation;
@@ -33,13 +32,13 @@ public sealed class CheckpointDecoder : IDisposable
     public Data.ExtendedVocabulary? Copy { get; }
 
     /// <exception cref="ArgumentException">an option is out of range or belongs to the other kind of decoder.</exception>
-    public CheckpointDecoder(Checkpoint checkpoint, Device device, int beam = 1, double lengthPenalty = 0, NatDecodeOptions? nat = null)
+    public CheckpointDecoder(ModelCheckpoint checkpoint, Device device, int beam = 1, double lengthPenalty = 0, NatDecodeOptions? nat = null)
     {
         nat ??= new NatDecodeOptions();
         if (beam < 1) throw new ArgumentException($"--beam must be at least 1 (got {beam}).");
         if (lengthPenalty < 0) throw new ArgumentException($"--length-penalty must be ≥ 0 (got {lengthPenalty}).");
         if (nat.LengthBeam < 1 || nat.Iterations < 1) throw new ArgumentException($"--length-beam and --iterations must be at least 1 (got {nat.LengthBeam} and {nat.Iterations}).");
-        IsNonAutoregressive = checkpoint.Settings.Architecture == Architecture.NonAutoregressive;
+        IsNonAutoregressive = !checkpoint.Spec.IsAutoregressive;
         (SourceVocabulary, TargetVocabulary) = (checkpoint.SourceVocabulary, checkpoint.TargetVocabulary);
         if (IsNonAutoregressive)
         {
@@ -68,17 +67,17 @@ public sealed class CheckpointDecoder : IDisposable
     /// cache over the decoder's layers and its scores over the target vocabulary, at the model's longest output, with room
     /// for the intermediate tensors of one step.
     /// </summary>
-    public static double BeamBytes(Checkpoint checkpoint, int beam, int batch)
+    public static double BeamBytes(ModelCheckpoint checkpoint, int beam, int batch)
     {
-        var s = checkpoint.Settings;
-        var config = s.ModelConfig(checkpoint.SourceVocabulary.Count, checkpoint.TargetVocabulary.Count);
+        var config = checkpoint.Spec.Sizes;
+        var targetVocabulary = checkpoint.TargetVocabulary.Count;
         double hypotheses = (double)beam * batch;
-        double perHypothesis = 2.0 * config.DecoderLayers * config.MaxLength * config.DModel + 4.0 * config.TargetVocabulary + 4.0 * config.DFF;
+        double perHypothesis = 2.0 * config.DecoderLayers * config.MaxLength * config.DModel + 4.0 * targetVocabulary + 4.0 * config.DFF;
         return 4 * hypotheses * perHypothesis;
     }
 
     /// <summary>Null if the beam fits in this machine's memory, otherwise what to do instead.</summary>
-    public static string? BeamTooWide(Checkpoint checkpoint, int beam, int batch)
+    public static string? BeamTooWide(ModelCheckpoint checkpoint, int beam, int batch)
     {
         double available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2.0; // the model, the data and LibTorch's own need the rest
         if (BeamBytes(checkpoint, beam, batch) <= available) return null;

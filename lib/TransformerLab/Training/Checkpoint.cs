@@ -137,90 +137,26 @@ public sealed class Checkpoint
     public bool HasVocabulariesOf(Data.TaskData data) =>
         SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) && TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols);
 
-    /// <summary>The autoregressive model with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
-    /// <exception cref="CheckpointException">the checkpoint holds a NAT.</exception>
-    public EncoderDecoder RestoreModel(Device device)
-    {
-        if (Settings.Architecture != Architecture.Autoregressive)
-            throw new CheckpointException($"This checkpoint holds a {Settings.Architecture} model, not an autoregressive one; restore it with RestoreNonAutoregressive (research eval handles both).");
-        var model = (EncoderDecoder)Settings.CreateModel(SourceVocabulary, TargetVocabulary);
-        LoadModelState(model);
-        return model.to(device);
-    }
+    /// <summary>The model this checkpoint holds — its spec, vocabularies and weights — which restores without any of the training state.</summary>
+    public ModelCheckpoint Model => new(Settings.ModelSpec(), SourceVocabulary, TargetVocabulary, ModelState, Format);
 
-    /// <summary>The autoregressive encoder–decoder (Transformer or recurrent) with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    /// <summary>The Transformer encoder–decoder with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
+    /// <exception cref="CheckpointException">the checkpoint holds another kind of model.</exception>
+    public EncoderDecoder RestoreModel(Device device) => Model.Spec is ModelSpec.Transformer
+        ? (EncoderDecoder)Model.Restore(device)
+        : throw new CheckpointException($"This checkpoint holds {ModelCheckpoint.Describe(Model.Spec)}, not the Transformer encoder–decoder; restore it with RestoreSequenceToSequence or RestoreNonAutoregressive (research eval handles every kind).");
+
+    /// <summary>The autoregressive encoder–decoder (Transformer, recurrent or convolutional), on <paramref name="device"/>.</summary>
     /// <exception cref="CheckpointException">the checkpoint holds a NAT.</exception>
-    public SequenceToSequence RestoreSequenceToSequence(Device device)
-    {
-        if (Settings.Architecture == Architecture.NonAutoregressive)
-            throw new CheckpointException("This checkpoint holds a NAT, not an autoregressive encoder–decoder; restore it with RestoreNonAutoregressive (research eval handles both).");
-        var model = Settings.CreateModel(SourceVocabulary, TargetVocabulary);
-        LoadModelState(model);
-        return model.to(device);
-    }
+    public SequenceToSequence RestoreSequenceToSequence(Device device) => Model.RestoreSequenceToSequence(device);
 
     /// <summary>The NAT with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
     /// <exception cref="CheckpointException">the checkpoint holds an autoregressive model.</exception>
-    public NonAutoregressiveTransformer RestoreNonAutoregressive(Device device)
-    {
-        if (Settings.Architecture != Architecture.NonAutoregressive)
-            throw new CheckpointException($"This checkpoint holds an {Settings.Architecture} model, not a NAT; restore it with RestoreModel.");
-        var model = new NonAutoregressiveTransformer(Settings.NatConfig(SourceVocabulary.Count, TargetVocabulary.Count));
-        LoadModelState(model);
-        return model.to(device);
-    }
+    public NonAutoregressiveTransformer RestoreNonAutoregressive(Device device) => Model.RestoreNonAutoregressive(device);
 
-    public void LoadModelState(nn.Module model)
-    {
-        try { LoadRenamed(model, new BinaryReader(new MemoryStream(ModelState)), Format == 1 ? FormatOneName : name => name); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException)
-        {
-            throw new CheckpointException($"The checkpoint's parameters do not fit this model ({e.Message}).");
-        }
-    }
-
-    /// <summary>The optimiser's state (both formats give it in the parameters' seed order, <see cref="Model.Initialisation.SeedOrder"/>).</summary>
+    /// <summary>The optimiser's state (both formats give it in the parameters' seed order, <see cref="TransformerLab.Model.Initialisation.SeedOrder"/>).</summary>
     public void LoadOptimizerState(optim.Optimizer optimizer) =>
         ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(new BinaryReader(new MemoryStream(OptimizerState)));
-
-    /// <summary>Module.load, with each stored name passed through <paramref name="rename"/> first; every state entry must be matched.</summary>
-    static void LoadRenamed(nn.Module model, BinaryReader reader, Func<string, string> rename)
-    {
-        var state = model.state_dict();
-        var entries = ReadLeb128(reader); // TorchSharp's Module.save writes the entry count as LEB128
-        if (entries != state.Count) throw new ArgumentException($"the checkpoint has {entries} state entries, the model {state.Count}");
-        for (long i = 0; i < entries; i++)
-        {
-            var name = rename(reader.ReadString());
-            if (!state.TryGetValue(name, out var tensor)) throw new ArgumentException($"the model has no parameter or buffer '{name}'");
-            tensor.Load(reader);
-        }
-    }
-
-    static long ReadLeb128(BinaryReader reader)
-    {
-        long value = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            long b = reader.ReadByte();
-            value |= (b & 0x7f) << shift;
-            if ((b & 0x80) == 0) return value;
-        }
-    }
-
-    /// <summary>A format-1 parameter name in format 2: <c>encoder_layers.3.x</c> → <c>encoder.layers.3.x</c>, <c>source_embedding.x</c> → <c>encoder.embedding.x</c>, …</summary>
-    public static string FormatOneName(string name)
-    {
-        var dot = name.IndexOf('.');
-        var (head, rest) = dot < 0 ? (name, "") : (name[..dot], name[dot..]);
-        return head switch
-        {
-            "source_embedding" => "encoder.embedding", "source_position" => "encoder.position", "encoder_layers" => "encoder.layers", "encoder_norm" => "encoder.norm",
-            "target_embedding" => "decoder.embedding", "target_position" => "decoder.position", "decoder_layers" => "decoder.layers", "decoder_norm" => "decoder.norm",
-            "output_projection" => "output.projection", "output_bias" => "output.bias",
-            _ => head,
-        } + rest;
-    }
 
     public void RestoreRng() => torch.set_rng_state(torch.tensor(RngState, dtype: ScalarType.Byte));
 
@@ -231,6 +167,3 @@ public sealed class Checkpoint
         return stream.ToArray();
     }
 }
-
-/// <summary>A checkpoint that cannot be used; the message says why and what to do.</summary>
-public sealed class CheckpointException(string message) : Exception(message);

@@ -28,10 +28,10 @@ public abstract class TrainableModel : IDisposable
 
     /// <summary>The model <paramref name="settings"/> describe, freshly initialised from the current torch seed.</summary>
     public static TrainableModel Create(TrainingSettings settings, TaskData data, Device device, IDecoderInputPolicy? decoderInput = null) =>
-        settings.Architecture switch
+        settings.ModelSpec().Create(data.SourceVocabulary, data.TargetVocabulary).to(device) switch
         {
-            Architecture.NonAutoregressive => new NonAutoregressive(new NonAutoregressiveTransformer(settings.NatConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count)).to(device), settings),
-            _ => new Autoregressive(settings.CreateModel(data.SourceVocabulary, data.TargetVocabulary).to(device), settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
+            NonAutoregressiveTransformer nat => new NonAutoregressive(nat, settings),
+            var model => new Autoregressive((SequenceToSequence)model, settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
         };
 
     sealed class Autoregressive(SequenceToSequence model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
@@ -80,7 +80,7 @@ public abstract class TrainableModel : IDisposable
         }
 
         public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>
-            Evaluator.TeacherForced(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);
+            Training.GoldContextReadings.TeacherForced(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);
 
         public override IReadOnlyList<Hypothesis> DecodeGreedy(Tensor source) => Greedy.Decode(model, source);
     }
@@ -94,7 +94,7 @@ public abstract class TrainableModel : IDisposable
             NonAutoregressiveObjective.Loss(model, batch, settings.LabelSmoothing, settings.Nat.LengthLossWeight, settings.Nat.Masking);
 
         public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>
-            Evaluator.GoldLength(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);
+            Training.GoldContextReadings.GoldLength(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);
 
         public override IReadOnlyList<Hypothesis> DecodeGreedy(Tensor source) => NonAutoregressiveDecoding.Decode(model, source).Hypotheses;
     }

@@ -102,7 +102,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         var progress = new TrainingProgress();
         if (resumeFrom is not null)
         {
-            resumeFrom.LoadModelState(model);
+            resumeFrom.Model.LoadWeightsInto(model);
             resumeFrom.LoadOptimizerState(optimizer);
             resumeFrom.RestoreRng();
             progress = resumeFrom.Progress;
@@ -111,7 +111,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         {
             if (initial is not null)
             {
-                try { initial.LoadModelState(model); }
+                try { initial.Model.LoadWeightsInto(model); }
                 catch (CheckpointException e) { throw new SettingsException($"init_from: {s.Sequence.InitFrom} does not fit the model these settings describe ({e.Message}); use the model sizes it was trained with."); }
             }
             AtomicFile.WriteAllBytes(Path.Combine(RunFolder, "settings.json"), System.Text.Encoding.UTF8.GetBytes(Training.Settings.ToJson(s)));

@@ -196,33 +196,34 @@ public sealed record TrainingSettings
     public TransformerConfig ModelConfig(TaskData data) => ModelConfig(data.SourceVocabulary.Count, data.TargetVocabulary.Count).Validate();
 
     /// <summary>The model this run trains, for vocabularies of these sizes (not yet validated).</summary>
-    public TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => Model with
+    public TransformerConfig ModelConfig(long sourceVocabulary, long targetVocabulary) => ModelShape with
     {
         SourceVocabulary = sourceVocabulary,
         TargetVocabulary = targetVocabulary,
-        MaxLength = Positions, PadId = Vocabulary.Pad,
     };
+
+    /// <summary>The Transformer's keys with the positions the task needs and the padding id; the vocabularies come from the data.</summary>
+    TransformerConfig ModelShape => Model with { MaxLength = Positions, PadId = Vocabulary.Pad };
 
     /// <summary>Positions the model has: room for the task's longest input twice over (a G2P word has at most ~40 letters).</summary>
     long Positions => Math.Max(64, 2 * (Task == TaskKind.G2p ? 40 : (long)MaxLength) + 16);
 
-    /// <summary>The extended vocabulary a copying run's model, batches and decoded outputs share; null when <see cref="Copy"/> is off.</summary>
-    ExtendedVocabulary? CopyVocabulary(Vocabulary source, Vocabulary target) => Copy ? new ExtendedVocabulary(source, target) : null;
-
-    /// <summary>The autoregressive encoder–decoder this run trains (Transformer, recurrent or convolutional) for these vocabularies, freshly initialised from the current torch seed.</summary>
-    public SequenceToSequence CreateModel(Vocabulary source, Vocabulary target) => Architecture switch
+    /// <summary>
+    /// The model this run trains, as a <see cref="TransformerLab.Model.ModelSpec"/>: the architecture with its configuration (the
+    /// Transformer's keys, the positions the task needs) and its own choices (copy; the NAT's, the baselines'). What a
+    /// checkpoint restores from.
+    /// </summary>
+    public ModelSpec ModelSpec() => Architecture switch
     {
-        Architecture.Autoregressive => new EncoderDecoder(ModelConfig(source.Count, target.Count), CopyVocabulary(source, target)),
-        Architecture.Rnn => new RecurrentEncoderDecoder(ModelConfig(source.Count, target.Count), Rnn),
-        Architecture.Cnn => new ConvolutionalEncoderDecoder(ModelConfig(source.Count, target.Count), Cnn),
-        _ => throw new InvalidOperationException($"architecture {Architecture} is not an autoregressive encoder–decoder."),
-    };
-
-    /// <summary>The NAT this run trains, for vocabularies of these sizes (not yet validated).</summary>
-    public NonAutoregressiveConfig NatConfig(long sourceVocabulary, long targetVocabulary) => new()
-    {
-        Transformer = ModelConfig(sourceVocabulary, targetVocabulary) with { CausalMask = false },
-        DecoderInput = Nat.DecoderInput, Length = Nat.LengthPrediction, MaxTargetLength = Nat.MaxLength,
+        Architecture.Autoregressive => new ModelSpec.Transformer(ModelShape, Copy),
+        Architecture.NonAutoregressive => new ModelSpec.NonAutoregressive(new NonAutoregressiveConfig
+        {
+            Transformer = ModelShape with { CausalMask = false },
+            DecoderInput = Nat.DecoderInput, Length = Nat.LengthPrediction, MaxTargetLength = Nat.MaxLength,
+        }),
+        Architecture.Rnn => new ModelSpec.Recurrent(ModelShape, Rnn),
+        Architecture.Cnn => new ModelSpec.Convolutional(ModelShape, Cnn),
+        _ => throw new InvalidOperationException($"unknown architecture {Architecture}."),
     };
 
     /// <summary>Every problem with these settings, one sentence each; the model's keys are checked by <see cref="TransformerConfig.ChoiceProblems"/>.</summary>

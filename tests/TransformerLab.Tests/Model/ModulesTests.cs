@@ -46,10 +46,10 @@ public class ModulesTests
         Assert.Equal(1, checkpoint.Format);
         var data = checkpoint.Settings.LoadData(root);
         Assert.True(checkpoint.HasVocabulariesOf(data));
-        using var decoder = new CheckpointDecoder(checkpoint, torch.CPU);
+        using var decoder = new CheckpointDecoder(checkpoint.Model, torch.CPU);
         var (metrics, _) = Evaluator.Decode(decoder, EvaluationItem.Group(data.Dev), torch.CPU, 64);
         Assert.Equal(0, metrics.SequenceErrorRate);
-        Assert.Equal("encoder.layers.0.self_attn.w_q.weight", Checkpoint.FormatOneName("encoder_layers.0.self_attn.w_q.weight"));
-        Assert.Equal("output.bias", Checkpoint.FormatOneName("output_bias"));
+        Assert.Equal("encoder.layers.0.self_attn.w_q.weight", ModelCheckpoint.FormatOneName("encoder_layers.0.self_attn.w_q.weight"));
+        Assert.Equal("output.bias", ModelCheckpoint.FormatOneName("output_bias"));
     }
 }
