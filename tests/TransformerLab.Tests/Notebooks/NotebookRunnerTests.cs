@@ -292,4 +292,16 @@ public class WorkspaceNotebookTests
         Assert.Equal($"#r \"{NotebookSetup.LibraryReferenceFor(NotebookRunner.BuildConfiguration)}\"", runs);
         Assert.Null(NotebookRunner.MissingLibrary(Path.Combine(root, "notebooks")));
     }
+
+    /// <summary>nbformat 4.5 gives every cell an id, unique in its notebook (a missing one is a warning today, an error later).</summary>
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Every_cell_has_an_id_unique_in_its_notebook(string notebook)
+    {
+        var root = NotebooksCommand.WorkspaceRoot(AppContext.BaseDirectory);
+        var ids = NotebookDocument.Load(Path.Combine(root, "notebooks", notebook)).Cells.OfType<JsonObject>()
+            .Select((c, i) => c["id"]?.GetValue<string>() ?? $"(cell {i + 1} has none)").ToList();
+        Assert.All(ids, id => Assert.Matches("^[a-zA-Z0-9_-]{1,64}$", id));
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
 }
