@@ -1,0 +1,48 @@
+using TransformerLab.Evaluation;
+using TransformerLab.Experiments;
+using TransformerLab.Training;
+
+namespace TransformerLab.Reporting;
+
+/// <summary>Notebook 06: autoregressive against non-autoregressive decoding, and mask-predict refinement.</summary>
+public static partial class ExperimentsTables
+{
+    public static readonly SweepSpec AtVsNatG2p = SweepSpec.Of("at-vs-nat", 3, []);
+
+    public static readonly SweepSpec AtVsNatReverse = SweepSpec.Of("at-vs-nat", 3, [("task", "reverse"), ("label_smoothing", "0"), ("batch_size", "64")]);
+
+    static MarkdownTable AtVsNat(ReportSources s, SweepSpec sweep, string errorHeader, string symbolHeader, bool meanLength)
+    {
+        var tables = s.Runs(sweep).Where(r => r.State == RunState.Done).Select(AtVsNatExperiment.Quality).ToList();
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var name in AtVsNatExperiment.Decoders)
+        {
+            var quality = tables.Select(table => table.Single(row => row.Decoder == name)).ToList();
+            string Column(Func<AtVsNatExperiment.QualityRow, double> value) =>
+                quality.Any(q => double.IsNaN(value(q))) ? "" : Cell.MeanSd(quality.Select(value), 2, 100);
+            List<string> row = [Describe(name), Column(q => q.SequenceError), Column(q => q.SymbolError), Column(q => q.LengthAccuracy), Column(q => q.Repetition)];
+            if (meanLength) row.Add(Cell.Number(quality.Average(q => q.MeanLength), 2));
+            rows.Add(row);
+        }
+        return new(["decoder", errorHeader, symbolHeader, "length accuracy %", "repeated neighbours %", .. meanLength ? new[] { "mean length" } : []], rows);
+    }
+
+    static string Describe(string decoder) => decoder switch
+    {
+        "at greedy" => "AT greedy", "at beam 4" => "AT beam 4", "nat" => "NAT, one pass", "nat kd" => "NAT distilled, one pass",
+        "nat 4 iterations" => "NAT, 4 iterations", "nat kd 4 iterations" => "NAT distilled, 4 iterations",
+        "nat kd length beam 3" => "NAT distilled, length beam 3", "references" => "references", _ => decoder,
+    };
+
+    static MarkdownTable AtVsNatRefinement(ReportSources s)
+    {
+        var tables = s.Runs(AtVsNatG2p).Where(r => r.State == RunState.Done).Select(AtVsNatExperiment.Refinement).ToList();
+        var iterations = new[] { 1, 2, 4, 8 };
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var beam in new[] { 1, 3 })
+            foreach (var distilled in new[] { false, true })
+                rows.Add([$"NAT{(distilled ? " distilled" : "")}, length beam {beam}", .. iterations.Select(t => Cell.MeanSd(tables.Select(table =>
+                    table.Single(row => row.Distilled == distilled && row.LengthBeam == beam && row.Iterations == t).SequenceError), 2, 100))]);
+        return new(["WER %", "1 iteration", "2", "4", "8"], rows);
+    }
+}
