@@ -37,22 +37,6 @@ public sealed class MultiHeadAttention : nn.Module
     /// <summary>The weights of the last forward pass, <c>[batch, heads, query time, key time]</c>, when recorded.</summary>
     public Tensor? LastWeights { get; private set; }
 
-    /// <summary>
-    /// When true, each forward pass keeps its weights <em>with their gradient</em> for an auxiliary loss on them (guided
-    /// attention); <see cref="TakeCapturedWeights"/> hands them over. Takes the explicit path, like recording.
-    /// </summary>
-    public bool CaptureWeights { get; set; }
-
-    Tensor? captured;
-
-    /// <summary>The weights the last pass captured, <c>[batch, heads, query time, key time]</c>, still in the autograd graph; the caller disposes them.</summary>
-    public Tensor TakeCapturedWeights()
-    {
-        var weights = captured ?? throw new InvalidOperationException("No weights captured: set CaptureWeights before the forward pass.");
-        captured = null;
-        return weights;
-    }
-
     /// <param name="kernel">an efficient self-attention kernel in place of softmax(QKᵀ/√d)V (encoder self-attention; uncached); null = the paper's.</param>
     public MultiHeadAttention(long dModel, long heads, double dropout = 0.0, string name = "MultiHeadAttention", SelfAttentionKernel? kernel = null) : base(name)
     {
@@ -84,7 +68,16 @@ public sealed class MultiHeadAttention : nn.Module
     /// <param name="cache">incremental decoding: for self-attention the new keys/values are appended to it; for
     /// cross-attention (<see cref="KeyValueCache.Static"/>) they are computed once and reused.</param>
     /// <returns><c>[batch, query time, d_model]</c></returns>
-    public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor? mask = null, KeyValueCache? cache = null)
+    public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor? mask = null, KeyValueCache? cache = null) =>
+        Attend(query, key, value, mask, cache, needWeights: false).Output;
+
+    /// <summary>
+    /// <see cref="forward"/>, and on request the attention weights of this pass, <c>[batch, heads, query time, key time]</c>,
+    /// still in the autograd graph: what an auxiliary loss on the alignment (guided attention) or a pointer (copying)
+    /// reads. Asking for them takes the explicit path (the fused kernel has no weight matrix).
+    /// </summary>
+    /// <returns>the output <c>[batch, query time, d_model]</c>, and the weights when <paramref name="needWeights"/> (else null).</returns>
+    public (Tensor Output, Tensor? Weights) Attend(Tensor query, Tensor key, Tensor value, Tensor? mask, KeyValueCache? cache, bool needWeights)
     {
         using var scope = NewDisposeScope();
         var q = SplitHeads(MixedPrecision.Linear(w_q, query));
@@ -102,21 +95,16 @@ public sealed class MultiHeadAttention : nn.Module
 
         if (kernel is not null && cache is null)
         {
-            if (RecordWeights) throw new InvalidOperationException($"{kernel.GetName()} has no attention-weight matrix to record; recording weights needs attention=full.");
-            return MixedPrecision.Linear(w_o, MergeHeads(kernel.Attend(q, k, v, mask))).MoveToOuterDisposeScope();
+            if (RecordWeights || needWeights) throw new InvalidOperationException($"{kernel.GetName()} has no attention-weight matrix to return; attention weights need attention=full.");
+            return (MixedPrecision.Linear(w_o, MergeHeads(kernel.Attend(q, k, v, mask))).MoveToOuterDisposeScope(), null);
         }
-        var (heads, weights) = ScaledDotProductAttention.Forward(q, k, v, mask, Scaled, _dropout, training, needWeights: RecordWeights || CaptureWeights);
-        if (CaptureWeights)
-        {
-            captured?.Dispose();
-            captured = weights!.alias().DetachFromDisposeScope(); // out of the scope, not out of the graph
-        }
+        var (heads, weights) = ScaledDotProductAttention.Forward(q, k, v, mask, Scaled, _dropout, training, needWeights: RecordWeights || needWeights);
         if (RecordWeights)
         {
             LastWeights?.Dispose();
             LastWeights = weights!.detach().DetachFromDisposeScope();
         }
-        return MixedPrecision.Linear(w_o, MergeHeads(heads)).MoveToOuterDisposeScope();
+        return (MixedPrecision.Linear(w_o, MergeHeads(heads)).MoveToOuterDisposeScope(), needWeights ? weights!.MoveToOuterDisposeScope() : null);
     }
 
     /// <summary><c>[batch, time, d_model]</c> → <c>[batch, heads, time, d_model / heads]</c>.</summary>

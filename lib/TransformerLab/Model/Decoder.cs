@@ -56,11 +56,17 @@ public sealed class Decoder : nn.Module
     /// <param name="sourceMask"><c>[batch, 1, 1, source time]</c></param>
     /// <param name="caches">one key/value cache per layer for step-by-step decoding, or null.</param>
     /// <returns><c>[batch, target time, d_model]</c></returns>
-    public Tensor forward(Tensor y, Tensor memory, Tensor? targetMask, Tensor sourceMask, IReadOnlyList<LayerCache>? caches = null)
+    public Tensor forward(Tensor y, Tensor memory, Tensor? targetMask, Tensor sourceMask, IReadOnlyList<LayerCache>? caches = null) =>
+        Forward(y, memory, targetMask, sourceMask, caches, needCrossWeights: false).Output;
+
+    /// <summary><see cref="forward"/>, and on request the last layer's cross-attention weights of this pass <c>[batch, heads, target time, source time]</c>, with their gradient (what guided attention and the copy pointer read).</summary>
+    public (Tensor Output, Tensor? CrossWeights) Forward(Tensor y, Tensor memory, Tensor? targetMask, Tensor sourceMask, IReadOnlyList<LayerCache>? caches, bool needCrossWeights)
     {
         using var scope = NewDisposeScope();
-        for (int i = 0; i < layers.Count; i++) y = layers[i].forward(y, memory, targetMask, sourceMask, caches?[i]);
+        Tensor? crossWeights = null;
+        for (int i = 0; i < layers.Count; i++)
+            (y, crossWeights) = layers[i].Forward(y, memory, targetMask, sourceMask, caches?[i], needCrossWeights && i == layers.Count - 1);
         if (norm is not null) y = norm.forward(y);
-        return y.MoveToOuterDisposeScope();
+        return (y.MoveToOuterDisposeScope(), crossWeights?.MoveToOuterDisposeScope());
     }
 }

@@ -36,12 +36,22 @@ public sealed class DecoderLayer : nn.Module
     /// decoding step by step (the cache holds only the past, so nothing can leak).</param>
     /// <param name="memoryMask">true = may attend; <c>[batch, 1, 1, source time]</c>.</param>
     /// <param name="cache">this layer's caches when decoding step by step.</param>
-    public Tensor forward(Tensor y, Tensor memory, Tensor? targetMask, Tensor? memoryMask, LayerCache? cache = null)
+    public Tensor forward(Tensor y, Tensor memory, Tensor? targetMask, Tensor? memoryMask, LayerCache? cache = null) =>
+        Forward(y, memory, targetMask, memoryMask, cache, needCrossWeights: false).Output;
+
+    /// <summary><see cref="forward"/>, and on request this pass's cross-attention weights <c>[batch, heads, target time, source time]</c>, with their gradient.</summary>
+    public (Tensor Output, Tensor? CrossWeights) Forward(Tensor y, Tensor memory, Tensor? targetMask, Tensor? memoryMask, LayerCache? cache, bool needCrossWeights)
     {
         using var scope = NewDisposeScope();
+        Tensor? crossWeights = null;
         var h = self_sublayer.forward(y, t => self_attn.forward(t, t, t, targetMask, cache?.Self));
-        h = cross_sublayer.forward(h, t => cross_attn.forward(t, memory, memory, memoryMask, cache?.Cross));
-        return ff_sublayer.forward(h, feed_forward.forward).MoveToOuterDisposeScope();
+        h = cross_sublayer.forward(h, t =>
+        {
+            var (attended, weights) = cross_attn.Attend(t, memory, memory, memoryMask, cache?.Cross, needCrossWeights);
+            crossWeights = weights?.MoveToOuterDisposeScope(); // out of the residual connection's scope, into this pass's
+            return attended;
+        });
+        return (ff_sublayer.forward(h, feed_forward.forward).MoveToOuterDisposeScope(), crossWeights?.MoveToOuterDisposeScope());
     }
 }
 

@@ -128,36 +128,19 @@ public sealed class EncoderDecoder : SequenceToSequence
 
     /// <summary>
     /// The decoder over the whole target under its mask, then the output layer, and the pointer when the model copies.
-    /// The last layer's cross-attention is captured when the pointer needs it or <paramref name="keepAttention"/> asks for
-    /// it; the capture is the model's own business — it is switched on here, for this pass, and by nobody outside.
+    /// The last layer's cross-attention comes back from the decoder's forward pass when the pointer needs it or
+    /// <paramref name="keepAttention"/> asks for it.
     /// </summary>
     (Tensor Output, Tensor? PGen, Tensor? Attention) TeacherForced(Tensor targetInput, EncodedSource source, bool keepAttention = false)
     {
         if (copy is not null) targetInput = Known(targetInput, Config.TargetVocabulary);
         var targetMask = Config.CausalMask ? Masks.Decoder(targetInput, Config.PadId) : Masks.Padding(targetInput, Config.PadId);
         var x = decoder.Embed(targetInput);
-        var (y, attention) = WithCrossAttention(copy is not null || keepAttention, () => decoder.forward(x, source.Memory, targetMask, source.Mask));
+        var (y, attention) = decoder.Forward(x, source.Memory, targetMask, source.Mask, caches: null, needCrossWeights: copy is not null || keepAttention);
         var logits = output.forward(y);
         if (copy is null) return (logits, null, attention);
         var (mixed, pGen) = Point(logits, y, x, source.Memory, CopyIds(source.Tokens), attention!);
         return (mixed, pGen, attention);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="pass"/> through the decoder layers and, when <paramref name="capture"/>, hands back the last
-    /// layer's cross-attention of that pass, <c>[batch, heads, time, source time]</c>, with its gradient. The capture is
-    /// switched on for this pass only, by the model itself: nobody outside sets it.
-    /// </summary>
-    (Tensor Output, Tensor? CrossAttention) WithCrossAttention(bool capture, Func<Tensor> pass)
-    {
-        var cross = decoder.Layers[^1].CrossAttention;
-        cross.CaptureWeights = capture;
-        try
-        {
-            var y = pass();
-            return (y, capture ? cross.TakeCapturedWeights() : null);
-        }
-        finally { cross.CaptureWeights = false; }
     }
 
     /// <summary>The pointer-generator over the last decoder layer's cross-attention (averaged over heads).</summary>
@@ -199,7 +182,7 @@ public sealed class EncoderDecoder : SequenceToSequence
         var step = tokens.dim() == 1 ? tokens.unsqueeze(1) : tokens;
         if (copy is not null) step = Known(step, Config.TargetVocabulary);
         var x = decoder.Embed(step, state.Position);
-        var (y, attention) = WithCrossAttention(state.CopyIds is not null, () => decoder.forward(x, state.Source.Memory, targetMask: null, state.Source.Mask, state.Layers));
+        var (y, attention) = decoder.Forward(x, state.Source.Memory, targetMask: null, state.Source.Mask, state.Layers, needCrossWeights: state.CopyIds is not null);
         state.Advance();
         var logits = output.forward(y);
         if (state.CopyIds is { } copyIds) logits = Point(logits, y, x, state.Source.Memory, copyIds, attention!).LogProbabilities;
