@@ -7,7 +7,6 @@ namespace TransformerLab.Reporting;
 /// <summary>Notebook 05: LayerNorm placement — Post-LN against Pre-LN by depth and warm-up, gradients at initialisation, LayerNorm against BatchNorm.</summary>
 public static partial class ExperimentsTables
 {
-
     public static readonly SweepSpec LayerNormGridSweep = SweepSpec.Of("ln-placement", 3, [],
         ("norm", "post,pre"), ("encoder_layers+decoder_layers", "2,6,12"), ("lr", "0.0005,0.001,0.002"), ("warmup", "0,300"));
 
@@ -17,7 +16,6 @@ public static partial class ExperimentsTables
 
     public static readonly SweepSpec NormalizationSweep = SweepSpec.Of("ln-placement", 3, [("warmup", "300")],
         ("normalization", "layer_norm,batch_norm"), ("norm", "post,pre"));
-
 
     static MarkdownTable GradientsAtInitialisation(ReportSources s)
     {

@@ -48,6 +48,7 @@ public static partial class ExperimentsTables
         ["attention-reverse"] = s => EncoderAttention(s, EncoderAttentionReverseSweep, "sequence error", "symbol error"),
         ["architecture-g2p"] = s => Architectures(s, ArchitectureG2pSweeps, "WER", "PER"),
         ["architecture-reverse"] = s => Architectures(s, ArchitectureReverseSweeps, "sequence error", "symbol error"),
+        ["reverse-tuning"] = ReverseTuning,
         ["bench-figures"] = BenchFigures,
         ["bench-ratios"] = BenchRatios,
         ["bench-layers"] = s => BenchSection(s.Bench(LayersBenchFile), Benchmarks.Bench.LayersSection),
