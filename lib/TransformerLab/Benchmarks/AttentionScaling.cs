@@ -82,6 +82,59 @@ public static class AttentionScaling
         return rows;
     }
 
+    /// <summary>
+    /// What a run of <see cref="Measure"/> shows, in sentences computed from it (a page states these, not a reading
+    /// written down once on another machine): each kernel's fitted time slope, lowest first; the fastest kernel at the
+    /// longest length; and, at the longest length both full-attention ways were measured, the peak memory of explicit
+    /// scores against the fused kernel.
+    /// </summary>
+    public static IReadOnlyList<string> Findings(IReadOnlyList<AttentionCost> costs)
+    {
+        var findings = new List<string>();
+        if (SlopeFinding(costs.Select(c => (c.Kernel, c.Length, c.Milliseconds))) is { } slopes) findings.Add(slopes);
+        var longest = costs.Max(c => c.Length);
+        var atLongest = costs.Where(c => c.Length == longest).OrderBy(c => c.Milliseconds).ToList();
+        findings.Add($"Fastest at the longest length measured (n = {longest:N0}): {atLongest[0].Kernel}, {atLongest[0].Milliseconds:F2} ms"
+            + (atLongest.Count > 1 ? $"; slowest there: {atLongest[^1].Kernel}, {atLongest[^1].Milliseconds:F2} ms." : "."));
+        var both = costs.Where(c => c.Kernel == "full, explicit scores").Select(c => c.Length)
+            .Intersect(costs.Where(c => c.Kernel == "full, fused kernel").Select(c => c.Length)).DefaultIfEmpty(0).Max();
+        if (both > 0)
+        {
+            double Peak(string kernel) => costs.Single(c => c.Kernel == kernel && c.Length == both).PeakMegabytes;
+            findings.Add($"Peak memory added at n = {both:N0}: {Megabytes(Peak("full, explicit scores"))} with explicit n × n scores, {Megabytes(Peak("full, fused kernel"))} with the fused kernel.");
+        }
+        return findings;
+    }
+
+    /// <summary>
+    /// Each candidate's fitted time slope over the lengths measured (log–log: 1 linear, 2 quadratic), lowest first, and what
+    /// a slope below 0.9 means at these lengths: a fixed cost per call still outweighs the part that grows with n. Null
+    /// when no candidate has two lengths.
+    /// </summary>
+    public static string? SlopeFinding(IEnumerable<(string Name, long Length, double Milliseconds)> points)
+    {
+        var list = points.ToList();
+        var slopes = list.Select(p => p.Name).Distinct()
+            .Select(name => (Name: name, Slope: LogLogFit(list.Where(p => p.Name == name).Select(p => ((double)p.Length, p.Milliseconds))).Slope))
+            .Where(x => !double.IsNaN(x.Slope)).OrderBy(x => x.Slope).ToList();
+        if (slopes.Count == 0) return null;
+        var flat = slopes.Where(x => x.Slope < 0.9).Select(x => x.Name).ToList();
+        return "Fitted time slopes (log–log; 1 is linear, 2 quadratic), lowest first: " + string.Join(", ", slopes.Select(x => $"{x.Name} {x.Slope:F2}")) + "." +
+               (flat.Count > 0 ? $" Below 0.9 ({string.Join(", ", flat)}), a fixed cost per call still outweighs what grows with n at these lengths." : "");
+    }
+
+    /// <summary>What a run of <see cref="DecodingStep"/> shows: how much each step's time changed from the shortest context to the longest.</summary>
+    public static string Findings(IReadOnlyList<DecodingStepCost> steps)
+    {
+        var (first, last) = (steps.MinBy(s => s.Context)!, steps.MaxBy(s => s.Context)!);
+        return $"From a context of {first.Context:N0} to {last.Context:N0} tokens, the step over the KV cache went from {first.CachedMilliseconds:F3} to " +
+               $"{last.CachedMilliseconds:F3} ms ({last.CachedMilliseconds / first.CachedMilliseconds:F1}×), linear attention's recurrent step from " +
+               $"{first.RecurrentMilliseconds:F3} to {last.RecurrentMilliseconds:F3} ms ({last.RecurrentMilliseconds / first.RecurrentMilliseconds:F1}×).";
+    }
+
+    /// <summary>A peak in MiB as a page shows it: never "−0.0" (a high-water mark below the start is nothing added), "not reported" where the OS gives none.</summary>
+    public static string Megabytes(double peak) => double.IsNaN(peak) ? "not reported" : $"{Math.Max(0, peak):F1} MB";
+
     /// <summary>Least-squares fit of log y = slope · log n + c: the exponent of the growth (1 linear, 2 quadratic).</summary>
     public static (double Slope, double Intercept) LogLogFit(IEnumerable<(double N, double Y)> points)
     {

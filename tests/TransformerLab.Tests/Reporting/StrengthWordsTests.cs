@@ -28,7 +28,7 @@ public sealed class StrengthWordsTests
         ["notebooks/07-exposure-bias-and-scheduled-sampling.ipynb"] = 2,
         ["notebooks/08-decoding.ipynb"] = 6,
         ["notebooks/09-self-attention-vs-rnn-cnn.ipynb"] = 1,
-        ["notebooks/10-efficient-attention.ipynb"] = 5,
+        ["notebooks/10-efficient-attention.ipynb"] = 4,
         ["notebooks/11-training-for-the-metric.ipynb"] = 7,
         ["notebooks/12-alignment-guided-attention-and-copying.ipynb"] = 4,
     };
