@@ -10,7 +10,7 @@ namespace TransformerLab.Cli.Publishing;
 /// An executed notebook as one self-contained HTML page: markdown rendered with Markdig, code with its outputs, and
 /// plotly.js inlined once (from Plotly.NET's own copy) when the page has a chart, so it works offline.
 /// </summary>
-public static class NotebookPage
+public static partial class NotebookPage
 {
     static readonly MarkdownPipeline Markdown = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
 
@@ -74,9 +74,10 @@ public static class NotebookPage
     }
 
     /// <summary>
-    /// What the index shows of a notebook: its title (the first heading), its question and its answer (the paragraphs that
-    /// start with <c>**Question.**</c> and <c>**Answer.**</c>), and its key figure — the first chart of the code cell tagged
-    /// <c>key-figure</c>, as the kernel drew it.
+    /// What the index shows of a notebook: its title (the first heading), its question (the paragraph that starts with
+    /// <c>**Question.**</c>), every answer (each paragraph that starts with <c>**Answer</c>: <c>**Answer.**</c>,
+    /// <c>**Answer (on G2P).**</c>, <c>**Answer** (3 seeds).</c>), and its key figure — the first chart of the code cell
+    /// tagged <c>key-figure</c>, as the kernel drew it.
     /// </summary>
     public static NotebookSummary Summarise(NotebookDocument doc, string name)
     {
@@ -91,8 +92,18 @@ public static class NotebookPage
             .SelectMany(c => (c["outputs"] as JsonArray ?? []).OfType<JsonObject>())
             .Select(o => o["data"]?["text/html"] is { } html ? NotebookDocument.Text(html) : null)
             .FirstOrDefault(h => h is not null && h.Contains("Plotly.newPlot", StringComparison.Ordinal));
-        return new NotebookSummary(title, Paragraph("Question"), Paragraph("Answer"), figure);
+        var answers = markdown.SelectMany(m => m.Replace("\r\n", "\n").Split("\n\n"))
+            .Select(p => AnswerHeading().Match(p.Trim())).Where(m => m.Success)
+            .Select(m => new NotebookAnswer(Heading(m.Groups["label"].Value, m.Groups["qualifier"].Value), m.Groups["text"].Value.Replace('\n', ' ').Trim()))
+            .ToList();
+        return new NotebookSummary(title, Paragraph("Question"), answers, figure);
     }
+
+    /// <summary>"**Answer.**", "**Answer (qualifier).**" or "**Answer** (qualifier).", then the answer.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\*\*(?<label>Answer[^*]*?)\.?\*\*\s*(?:(?<qualifier>\([^)]*\))\.?)?\s*(?<text>[\s\S]*)$")]
+    private static partial System.Text.RegularExpressions.Regex AnswerHeading();
+
+    static string Heading(string label, string qualifier) => (qualifier.Length > 0 ? $"{label.TrimEnd()} {qualifier}" : label.TrimEnd()) + ".";
 
     /// <summary>
     /// The entry page: for each notebook its question, its one-line answer and its key figure, linked to the full page,
@@ -108,7 +119,9 @@ public static class NotebookPage
                 .Append($"<h2><a href=\"{WebUtility.HtmlEncode(r.Name)}.html\">{WebUtility.HtmlEncode(s?.Title ?? r.Name)}</a></h2>");
             if (s?.Question is { } q) sections.Append("<p><b>Question.</b> ").Append(Inline(q)).Append("</p>");
             if (!r.Ok) sections.Append($"<pre class=\"error\">{WebUtility.HtmlEncode(r.Error)}</pre>");
-            else if (s?.Answer is { } a) sections.Append("<p><b>Answer.</b> ").Append(Inline(a)).Append("</p>");
+            else
+                foreach (var a in s?.Answers ?? [])
+                    sections.Append("<p><b>").Append(WebUtility.HtmlEncode(a.Heading)).Append("</b> ").Append(Inline(a.Text)).Append("</p>");
             if (s?.KeyFigure is { } figure) sections.Append("<div class=\"html\">").Append(figure).Append("</div>");
             sections.Append($"<p class=\"meta\">{r.ExecutedCells}/{r.CodeCells} cells, {r.Elapsed.TotalSeconds:F1} s, {(r.Ok ? "ok" : "failed")}</p></section>\n");
         }
@@ -136,4 +149,13 @@ public static class NotebookPage
 }
 
 /// <summary>The index page's view of one executed notebook (see <see cref="NotebookPage.Summarise"/>).</summary>
-public sealed record NotebookSummary(string Title, string? Question, string? Answer, string? KeyFigure);
+public sealed record NotebookSummary(string Title, string? Question, IReadOnlyList<NotebookAnswer> Answers, string? KeyFigure)
+{
+    /// <summary>Records compare their lists by reference; a summary is equal to another with the same answers.</summary>
+    public bool Equals(NotebookSummary? other) => other is not null && (Title, Question, KeyFigure) == (other.Title, other.Question, other.KeyFigure) && Answers.SequenceEqual(other.Answers);
+
+    public override int GetHashCode() => HashCode.Combine(Title, Question, KeyFigure, Answers.Count);
+}
+
+/// <summary>One answer of a notebook: its heading as written ("Answer.", "Answer (quality, on G2P).") and its text.</summary>
+public sealed record NotebookAnswer(string Heading, string Text);

@@ -109,7 +109,7 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.Contains($"plotly.js v{NotebookDisplay.PlotlyJsVersion}", page);
 
         // The index's view of it: title, question, answer, and the tagged cell's chart.
-        Assert.Equal(new NotebookSummary("Fixture", "Does it `run`?", "It does.", Text(chart["data"]!["text/html"])), report.Summary);
+        Assert.Equal(new NotebookSummary("Fixture", "Does it `run`?", [new NotebookAnswer("Answer.", "It does.")], Text(chart["data"]!["text/html"])), report.Summary);
         var index = NotebookPage.Index([report], "quick", "commit test");
         Assert.Contains("<b>Question.</b> Does it <code>run</code>?", index);
         Assert.Contains("Plotly.newPlot", index);
@@ -152,6 +152,25 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.True(png.Length > 5_000, $"a {png.Length}-byte PNG is too small to hold a drawn chart");
         Assert.Contains($"<img class=\"static-figure\" alt=\"chart (static copy)\" src=\"data:image/png;base64,{Text(data["image/png"])}\">", html);
         Assert.Contains("Plotly.newPlot", html); // the interactive chart is still there
+    }
+
+    /// <summary>Every answer a notebook gives reaches the index, whichever way its heading qualifies it.</summary>
+    [Fact]
+    public void The_index_shows_every_answer_with_its_heading()
+    {
+        var cells = new List<JsonObject>
+        {
+            NotebookDocument.MarkdownCell("m1", "# Answers\n\n**Question.** Which?"),
+            NotebookDocument.MarkdownCell("m2", "**Answer (path length).** One layer.\n\nSome text.\n\n**Answer** (3 seeds, paired). Lower in every seed."),
+            NotebookDocument.MarkdownCell("m3", "**Answer.** Plain."),
+        };
+        var path = Path.Combine(_dir, "answers.ipynb");
+        File.WriteAllText(path, NotebookDocument.NewRoot(cells).ToJsonString());
+        var summary = NotebookPage.Summarise(NotebookDocument.Load(path), "answers");
+        Assert.Equal([new NotebookAnswer("Answer (path length).", "One layer."), new NotebookAnswer("Answer (3 seeds, paired).", "Lower in every seed."),
+            new NotebookAnswer("Answer.", "Plain.")], summary.Answers);
+        var index = NotebookPage.Index([new NotebookReport("answers", 0, 0, TimeSpan.Zero, TimeSpan.Zero, null, null, null, summary, null)], "quick", "test");
+        Assert.Contains("<b>Answer (3 seeds, paired).</b> Lower in every seed.", index);
     }
 
     [Fact]
