@@ -37,17 +37,23 @@ public static partial class NotebookDisplay
 
     /// <summary>
     /// A chart as an HTML fragment. Plotly.NET's <c>toChartHTML</c> calls <c>Plotly.newPlot</c> at once; here the call
-    /// waits for plotly.js: immediate where the page already has it (our offline pages), otherwise after loading it
-    /// (VS Code's notebook view, as Plotly.NET.Interactive does).
+    /// waits for plotly.js: immediate where the page already has it (our offline pages); through require.js where the
+    /// page uses it (classic Jupyter, nbviewer: plotly.js then registers as an AMD module and sets no <c>window.Plotly</c>);
+    /// otherwise after loading it with a script tag (VS Code's notebook view, as Plotly.NET.Interactive does). Titles
+    /// longer than a line of the figure are wrapped (<see cref="FitTitles"/>).
     /// </summary>
     public static string ChartHtml(GenericChart chart)
     {
-        var html = GenericChart.toChartHTML(chart);
+        var html = FitTitles(GenericChart.toChartHTML(chart));
         return RenderCall().Replace(html, m =>
         {
             var render = m.Groups[1].Value;
             return $$"""
-                if (window.Plotly) { {{render}}(); } else {
+                if (window.Plotly) { {{render}}(); }
+                else if (typeof window.requirejs === 'function') {
+                    window.requirejs.config({ paths: { plotly: 'https://cdn.plot.ly/plotly-{{PlotlyJsVersion}}.min' } });
+                    window.requirejs(['plotly'], function (plotly) { window.Plotly = plotly; {{render}}(); });
+                } else {
                     var s = document.createElement('script');
                     s.src = 'https://cdn.plot.ly/plotly-{{PlotlyJsVersion}}.min.js';
                     s.onload = {{render}};
@@ -60,6 +66,28 @@ public static partial class NotebookDisplay
 
     [GeneratedRegex(@"(renderPlotly_[0-9a-f]+)\(\);\s*</script>")]
     private static partial Regex RenderCall();
+
+    /// <summary>Characters of a title line that fit the default 600-pixel figure at Plotly's title font.</summary>
+    public const int TitleLineCharacters = 60;
+
+    /// <summary>
+    /// Every title in a chart's JSON (<c>"title":{"text":"…"}</c>) longer than <see cref="TitleLineCharacters"/> broken at
+    /// spaces into lines of at most that many characters (Plotly draws <c>&lt;br&gt;</c> as a line break): a title wider
+    /// than its figure is cut off.
+    /// </summary>
+    public static string FitTitles(string html) => TitleText().Replace(html, m =>
+    {
+        var words = m.Groups["text"].Value.Split(' ');
+        var lines = new List<string> { "" };
+        foreach (var word in words)
+            if (lines[^1].Length == 0) lines[^1] = word;
+            else if (lines[^1].Length + 1 + word.Length <= TitleLineCharacters) lines[^1] += " " + word;
+            else lines.Add(word);
+        return m.Groups["head"].Value + string.Join("<br>", lines) + "\"";
+    });
+
+    [GeneratedRegex("(?<head>\"title\":\\{\"text\":\")(?<text>(?:[^\"\\\\]|\\\\.){61,}?)\"")]
+    private static partial Regex TitleText();
 
     /// <summary>The minified plotly.js that Plotly.NET carries as a resource (for self-contained pages).</summary>
     public static string PlotlyJs()
