@@ -16,6 +16,10 @@ public sealed class ChartHtmlTests
         Assert.Contains($"window.requirejs.config({{ paths: {{ plotly: 'https://cdn.plot.ly/plotly-{NotebookDisplay.PlotlyJsVersion}.min' }} }});", html);
         Assert.Contains("window.requirejs(['plotly'], function (plotly) { window.Plotly = plotly; renderPlotly_", html);
         Assert.Contains($"s.src = 'https://cdn.plot.ly/plotly-{NotebookDisplay.PlotlyJsVersion}.min.js';", html);
+        // axis numbers as powers of ten and the legend under the plot, unless the chart says otherwise, just before it is drawn
+        Assert.Contains("l[k].exponentformat = 'power'", html);
+        Assert.Contains("l.legend = { orientation: 'h'", html);
+        Assert.True(html.IndexOf("})(layout);", StringComparison.Ordinal) < html.IndexOf("Plotly.newPlot(", StringComparison.Ordinal));
     }
 
     [Fact]
