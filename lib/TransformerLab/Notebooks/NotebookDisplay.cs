@@ -69,11 +69,12 @@ public static partial class NotebookDisplay
 
     /// <summary>
     /// What every chart's layout gets unless the chart sets it: axis numbers as powers of ten, never SI prefixes ("450µ"
-    /// for a probability of 0.00045, "1n" for 10⁻⁹), and the legend in rows under the plot, so that a 600-pixel figure
+    /// for a probability of 0.00045, "1n" for 10⁻⁹); on a log axis labels at 1, 2 and 5 of each decade only (Plotly labels
+    /// every digit, "7 8 9 10 2 3…"); and the legend in rows under the plot, so that a 600-pixel figure
     /// keeps its width for the data instead of giving ~40 % of it to a column of long names.
     /// </summary>
     const string LayoutDefaults = "(function (l) { for (var k of Object.keys(l).concat(['xaxis', 'yaxis'])) if (/^[xy]axis[0-9]*$/.test(k)) { l[k] = l[k] || {}; " +
-        "if (l[k].exponentformat === undefined) l[k].exponentformat = 'power'; } if (l.legend === undefined) l.legend = { orientation: 'h', x: 0, xanchor: 'left', y: -0.15, yanchor: 'top' }; })(layout);\n    ";
+        "if (l[k].exponentformat === undefined) l[k].exponentformat = 'power'; if (l[k].type === 'log' && l[k].dtick === undefined) l[k].dtick = 'D2'; } if (l.legend === undefined) l.legend = { orientation: 'h', x: 0, xanchor: 'left', y: -0.15, yanchor: 'top' }; })(layout);\n    ";
 
     /// <summary>Characters of a title line that fit the default 600-pixel figure at Plotly's title font.</summary>
     public const int TitleLineCharacters = 60;
