@@ -63,16 +63,17 @@ public class TrainingExperiment : Experiment<TrainingSettings>
         return (metrics, predictions, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>steps.csv rows, with each dev.csv row's values added at its step.</summary>
-    static List<IReadOnlyDictionary<string, double>> ReadCurve(string folder)
+    /// <summary>steps.csv rows (<see cref="LoggedStep"/>), with each dev.csv row's readings (<see cref="LoggedEvaluation"/>) added at its step; a step with only one of them keeps only its columns.</summary>
+    public static List<IReadOnlyDictionary<string, double>> ReadCurve(string folder)
     {
-        var rows = new SortedDictionary<double, Dictionary<string, double>>();
-        foreach (var file in new[] { "steps.csv", "dev.csv" })
-            foreach (var row in Csv.Read(Path.Combine(folder, file)))
-            {
-                if (!rows.TryGetValue(row["step"], out var merged)) rows[row["step"]] = merged = [];
-                foreach (var (key, value) in row) merged[key] = value;
-            }
+        var rows = new SortedDictionary<long, Dictionary<string, double>>();
+        void Add(long step, IEnumerable<KeyValuePair<string, double>> values)
+        {
+            if (!rows.TryGetValue(step, out var merged)) rows[step] = merged = [];
+            foreach (var (key, value) in values) merged[key] = value;
+        }
+        foreach (var step in MetricsLog.Steps(folder)) Add(step.Step, Csv.Named(step));
+        foreach (var evaluation in MetricsLog.Evaluations(folder)) Add(evaluation.Step, Csv.Named(evaluation));
         return rows.Values.Select(r => (IReadOnlyDictionary<string, double>)r).ToList();
     }
 }
