@@ -119,10 +119,10 @@ public static class ResearchCli
     /// <summary>Whether stdout is an interactive terminal (progress bars) or a log (plain lines).</summary>
     public static bool IsTerminal => !Console.IsOutputRedirected;
 
-    /// <summary>A table on stdout with the workspace's look.</summary>
+    /// <summary>A table on stdout: rounded boxes on a terminal; in a log or a pipe, a Markdown table of plain ASCII lines (pasteable, and readable without box-drawing glyphs).</summary>
     public static Table Table(params string[] columns)
     {
-        var table = new Table().Border(TableBorder.Rounded);
+        var table = new Table().Border(IsTerminal ? TableBorder.Rounded : TableBorder.Markdown);
         foreach (var c in columns) table.AddColumn(c);
         return table;
     }

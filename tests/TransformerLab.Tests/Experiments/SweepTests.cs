@@ -406,7 +406,7 @@ public sealed class SweepTests() : ToyStoreTests("tlab-sweep-")
         Assert.Equal((2, 2, 0, 0, 0), (status.Total, status.Done, status.Failed, status.Running, status.Pending));
         (exit, output, _) = CliTests.Run(["sweep", "train", "--grid", "norm=post,pre", "--store", root, .. Tiny, "--status"]);
         Assert.Equal(ResearchCli.Ok, exit);
-        Assert.Matches(@"│ 2\s+│ 2\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│", output);
+        Assert.Matches(@"[│|] 2\s+[│|] 2\s+[│|] 0\s+[│|] 0\s+[│|] 0\s+[│|] 0\s+[│|]", output);
         // a mistaken combination is a usage error that says what to do
         (exit, _, error) = CliTests.Run(["sweep", "train", "--store", root, "--slurm", "--shard", "0/2"]);
         Assert.Equal(ResearchCli.Usage, exit);

@@ -54,12 +54,12 @@ public sealed class TrainCliTests : IDisposable
         File.WriteAllText(config, """{ "d_model": 48, "norm": "post", "lr": 0.002, "tie_embeddings": false }""");
         var (exit, output, error) = CliTests.Run("train", "--task", "sort", "--config", config, "--set", "lr=0.004", "--list");
         Assert.True(exit == ResearchCli.Ok, error);
-        Assert.Matches(@"d_model\s*│\s*an integer\s*│\s*48", output);
-        Assert.Matches(@"norm\s*│\s*one of post \| pre\s*│\s*post", output);
-        Assert.Matches(@"lr\s*│\s*a number\s*│\s*0\.004", output);      // --set wins over the file
-        Assert.Matches(@"tie_embeddings\s*│\s*true or false\s*│\s*false", output);
+        Assert.Matches(@"d_model\s*[│|]\s*an integer\s*[│|]\s*48", output);
+        Assert.Matches(@"norm\s*[│|]\s*one of post \| pre\s*[│|]\s*post", output);
+        Assert.Matches(@"lr\s*[│|]\s*a number\s*[│|]\s*0\.004", output);      // --set wins over the file
+        Assert.Matches(@"tie_embeddings\s*[│|]\s*true or false\s*[│|]\s*false", output);
         // every key says what it sets, from its property's documentation
-        Assert.Matches(@"warmup\s*│[^│]*│[^│]*│\s*Steps of linear learning-rate warm-up", output);
+        Assert.Matches(@"warmup\s*[│|][^│|]*[│|][^│|]*[│|]\s*Steps of linear learning-rate warm-up", output);
         var descriptions = TransformerLab.Training.Settings.Descriptions(typeof(TransformerLab.Training.TrainingSettings));
         Assert.All(descriptions, d => Assert.False(string.IsNullOrWhiteSpace(d.Value), $"{d.Key} has no description"));
 
@@ -76,7 +76,7 @@ public sealed class TrainCliTests : IDisposable
         Assert.True(exit == ResearchCli.Ok, error);
         var (_, byOption, _) = CliTests.Run("train", "--task", "sort", "--list");
         Assert.Equal(byOption, bySetting);
-        Assert.Matches(@"d_model\s*│\s*an integer\s*│\s*128", bySetting); // sort's default, not g2p's 256
+        Assert.Matches(@"d_model\s*[│|]\s*an integer\s*[│|]\s*128", bySetting); // sort's default, not g2p's 256
     }
 
     [Fact]
