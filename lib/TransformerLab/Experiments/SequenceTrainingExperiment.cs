@@ -29,7 +29,17 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
     /// <summary>The models a run compares, in the order of objectives.csv: the MLE model, then its three fine-tunings.</summary>
     public static readonly IReadOnlyList<string> Models = ["mle model", .. Finetunings.Select(ModelName)];
 
-    /// <summary>A fine-tuning's name in objectives.csv, tables and plots: "+ mrt" is the MLE model fine-tuned with MRT.</summary>
+    /// <summary>How tables and plots name a model of objectives.csv: the MLE model, continued MLE (the control), MRT and REINFORCE fine-tuning.</summary>
+    public static string DisplayName(string model) => model switch
+    {
+        "mle model" => "MLE model",
+        "+ mle" => "continued MLE",
+        "+ mrt" => "MRT fine-tuning",
+        "+ reinforce" => "REINFORCE fine-tuning",
+        _ => model,
+    };
+
+    /// <summary>A fine-tuning's name in objectives.csv and by_length.csv (stored runs keep it): "+ mrt" is the MLE model fine-tuned with MRT; <see cref="DisplayName"/> is how a page shows it.</summary>
     public static string ModelName(TrainingObjective objective) => "+ " + objective.ToString().ToLowerInvariant();
 
     /// <summary>One row of objectives.csv: a model's best dev readings, its test errors (greedy) and exposure-bias gap, its extra training.</summary>

@@ -59,9 +59,9 @@ public static partial class ExperimentsTables
         IReadOnlyList<double> AgainstMle(string model, Func<SequenceTrainingExperiment.ObjectiveRow, double> value) =>
             rows.Where(r => r.ContainsKey(model) && r.ContainsKey(control)).Select(r => value(r[model]) - value(r[control])).ToList();
         var missing = seeds - runs.Count;
-        return new(["model", $"best dev {sequenceError} %", $"test {sequenceError} %", $"test {symbolError} %", $"test {sequenceError} minus {control}, paired (points)",
+        return new(["model", $"best dev {sequenceError} %", $"test {sequenceError} %", $"test {symbolError} %", $"test {sequenceError} minus {SequenceTrainingExperiment.DisplayName(control)}, paired (points)",
                 "exposure gap (points)", $"per seed, test {sequenceError} %", "runs"],
-            SequenceTrainingExperiment.Models.Select(model => (IReadOnlyList<string>)[model,
+            SequenceTrainingExperiment.Models.Select(model => (IReadOnlyList<string>)[SequenceTrainingExperiment.DisplayName(model),
                 Cell.MeanSd(Of(model, o => o.DevSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSymbolError), 2, 100),
                 model != SequenceTrainingExperiment.Models[0] && model != control ? Cell.SignedMeanSd(AgainstMle(model, o => o.TestSequenceError), 2, 100) : "–",
                 Cell.MeanSd(Of(model, o => o.TeacherForcedAccuracy - o.FreeRunningAccuracy), 2, 100),
