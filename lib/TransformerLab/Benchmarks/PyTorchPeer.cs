@@ -37,24 +37,22 @@ public sealed class PyTorchPeer : IDisposable
         if (process is null) { reason = $"{python} did not start"; return null; }
         process.ErrorDataReceived += (_, _) => { }; // drained, so a chatty import cannot block the peer
         process.BeginErrorReadLine();
-        var peer = new PyTorchPeer(process, "");
-        var info2 = peer.Ask("info");
-        if (info2 is null)
+        if (Ask(process, "info") is not { } root)
         {
-            peer.Dispose();
+            Stop(process);
             reason = $"{python} has no torch (Debian: apt-get install python3-torch libopenblas0-pthread; or set RESEARCH_PYTORCH_PYTHON)";
             return null;
         }
-        var root = info2.Value;
         return new PyTorchPeer(process, $"PyTorch {root.GetProperty("torch").GetString()} ({python}), BLAS {root.GetProperty("blas").GetString()}, CPU capability {root.GetProperty("capability").GetString()}, {root.GetProperty("default_threads").GetInt32()} thread(s) by default");
     }
 
     /// <summary>Seconds per call of <paramref name="workload"/> ("mha" at T = size, "greedy" at L = size) over <paramref name="calls"/> calls on <paramref name="threads"/> threads (0: PyTorch's default count).</summary>
     public double SecondsPerCall(string workload, int size, int threads, int calls) =>
-        Ask(string.Create(CultureInfo.InvariantCulture, $"{workload} {size} {threads} {calls}"))?.GetProperty("seconds_per_call").GetDouble()
+        Ask(process, string.Create(CultureInfo.InvariantCulture, $"{workload} {size} {threads} {calls}"))?.GetProperty("seconds_per_call").GetDouble()
         ?? throw new InvalidOperationException($"the PyTorch peer stopped answering ({workload} {size}); run {Python} {Script} by hand to see why");
 
-    JsonElement? Ask(string request)
+    /// <summary>One request line to the peer and its one-line JSON answer; null when the peer has gone (no torch, a crash).</summary>
+    static JsonElement? Ask(Process process, string request)
     {
         try
         {
@@ -66,10 +64,12 @@ public sealed class PyTorchPeer : IDisposable
         catch (IOException) { return null; }
     }
 
-    public void Dispose()
+    static void Stop(Process process)
     {
         try { process.StandardInput.Close(); if (!process.WaitForExit(5000)) process.Kill(); }
         catch (InvalidOperationException) { }
         process.Dispose();
     }
+
+    public void Dispose() => Stop(process);
 }

@@ -33,7 +33,7 @@ public sealed record ModelCheckpoint(ModelSpec Spec, Vocabulary SourceVocabulary
     /// <exception cref="CheckpointException">the checkpoint holds an autoregressive model.</exception>
     public NonAutoregressiveTransformer RestoreNonAutoregressive(Device device) => Spec is ModelSpec.NonAutoregressive
         ? (NonAutoregressiveTransformer)Restore(device)
-        : throw new CheckpointException($"This checkpoint holds {Describe(Spec)}, not a NAT; restore it with RestoreSequenceToSequence.");
+        : throw new CheckpointException($"This checkpoint holds {Spec.Description}, not a NAT; restore it with RestoreSequenceToSequence.");
 
     /// <summary>Loads the stored weights into <paramref name="model"/> (one built like <see cref="Spec"/>'s): every stored entry must match one of its parameters or buffers.</summary>
     /// <exception cref="CheckpointException">they do not fit.</exception>
@@ -45,16 +45,6 @@ public sealed record ModelCheckpoint(ModelSpec Spec, Vocabulary SourceVocabulary
             throw new CheckpointException($"The checkpoint's parameters do not fit this model ({e.Message}).");
         }
     }
-
-    /// <summary>How a message names the model a spec builds.</summary>
-    public static string Describe(ModelSpec spec) => spec switch
-    {
-        ModelSpec.Transformer t => t.Copy ? "a Transformer with the copy mechanism" : "a Transformer",
-        ModelSpec.NonAutoregressive => "a non-autoregressive Transformer",
-        ModelSpec.Recurrent => "the recurrent baseline",
-        ModelSpec.Convolutional => "the convolutional baseline",
-        _ => spec.GetType().Name,
-    };
 
     /// <summary>Module.load, with each stored name passed through <paramref name="rename"/> first; every state entry must be matched.</summary>
     static void LoadRenamed(nn.Module model, BinaryReader reader, Func<string, string> rename)

@@ -23,6 +23,9 @@ public abstract record ModelSpec
     /// <summary>The model's configuration: the Transformer's, or the sizes a baseline shares with it (vocabularies left at 0).</summary>
     public abstract TransformerConfig Sizes { get; }
 
+    /// <summary>How a message names the model this spec builds ("a Transformer", "the recurrent baseline").</summary>
+    public abstract string Description { get; }
+
     /// <summary>A freshly initialised model for these vocabularies (from the current torch seed), on the CPU.</summary>
     public abstract nn.Module Create(Vocabulary source, Vocabulary target);
 
@@ -35,6 +38,7 @@ public abstract record ModelSpec
     {
         public override bool IsAutoregressive => true;
         public override TransformerConfig Sizes => Config;
+        public override string Description => Copy ? "a Transformer with the copy mechanism" : "a Transformer";
         public override nn.Module Create(Vocabulary source, Vocabulary target) =>
             new EncoderDecoder(ForVocabularies(Config, source, target), Copy ? new ExtendedVocabulary(source, target) : null);
     }
@@ -44,6 +48,7 @@ public abstract record ModelSpec
     {
         public override bool IsAutoregressive => false;
         public override TransformerConfig Sizes => Config.Transformer;
+        public override string Description => "a non-autoregressive Transformer";
         public override nn.Module Create(Vocabulary source, Vocabulary target) =>
             new NonAutoregressiveTransformer(Config with { Transformer = ForVocabularies(Config.Transformer, source, target) });
     }
@@ -53,6 +58,7 @@ public abstract record ModelSpec
     {
         public override bool IsAutoregressive => true;
         public override TransformerConfig Sizes => Config;
+        public override string Description => "the recurrent baseline";
         public override nn.Module Create(Vocabulary source, Vocabulary target) => new RecurrentEncoderDecoder(ForVocabularies(Config, source, target), Choices);
     }
 
@@ -61,6 +67,7 @@ public abstract record ModelSpec
     {
         public override bool IsAutoregressive => true;
         public override TransformerConfig Sizes => Config;
+        public override string Description => "the convolutional baseline";
         public override nn.Module Create(Vocabulary source, Vocabulary target) => new ConvolutionalEncoderDecoder(ForVocabularies(Config, source, target), Choices);
     }
 }

@@ -18,17 +18,19 @@ public static partial class ExperimentsTables
     /// <summary>The tuning grid every arm gets: peak lr × warm-up steps.</summary>
     static readonly (string, string)[] TuningGrid = [("lr", "0.0005,0.001,0.002"), ("warmup", "300,1000")];
 
-    static (string, string)[] With(this (string, string)[] set, params (string Key, string Value)[] changes) =>
-        [.. set.Select(s => changes.FirstOrDefault(c => c.Key == s.Item1) is { Key: not null } c ? (c.Key, c.Value) : s),
-         .. changes.Where(c => set.All(s => s.Item1 != c.Key)).Select(c => (c.Key, c.Value))];
+    /// <summary>A sweep of the comparison as the tuning runs it: one tuning seed (101, apart from the reported 1–5), its grid times <see cref="TuningGrid"/>.</summary>
+    static SweepSpec Tuned(SweepSpec sweep) =>
+        sweep with { Seeds = 1, FirstSeed = 101, Grid = [.. sweep.Grid, .. SweepSpec.Of(sweep.Experiment, 1, [], TuningGrid).Grid] };
 
-    /// <summary>The three tuning sweeps of experiments.md's rerun section, each with its arms (an attention kernel, or a baseline) and how a run names its arm.</summary>
+    /// <summary>
+    /// The three tuning sweeps of experiments.md's rerun section, each with its arms and how a run names its arm: the
+    /// Transformer with each encoder attention, then the baselines at notebook 09's sizes (<see cref="ArchitectureSweeps"/>).
+    /// </summary>
     public static IReadOnlyList<(SweepSpec Sweep, string[] Arms, Func<RunRecord, string> Arm)> ReverseTuningSweeps =>
     [
-        (SweepSpec.Of("train", 1, LongReverseRerun, [("attention", "full,local,strided,linear,linformer"), .. TuningGrid]) with { FirstSeed = 101 },
+        (Tuned(SweepSpec.Of("train", 1, LongReverseRerun, ("attention", "full,local,strided,linear,linformer"))),
             ["full", "local", "strided", "linear", "linformer"], r => r.Config["attention"]),
-        (SweepSpec.Of("train", 1, LongReverseRerun.With(("architecture", "rnn"), ("d_model", "132")), TuningGrid) with { FirstSeed = 101 }, ["LSTM + attention"], _ => "LSTM + attention"),
-        (SweepSpec.Of("train", 1, LongReverseRerun.With(("architecture", "cnn"), ("encoder_layers", "4")), TuningGrid) with { FirstSeed = 101 }, ["convolutional"], _ => "convolutional"),
+        .. ArchitectureSweeps(LongReverseRerun).Skip(1).Select(v => (Tuned(v.Sweep), new[] { v.Name }, (Func<RunRecord, string>)(_ => v.Name))),
     ];
 
     /// <summary>

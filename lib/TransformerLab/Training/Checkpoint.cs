@@ -138,13 +138,15 @@ public sealed class Checkpoint
         SourceVocabulary.Symbols.SequenceEqual(data.SourceVocabulary.Symbols) && TargetVocabulary.Symbols.SequenceEqual(data.TargetVocabulary.Symbols);
 
     /// <summary>The model this checkpoint holds — its spec, vocabularies and weights — which restores without any of the training state.</summary>
-    public ModelCheckpoint Model => new(Settings.ModelSpec(), SourceVocabulary, TargetVocabulary, ModelState, Format);
+    public ModelCheckpoint Model => model ??= new(Settings.ModelSpec(), SourceVocabulary, TargetVocabulary, ModelState, Format);
+
+    ModelCheckpoint? model;
 
     /// <summary>The Transformer encoder–decoder with this checkpoint's configuration and parameters, on <paramref name="device"/>.</summary>
     /// <exception cref="CheckpointException">the checkpoint holds another kind of model.</exception>
     public EncoderDecoder RestoreModel(Device device) => Model.Spec is ModelSpec.Transformer
         ? (EncoderDecoder)Model.Restore(device)
-        : throw new CheckpointException($"This checkpoint holds {ModelCheckpoint.Describe(Model.Spec)}, not the Transformer encoder–decoder; restore it with RestoreSequenceToSequence or RestoreNonAutoregressive (research eval handles every kind).");
+        : throw new CheckpointException($"This checkpoint holds {Model.Spec.Description}, not the Transformer encoder–decoder; restore it with RestoreSequenceToSequence or RestoreNonAutoregressive (research eval handles every kind).");
 
     /// <summary>The autoregressive encoder–decoder (Transformer, recurrent or convolutional), on <paramref name="device"/>.</summary>
     /// <exception cref="CheckpointException">the checkpoint holds a NAT.</exception>
