@@ -1,0 +1,24 @@
+using TransformerLab.Experiments;
+using TransformerLab.Reporting;
+using Xunit;
+namespace TransformerLab.Tests.Reporting;
+/// <summary>The tuning table's typed sweeps plan exactly the runs of experiments.md's three tuning commands (the keys the worktree's sweeps wrote).</summary>
+public sealed class ReverseTuningSweepsTests
+{
+    [Fact]
+    public void The_typed_tuning_sweeps_plan_the_command_lines_runs()
+    {
+        string[] b = ["attention_window=8","task=reverse","min_length=16","max_length=48","d_model=128","heads=4","d_ff=256","encoder_layers=2","decoder_layers=2","batch_size=64","label_smoothing=0","eval_items=500","threads=1","eval_every=500","max_steps=12000","patience=6"];
+        KeyValuePair<string,string> A(string s) => KeyValuePair.Create(s.Split('=')[0], s.Split('=')[1]);
+        var grid = new[] { Sweep.GridAxis("lr=0.0005,0.001,0.002"), Sweep.GridAxis("warmup=300,1000") };
+        var exp = ExperimentRegistry.Get("train");
+        var rnn = Sweep.Plan(exp, [.. b.Select(A), A("architecture=rnn"), A("d_model=132")], grid, 1, 101).Select(r => r.Key).Order().ToList();
+        var cnn = Sweep.Plan(exp, [.. b.Select(A), A("architecture=cnn"), A("encoder_layers=4")], grid, 1, 101).Select(r => r.Key).Order().ToList();
+        var att = Sweep.Plan(exp, [.. b.Select(A)], [Sweep.GridAxis("attention=full,local,strided,linear,linformer"), .. grid], 1, 101).Select(r => r.Key).Order().ToList();
+        var t = ExperimentsTables.ReverseTuningSweeps;
+        Assert.Equal(att, t[0].Sweep.Plan().Select(r => r.Key).Order().ToList());
+        Assert.Equal(rnn, t[1].Sweep.Plan().Select(r => r.Key).Order().ToList());
+        Assert.Equal(cnn, t[2].Sweep.Plan().Select(r => r.Key).Order().ToList());
+        Assert.Equal(["LSTM + attention"], t[1].Arms); Assert.Equal(["convolutional"], t[2].Arms);
+    }
+}
