@@ -16,7 +16,7 @@ public static partial class NotebookPage
 
     const string Style = """
         body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
-        pre { background: #f6f8fa; padding: .6em .8em; overflow-x: auto; border-radius: 4px; font-size: 13px; }
+        pre { background: #f6f8fa; padding: .6em .8em; white-space: pre-wrap; overflow-wrap: anywhere; border-radius: 4px; font-size: 13px; }
         .cell { margin: 1.2em 0; }
         .source { border-left: 3px solid #4a7bd0; }
         .stderr { background: #fff5e6; }
