@@ -66,7 +66,7 @@ public static class EvalCommand
         clock.Stop();
         var bleu = Bleu.Corpus(predictions.Select(p => p.Output).ToList(), predictions.Select(p => p.References).ToList());
 
-        bool g2p = settings.Task == TaskKind.G2p;
+        bool g2p = settings.Task.Kind == TaskKind.G2p;
         var table = ResearchCli.Table("metric", "value");
         table.AddRow("checkpoint", Markup.Escape($"{checkpointPath} (step {checkpoint.Progress.Step})"));
         table.AddRow("split", $"{split}: {metrics.Items:N0} items");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using System.Globalization;
+using TransformerLab.Data;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 
@@ -34,10 +35,10 @@ public static class TrainCommand
         if (configFile is not null) assignments.AddRange(Settings.FromJsonFile(configFile));
         assignments.AddRange(sets.Select(Settings.Assignment));
         if (device is not null) assignments.Add(new("device", device));
-        var named = Settings.With(new TrainingSettings(), assignments.Where(a => a.Key == "task")).Task;
+        var named = Settings.With(new TrainingSettings(), assignments.Where(a => a.Key == "task")).Task.Kind;
         var settings = Settings.With(TrainingSettings.For(task ?? named), assignments);
-        if (task is { } given && settings.Task != given)
-            throw new SettingsException($"The settings say task={settings.Task.ToString().ToLowerInvariant()} but --task is {given.ToString().ToLowerInvariant()}; use one.");
+        if (task is { } given && settings.Task.Kind != given)
+            throw new SettingsException($"The settings say task={settings.Task.Kind.ToString().ToLowerInvariant()} but --task is {given.ToString().ToLowerInvariant()}; use one.");
         return settings.Validate();
     }
 
@@ -46,7 +47,7 @@ public static class TrainCommand
         var settings = Resolve(task, configFile, sets, device);
         if (list)
         {
-            var table = ResearchCli.Table("key", "type", $"value ({settings.Task.ToString().ToLowerInvariant()})", "what it sets");
+            var table = ResearchCli.Table("key", "type", $"value ({settings.Task.Kind.ToString().ToLowerInvariant()})", "what it sets");
             var descriptions = Settings.Descriptions(settings.GetType());
             foreach (var (key, type, value) in Settings.Describe(settings))
                 table.AddRow(key, Markup.Escape(type), Markup.Escape(value), Markup.Escape(descriptions.GetValueOrDefault(key, "")));
@@ -104,10 +105,10 @@ public static class TrainCommand
         var scratch = Directory.CreateTempSubdirectory("research-dry-run-").FullName;
         try
         {
-            var check = settings with { MaxSteps = 1, EvalEvery = 1, LogEvery = 1, EvalItems = Math.Min(8, data.Dev.Count), Patience = 0 };
+            var check = settings.WithLoop(l => l with { MaxSteps = 1, EvalEvery = 1, LogEvery = 1, EvalItems = Math.Min(8, data.Dev.Count), Patience = 0 });
             var summary = new Trainer(check, data, scratch).Run();
             Console.WriteLine($"Dry run: the settings are valid, the data loaded, a model of {summary.Parameters:N0} parameters trained one step " +
-                              $"({summary.Status.ToString().ToLowerInvariant()}{(summary.Reason is null ? "" : ": " + summary.Reason)}) and decoded {check.EvalItems} dev items. Nothing was kept.");
+                              $"({summary.Status.ToString().ToLowerInvariant()}{(summary.Reason is null ? "" : ": " + summary.Reason)}) and decoded {check.Loop.EvalItems} dev items. Nothing was kept.");
             return summary.Status == RunStatus.Diverged ? ResearchCli.Diverged : ResearchCli.Ok;
         }
         finally { Directory.Delete(scratch, recursive: true); }

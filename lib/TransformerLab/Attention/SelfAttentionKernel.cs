@@ -19,16 +19,17 @@ public abstract class SelfAttentionKernel(string name) : nn.Module(name)
     public abstract Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? keyMask);
 
     /// <summary>
-    /// The kernel for <paramref name="kind"/>: <paramref name="window"/> is the local window r, the strided pattern's
-    /// stride, or Linformer's rank k; <paramref name="maxLength"/> bounds Linformer's projections. Null for full attention.
+    /// The kernel for <paramref name="kind"/>, reading its own parameter: local attention the <paramref name="window"/> r,
+    /// strided attention the <paramref name="stride"/>, Linformer the <paramref name="rank"/> k (its projections sized for
+    /// <paramref name="maxLength"/> positions). Null for full attention.
     /// </summary>
-    public static SelfAttentionKernel? Create(AttentionKind kind, long window, long maxLength) => kind switch
+    public static SelfAttentionKernel? Create(AttentionKind kind, long window, long stride, long rank, long maxLength) => kind switch
     {
         AttentionKind.Full => null,
         AttentionKind.Local => new Local(window),
-        AttentionKind.Strided => new Strided(window),
+        AttentionKind.Strided => new Strided(stride),
         AttentionKind.Linear => new Linear(),
-        AttentionKind.Linformer => new LinformerAttention(window, maxLength),
+        AttentionKind.Linformer => new LinformerAttention(rank, maxLength),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -64,7 +64,7 @@ public static class Analysis
         runs.SelectMany(r => r.Config.Keys).Distinct().Where(k => k != "seed" && runs.Select(r => r.Config.GetValueOrDefault(k, "")).Distinct().Count() > 1).ToList();
 
     /// <summary>
-    /// The runs grouped by <paramref name="key"/> (e.g. <c>r => r.TrainingSettings().Model.Heads</c>, or a tuple of
+    /// The runs grouped by <paramref name="key"/> (e.g. <c>r => r.TrainingSettings().Model.Transformer.Heads</c>, or a tuple of
     /// settings), groups in the order of their keys (<paramref name="order"/>, or the key type's own), runs in seed order.
     /// </summary>
     public static IReadOnlyList<RunGroup<TKey>> Group<TKey>(IEnumerable<RunRecord> runs, Func<RunRecord, TKey> key, IComparer<TKey>? order = null) =>

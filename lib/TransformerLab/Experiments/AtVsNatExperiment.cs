@@ -23,8 +23,8 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     public override string Name => "at-vs-nat";
     public override string Question => "How much faster is a non-autoregressive decoder, what does it cost in quality, and how much do distillation and refinement win back?";
     public override IReadOnlyList<string> Tables => ["latency_by_length.csv", "refinement.csv", "quality.csv"];
-    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p.WithNat(n => n with { Masking = NatMasking.Uniform });
-    public override void Validate(object config) => ((TrainingSettings)config with { Architecture = Architecture.NonAutoregressive }).Validate();
+    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p.WithDecoderInput(d => d with { NatMasking = NatMasking.Uniform });
+    public override void Validate(object config) => ((TrainingSettings)config).WithArchitecture(Architecture.NonAutoregressive).Validate();
 
     /// <summary>How AT and NAT outputs are decoded: the <c>decoder</c> of each row of quality.csv, in order.</summary>
     public static readonly IReadOnlyList<string> Decoders = ["at greedy", "at beam 4", "nat", "nat kd", "nat 4 iterations", "nat kd 4 iterations", "nat kd length beam 3", "references"];
@@ -122,9 +122,9 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
     static string? TrainModels(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
         var root = Workspace.Root();
-        var at = settings with { Architecture = Architecture.Autoregressive, DistillFrom = "" };
-        var nat = settings with { Architecture = Architecture.NonAutoregressive, DistillFrom = "" };
-        var kd = nat with { DistillFrom = Path.Combine(context.Folder, "at", "best.ckpt") };
+        var at = settings.WithArchitecture(Architecture.Autoregressive) with { Distillation = new() };
+        var nat = settings.WithArchitecture(Architecture.NonAutoregressive) with { Distillation = new() };
+        var kd = nat with { Distillation = new() { From = Path.Combine(context.Folder, "at", "best.ckpt") } };
         foreach (var (name, part) in new[] { ("at", at), ("nat", nat), ("nat-kd", kd) })
         {
             context.Log.WriteLine($"training {name}");
@@ -223,7 +223,7 @@ public sealed class AtVsNatExperiment : Experiment<TrainingSettings>
         var n = Decode(s => NonAutoregressiveDecoding.Decode(nat, s).Hypotheses);
         var k = Decode(s => NonAutoregressiveDecoding.Decode(kd, s).Hypotheses);
         bool Repeats(IReadOnlyList<string> x) => Repetition.Rate([x]) > 0;
-        var letters = checkpoints[0].Settings.Task == TaskKind.G2p; // a word reads better unspaced
+        var letters = checkpoints[0].Settings.Task.Kind == TaskKind.G2p; // a word reads better unspaced
         return Enumerable.Range(0, test.Count)
             .OrderByDescending(i => Repeats(n[i].Output) && !test[i].References.Any(Repeats))
             .Select(i => (string.Join(letters ? "" : " ", test[i].Source), string.Join(" ", test[i].References[0]), string.Join(" ", a[i].Output), string.Join(" ", n[i].Output), string.Join(" ", k[i].Output)))

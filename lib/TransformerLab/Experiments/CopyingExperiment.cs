@@ -19,10 +19,10 @@ public sealed class CopyingExperiment : TrainingExperiment
     public override string Name => "copying";
     public override string Question => "Does a copy mechanism let the model reproduce names it never or rarely saw in training?";
     public override IReadOnlyList<string> Tables => ["test-greedy.tsv", "by_frequency.csv"];
-    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Names).WithModel(m => m with { DModel = 64, DFF = 256 }) with
-    {
-        MaxSteps = 1000, Warmup = 100, Lr = 2e-3, EvalEvery = 250, EvalItems = 500,
-    };
+    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Names)
+        .WithTransformer(m => m with { DModel = 64, DFF = 256 })
+        .WithOptimiser(o => o with { Warmup = 100, Lr = 2e-3 })
+        .WithLoop(l => l with { MaxSteps = 1000, EvalEvery = 250, EvalItems = 500 });
 
     /// <summary>Greedy test readings: sequence error over all items, over items whose names training showed, over items with an unseen name; the share of unseen and of seen names that appear in the output.</summary>
     public sealed record Readings(double TestSequenceError, double TestSequenceErrorSeenNames, double TestSequenceErrorUnseenName, double UnseenNameRecall, double SeenNameRecall);
@@ -46,7 +46,7 @@ public sealed class CopyingExperiment : TrainingExperiment
     public override void Validate(object config)
     {
         var settings = ((TrainingSettings)config).Validate();
-        if (settings.Task != TaskKind.Names) throw new SettingsException("copying measures names by how often training showed them: it needs task=names.");
+        if (settings.Task.Kind != TaskKind.Names) throw new SettingsException("copying measures names by how often training showed them: it needs task=names.");
     }
 
     protected override void After(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)

@@ -1,3 +1,4 @@
+using TransformerLab.Runtime;
 using TransformerLab.Training;
 
 namespace TransformerLab.Experiments;

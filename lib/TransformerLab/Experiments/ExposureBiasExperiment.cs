@@ -17,10 +17,9 @@ public class ExposureBiasExperiment : TrainingExperiment
     public override string Name => "exposure-bias";
     public override string Question => "How much worse is a teacher-forced model when it reads its own predictions, and does one early error derail the rest?";
     public override IReadOnlyList<string> Tables => ["by_position.csv", "by_length.csv"];
-    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse) with
-    {
-        MinLength = 8, MaxLength = 24, MaxSteps = 1500, EvalEvery = 500, EvalItems = 500,
-    };
+    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse)
+        .WithTask(t => t with { MinLength = 8, MaxLength = 24 })
+        .WithLoop(l => l with { MaxSteps = 1500, EvalEvery = 500, EvalItems = 500 });
 
     /// <summary>What a run measures after training, as its summary.json metrics (the metric names are these fields' snake_case).</summary>
     public sealed record Readings(double TfLoss, double FreeLoss, double TfTokenAccuracy, double FreeTokenAccuracy, double AccuracyGap, double TestSequenceError, double TestSymbolError);
@@ -64,8 +63,8 @@ public sealed class ScheduledSamplingExperiment : ExposureBiasExperiment
 {
     public override string Name => "scheduled-sampling";
     public override string Question => "Does feeding the model its own predictions during training (scheduled sampling) lower the error it makes when decoding?";
-    public override TrainingSettings DefaultConfig => base.DefaultConfig with
+    public override TrainingSettings DefaultConfig => base.DefaultConfig.WithDecoderInput(d => d with
     {
-        DecoderInput = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.InverseSigmoid, SamplingK = 150,
-    };
+        Kind = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.InverseSigmoid, SamplingK = 150,
+    });
 }

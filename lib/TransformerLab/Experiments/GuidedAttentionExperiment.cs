@@ -19,7 +19,7 @@ public sealed class GuidedAttentionExperiment : TrainingExperiment
     public override string Name => "guided-attention";
     public override string Question => "Does guided attention make G2P's cross-attention diagonal sooner, and does the model train faster and end better?";
     public override IReadOnlyList<string> Tables => ["diagonality.csv", "alignment.csv"];
-    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p with { MaxSteps = 1500, EvalEvery = 250 };
+    public override TrainingSettings DefaultConfig => TrainingSettings.SmallG2p.WithLoop(l => l with { MaxSteps = 1500, EvalEvery = 250 });
 
     /// <summary>The dev words whose attention is read at each evaluation (the first ones of dev).</summary>
     public const int Words = 200;
@@ -36,7 +36,7 @@ public sealed class GuidedAttentionExperiment : TrainingExperiment
     public override void Validate(object config)
     {
         var settings = ((TrainingSettings)config).Validate();
-        if (settings.Architecture != Architecture.Autoregressive) throw new SettingsException("guided-attention reads the Transformer decoder's cross-attention: architecture must be autoregressive.");
+        if (settings.Model.Architecture != Architecture.Autoregressive) throw new SettingsException("guided-attention reads the Transformer decoder's cross-attention: architecture must be autoregressive.");
     }
 
     protected override void AtEvaluation(DevReport report, nn.Module module, TrainingSettings settings, TaskData data, RunContext context)
@@ -44,7 +44,7 @@ public sealed class GuidedAttentionExperiment : TrainingExperiment
         var model = (EncoderDecoder)module;
         var device = TorchRuntime.Device(settings.Device);
         var examples = data.Dev.Take(Words).ToList();
-        var band = settings.GuidedAttentionWidth;
+        var band = settings.Objective.GuidedAttention.Width;
         using var scope = NewDisposeScope();
         using var batch = Batching.Make(examples, [.. Enumerable.Range(0, examples.Count)], data.SourceVocabulary, data.TargetVocabulary, device);
         using var maps = model.RecordAttention(batch.Source, batch.TargetInput);

@@ -17,14 +17,10 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
     public override string Name => "ln-placement";
     public override string Question => "Does Post-LN need learning-rate warm-up where Pre-LN does not, and do its gradients at initialisation grow towards the output?";
     public override IReadOnlyList<string> Tables => ["init_gradients.csv"];
-    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse).WithModel(m => m with
-    {
-        DModel = 64, Heads = 4, DFF = 256, EncoderLayers = 6, DecoderLayers = 6, Norm = NormPlacement.Post,
-    }) with
-    {
-        Lr = 1e-3, Schedule = LearningRateScheduleKind.Cosine, Warmup = 0, Clip = 0,
-        BatchSize = 64, MaxSteps = 1500, EvalEvery = 250, EvalItems = 500,
-    };
+    public override TrainingSettings DefaultConfig => TrainingSettings.For(TaskKind.Reverse)
+        .WithTransformer(m => m with { DModel = 64, Heads = 4, DFF = 256, EncoderLayers = 6, DecoderLayers = 6, Norm = NormPlacement.Post })
+        .WithOptimiser(o => o with { Lr = 1e-3, Schedule = LearningRateScheduleKind.Cosine, Warmup = 0, Clip = 0 })
+        .WithLoop(l => l with { BatchSize = 64, MaxSteps = 1500, EvalEvery = 250, EvalItems = 500 });
 
     /// <summary>One row of init_gradients.csv: a layer of the encoder or decoder stack and its gradient norm at initialisation.</summary>
     public sealed record LayerGradient(string Stack, int Layer, double GradNorm);
@@ -44,7 +40,7 @@ public sealed class LayerNormPlacementExperiment : TrainingExperiment
     protected override void Before(TrainingSettings settings, TaskData data, RunContext context, Dictionary<string, double> metrics)
     {
         var device = Runtime.TorchRuntime.Device(settings.Device);
-        var first = Batching.EpochPlan(data.Train, settings.BatchSize, new Random(settings.Seed))[0];
+        var first = Batching.EpochPlan(data.Train, settings.Loop.BatchSize, new Random(settings.Seed))[0];
         using var batch = Batching.Make(data.Train, first, data.SourceVocabulary, data.TargetVocabulary, device);
         var norms = GradientProbe.AtInitialisation(settings.ModelConfig(data), batch, settings.Seed, device);
         foreach (var (layer, norm) in norms) metrics["init_grad_norm/" + layer] = norm;

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TransformerLab.Attention;
+using TransformerLab.Model;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
 
@@ -39,12 +41,27 @@ public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
     {
         get
         {
-            var defaults = Settings.Describe(Experiment.Defaults).ToDictionary(d => d.Key, d => d.Value);
+            var defaults = Identity(Settings.Describe(Experiment.Defaults).Select(d => (d.Key, d.Value))).ToDictionary(d => d.Key, d => d.Value);
             var text = new StringBuilder($"{Experiment.Name}\nversion={Experiment.Version}\nseed={Seed}\n");
-            foreach (var (key, value) in Values.Where(v => v.Key != "seed" && defaults.GetValueOrDefault(v.Key) != v.Value).OrderBy(v => v.Key, StringComparer.Ordinal))
+            foreach (var (key, value) in Identity(Values).Where(v => v.Key != "seed" && defaults.GetValueOrDefault(v.Key) != v.Value).OrderBy(v => v.Key, StringComparer.Ordinal))
                 text.Append(key).Append('=').Append(value).Append('\n');
             return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..12];
         }
+    }
+
+    /// <summary>
+    /// The values a key hashes. The encoder attention's parameter is hashed as attention_window, the one name it had for
+    /// every kernel before issue 37 split it into attention_window, attention_stride and attention_rank, so stored runs
+    /// keep their keys; the parameters the kernel does not read change nothing it computes and are left out.
+    /// </summary>
+    static IEnumerable<(string Key, string Value)> Identity(IEnumerable<(string Key, string Value)> values)
+    {
+        var all = values.ToList();
+        var kind = all.FirstOrDefault(v => v.Key == "attention").Value;
+        if (kind is null) return all;
+        var own = TransformerConfig.ParameterKey(Enum.Parse<AttentionKind>(kind.Replace("_", ""), ignoreCase: true));
+        var r = all.FirstOrDefault(v => v.Key == (own ?? "attention_window")).Value;
+        return all.Where(v => v.Key is not ("attention_stride" or "attention_rank")).Select(v => v.Key == "attention_window" ? (v.Key, r) : v);
     }
 }
 
@@ -54,7 +71,7 @@ public sealed record RunRecord(string Experiment, string Key, string Folder, int
 {
     public IReadOnlyList<IReadOnlyDictionary<string, double>> Curve() => Csv.Read(Path.Combine(Folder, "curve.csv"));
 
-    /// <summary>The run's configuration as its typed record (e.g. <c>run.ConfigAs&lt;TrainingSettings&gt;().Model.Heads</c>), not as text.</summary>
+    /// <summary>The run's configuration as its typed record (e.g. <c>run.ConfigAs&lt;TrainingSettings&gt;().Model.Transformer.Heads</c>), not as text.</summary>
     public TConfig ConfigAs<TConfig>() where TConfig : class =>
         Settings.With(ExperimentRegistry.Get<TConfig>(Experiment).DefaultConfig, Config);
 

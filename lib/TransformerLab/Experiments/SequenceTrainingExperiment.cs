@@ -65,7 +65,7 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
     public override void Validate(object config)
     {
         var settings = ((TrainingSettings)config).Validate();
-        if (settings.Sequence.Objective != TrainingObjective.Mle || settings.Sequence.InitFrom.Length > 0)
+        if (settings.Objective.Sequence.Objective != TrainingObjective.Mle || settings.Objective.Sequence.InitFrom.Length > 0)
             throw new SettingsException("sequence-training trains its MLE model first and then fine-tunes it with every objective: leave objective and init_from unset.");
     }
 
@@ -78,13 +78,11 @@ public sealed class SequenceTrainingExperiment : TrainingExperiment
         {
             var name = ModelName(objective);
             var folder = Path.Combine(context.Folder, Folder(objective));
-            var s = settings.Sequence;
-            var tuning = settings with
-            {
-                MaxSteps = s.FinetuneSteps, Lr = s.FinetuneLr, Warmup = 0, Schedule = LearningRateScheduleKind.Constant,
-                EvalEvery = Math.Max(1, s.FinetuneSteps / 4),
-                Sequence = s with { Objective = objective, InitFrom = Path.Combine(context.Folder, "best.ckpt") },
-            };
+            var s = settings.Objective.Sequence;
+            var tuning = settings
+                .WithLoop(l => l with { MaxSteps = s.FinetuneSteps, EvalEvery = Math.Max(1, s.FinetuneSteps / 4) })
+                .WithOptimiser(o => o with { Lr = s.FinetuneLr, Warmup = 0, Schedule = LearningRateScheduleKind.Constant })
+                .WithSequence(q => q with { Objective = objective, InitFrom = Path.Combine(context.Folder, "best.ckpt") });
             context.Log.WriteLine($"fine-tuning: {name}");
             var summary = new Trainer(tuning, data, folder, new TrainerHooks
             {

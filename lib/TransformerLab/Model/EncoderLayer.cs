@@ -13,7 +13,7 @@ public sealed class EncoderLayer : nn.Module
 
     public EncoderLayer(TransformerConfig c) : base(nameof(EncoderLayer))
     {
-        self_attn = new MultiHeadAttention(c.DModel, c.Heads, c.AttentionDropout, kernel: SelfAttentionKernel.Create(c.Attention, c.AttentionWindow, c.MaxLength));
+        self_attn = new MultiHeadAttention(c.DModel, c.Heads, c.AttentionDropout, kernel: SelfAttentionKernel.Create(c.Attention, c.AttentionWindow, c.AttentionStride, c.AttentionRank, c.MaxLength));
         feed_forward = new PositionwiseFeedForward(c.DModel, c.DFF, c.Dropout, c.Activation);
         attn_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);
         ff_sublayer = new ResidualConnection(c.DModel, c.Dropout, c.Norm, c.Normalization);

@@ -53,10 +53,29 @@ public sealed record TransformerConfig
     /// <summary>Mask future positions in decoder self-attention; false only to show what it prevents.</summary>
     /// <remarks>A decoder that sees the next token learns to copy it and fails when decoding on its own.</remarks>
     public bool CausalMask { get; init; } = true;
-    /// <summary>The encoder's self-attention: full (the paper's), local (window r), strided (sparse, stride r), linear (elu+1 kernel) or linformer (rank r). The decoder's attention stays full.</summary>
+    /// <summary>The encoder's self-attention: full (the paper's), local (window attention_window), strided (sparse, stride attention_stride), linear (elu+1 kernel) or linformer (rank attention_rank). The decoder's attention stays full.</summary>
     public AttentionKind Attention { get; init; } = AttentionKind.Full;
-    /// <summary>r for the encoder's attention: the local window, the strided pattern's stride, or Linformer's rank (unused by full and linear).</summary>
-    public long AttentionWindow { get; init; } = 16;
+    /// <summary>Local attention: how far a position may look on each side, r (Table 1's restricted self-attention).</summary>
+    public long AttentionWindow { get; init; } = DefaultAttentionParameter;
+    /// <summary>Strided attention: the stride of the sparse pattern (Child et al. 2019): each position sees its own block and every stride-th position.</summary>
+    public long AttentionStride { get; init; } = DefaultAttentionParameter;
+    /// <summary>Linformer attention: the rank k keys and values are projected down to (Wang et al. 2020).</summary>
+    public long AttentionRank { get; init; } = DefaultAttentionParameter;
+
+    /// <summary>
+    /// The default window, stride and rank. Until issue 37 one key, attention_window, meant all three; runs stored then
+    /// keep their keys because a run's identity hashes the kernel's own parameter under that name (<c>RunSpec.Key</c>).
+    /// </summary>
+    public const long DefaultAttentionParameter = 16;
+
+    /// <summary>The key of the one parameter <paramref name="kind"/> reads (null for full and linear attention, which have none).</summary>
+    public static string? ParameterKey(AttentionKind kind) => kind switch
+    {
+        AttentionKind.Local => "attention_window",
+        AttentionKind.Strided => "attention_stride",
+        AttentionKind.Linformer => "attention_rank",
+        _ => null,
+    };
 
     /// <summary>Every problem with this configuration, one sentence each (empty when valid).</summary>
     public IReadOnlyList<string> Problems()
@@ -86,6 +105,12 @@ public sealed record TransformerConfig
         if (Dropout is < 0 or >= 1) p.Add($"dropout must be in [0, 1) (got {Dropout}).");
         if (AttentionDropout is < 0 or >= 1) p.Add($"attention_dropout must be in [0, 1) (got {AttentionDropout}).");
         if (AttentionWindow < 1) p.Add($"attention_window must be at least 1 (got {AttentionWindow}).");
+        if (AttentionStride < 1) p.Add($"attention_stride must be at least 1 (got {AttentionStride}).");
+        if (AttentionRank < 1) p.Add($"attention_rank must be at least 1 (got {AttentionRank}).");
+        // attention_window once meant the stride and the rank too: refuse it where it would now be silently unused
+        if (Attention is AttentionKind.Strided or AttentionKind.Linformer && AttentionWindow != DefaultAttentionParameter
+            && (Attention == AttentionKind.Strided ? AttentionStride : AttentionRank) == DefaultAttentionParameter)
+            p.Add($"attention_window ({AttentionWindow}) is local attention's window; attention={Attention.ToString().ToLowerInvariant()} reads {ParameterKey(Attention)} — set {ParameterKey(Attention)}={AttentionWindow}.");
         if (Attention != AttentionKind.Full && AttentionDropout > 0) p.Add($"attention_dropout applies to full attention's weights; attention={Attention.ToString().ToLowerInvariant()} has none (set attention_dropout=0).");
         return p;
     }

@@ -1,3 +1,4 @@
+using TransformerLab.Model;
 using TransformerLab.Experiments;
 using TransformerLab.Reporting;
 using TransformerLab.Runtime;
@@ -48,7 +49,7 @@ public static class NotebookRuns
         IReadOnlyList<ArchitectureVariant> sweeps, TrainingSettings small)
     {
         var train = ExperimentRegistry.Get<TrainingSettings>("train");
-        var (runs, full) = LoadOrTrain([.. sweeps.SelectMany(a => a.Sweep.Plan())], Sweep.Plan(train, sweeps.Select(a => small with { Architecture = a.Kind }), 1));
-        return (sweeps.Select(a => (a.Name, (IReadOnlyList<RunRecord>)runs.Where(r => r.TrainingSettings().Architecture == a.Kind).OrderBy(r => r.Seed).ToList())).ToList(), full);
+        var (runs, full) = LoadOrTrain([.. sweeps.SelectMany(a => a.Sweep.Plan())], Sweep.Plan(train, sweeps.Select(a => small.WithArchitecture(a.Kind)), 1));
+        return (sweeps.Select(a => (a.Name, (IReadOnlyList<RunRecord>)runs.Where(r => r.TrainingSettings().Model.Architecture == a.Kind).OrderBy(r => r.Seed).ToList())).ToList(), full);
     }
 }

@@ -79,7 +79,7 @@ public static class Plots
     }
 
     /// <summary>
-    /// A curve per group of runs (e.g. <c>r => $"{r.TrainingSettings().Model.Norm}-LN"</c>): the mean over seeds as a
+    /// A curve per group of runs (e.g. <c>r => $"{r.TrainingSettings().Model.Transformer.Norm}-LN"</c>): the mean over seeds as a
     /// line, ±1 sd as a shaded band in the line's colour; one legend entry per group, naming how many seeds it averages.
     /// <paramref name="curve"/> gives a run's (step, value) points (NaN points skipped).
     /// </summary>

@@ -1,3 +1,4 @@
+using TransformerLab.Model;
 using TransformerLab.Experiments;
 
 namespace TransformerLab.Reporting;

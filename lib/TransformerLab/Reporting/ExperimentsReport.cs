@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using TransformerLab.Experiments;
+using TransformerLab.Training;
 
 namespace TransformerLab.Reporting;
 
@@ -8,13 +9,38 @@ public sealed class ReportException(string message) : Exception(message);
 
 /// <summary>
 /// The sweep a table rests on, as its command line gives it (<c>research sweep experiment --set … --grid … --seeds N</c>):
-/// the report loads exactly the runs that command makes, so a table cannot quietly mix in other runs of the store.
+/// the report loads exactly the runs that command makes, so a table cannot quietly mix in other runs of the store. The
+/// settings are written typed, as the notebooks write them (<see cref="Of(string, int, Func{TrainingSettings, TrainingSettings}, (string, string)[])"/>);
+/// the <c>--set</c> pairs are derived from them.
 /// </summary>
 public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<string, string>> Set, IReadOnlyList<KeyValuePair<string, string[]>> Grid, int Seeds, int FirstSeed = 1)
 {
-    public static SweepSpec Of(string experiment, int seeds, (string Key, string Value)[] set, params (string Key, string Values)[] grid) =>
-        new(experiment, [.. set.Select(s => KeyValuePair.Create(s.Key, s.Value))],
-            [.. grid.Select(g => KeyValuePair.Create(g.Key, g.Values.Split(',')))], seeds);
+    /// <summary>
+    /// The sweep of <paramref name="experiment"/> over its defaults changed by <paramref name="settings"/>, times the
+    /// <paramref name="grid"/> (each axis <c>key</c> → comma-separated values, the <c>--grid</c> of the command line).
+    /// The command line sets each key whose value differs from the defaults and that no grid axis sets.
+    /// </summary>
+    public static SweepSpec Of(string experiment, int seeds, Func<TrainingSettings, TrainingSettings> settings, params (string Key, string Values)[] grid)
+    {
+        var defaults = ExperimentRegistry.Get<TrainingSettings>(experiment).DefaultConfig;
+        var axes = grid.SelectMany(g => g.Key.Split('+')).ToHashSet();
+        var set = Settings.Describe(settings(defaults)).Zip(Settings.Describe(defaults))
+            .Where(p => p.First.Value != p.Second.Value && !axes.Contains(p.First.Key))
+            .Select(p => KeyValuePair.Create(p.First.Key, p.First.Value));
+        return new(experiment, [.. set], Axes(grid), seeds);
+    }
+
+    /// <summary>The sweep of <paramref name="experiment"/> at its defaults, times the <paramref name="grid"/>.</summary>
+    public static SweepSpec Of(string experiment, int seeds, params (string Key, string Values)[] grid) => new(experiment, [], Axes(grid), seeds);
+
+    static KeyValuePair<string, string[]>[] Axes((string Key, string Values)[] grid) => [.. grid.Select(g => KeyValuePair.Create(g.Key, g.Values.Split(',')))];
+
+    /// <summary>This sweep with more grid axes; a key an axis now sets leaves the fixed settings.</summary>
+    public SweepSpec WithAxes(params (string Key, string Values)[] grid)
+    {
+        var axes = grid.SelectMany(g => g.Key.Split('+')).ToHashSet();
+        return this with { Set = [.. Set.Where(s => !axes.Contains(s.Key))], Grid = [.. Grid, .. Axes(grid)] };
+    }
 
     public IReadOnlyList<RunSpec> Plan() => Sweep.Plan(ExperimentRegistry.Get(Experiment), Set, Grid, Seeds, FirstSeed);
 

@@ -1,3 +1,4 @@
+using TransformerLab.Data;
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
 using TransformerLab.Training;
@@ -7,9 +8,10 @@ namespace TransformerLab.Reporting;
 /// <summary>Notebook 06: autoregressive against non-autoregressive decoding, and mask-predict refinement.</summary>
 public static partial class ExperimentsTables
 {
-    public static readonly SweepSpec AtVsNatG2p = SweepSpec.Of("at-vs-nat", 3, []);
+    public static readonly SweepSpec AtVsNatG2p = SweepSpec.Of("at-vs-nat", 3);
 
-    public static readonly SweepSpec AtVsNatReverse = SweepSpec.Of("at-vs-nat", 3, [("task", "reverse"), ("label_smoothing", "0"), ("batch_size", "64")]);
+    public static readonly SweepSpec AtVsNatReverse = SweepSpec.Of("at-vs-nat", 3,
+        s => s.WithTask(t => t with { Kind = TaskKind.Reverse }).WithLabelSmoothing(0).WithLoop(l => l with { BatchSize = 64 }));
 
     static MarkdownTable AtVsNat(ReportSources s, SweepSpec sweep, string errorHeader, string symbolHeader, bool meanLength)
     {

@@ -7,7 +7,7 @@ namespace TransformerLab.Reporting;
 /// <summary>Notebook 08: greedy, beam and sampling, and the beam's oracle.</summary>
 public static partial class ExperimentsTables
 {
-    public static readonly SweepSpec DecodingSweep = SweepSpec.Of("decoding", 3, []);
+    public static readonly SweepSpec DecodingSweep = SweepSpec.Of("decoding", 3);
 
     static MarkdownTable DecodingBeam(ReportSources s)
     {

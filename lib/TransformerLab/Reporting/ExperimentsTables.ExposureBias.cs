@@ -1,3 +1,4 @@
+using TransformerLab.Data;
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
 using TransformerLab.Training;
@@ -7,15 +8,19 @@ namespace TransformerLab.Reporting;
 /// <summary>Notebook 07: exposure bias (teacher-forced against free-running, by position) and scheduled sampling.</summary>
 public static partial class ExperimentsTables
 {
-    public static readonly SweepSpec ExposureBiasSweep = SweepSpec.Of("exposure-bias", 3, []);
+    public static readonly SweepSpec ExposureBiasSweep = SweepSpec.Of("exposure-bias", 3);
 
-    public static readonly SweepSpec ScheduledSamplingSweep = SweepSpec.Of("scheduled-sampling", 3, [], ("decoder_input", "teacher_forcing,scheduled_sampling"));
+    public static readonly SweepSpec ScheduledSamplingSweep = SweepSpec.Of("scheduled-sampling", 3, ("decoder_input", "teacher_forcing,scheduled_sampling"));
 
-    public static readonly SweepSpec SampledPredictionsSweep = SweepSpec.Of("scheduled-sampling", 3, [("sampling_predictions", "sample")]);
+    public static readonly SweepSpec SampledPredictionsSweep = SweepSpec.Of("scheduled-sampling", 3, s => s.WithDecoderInput(d => d with { SamplingPredictions = PredictionChoice.Sample }));
 
     public static readonly SweepSpec ScheduledSamplingG2pSweep = SweepSpec.Of("scheduled-sampling", 3,
-        [("task", "g2p"), ("d_model", "128"), ("heads", "4"), ("d_ff", "256"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("batch_size", "128"),
-         ("warmup", "300"), ("lr", "0.002"), ("label_smoothing", "0.1"), ("max_steps", "3000"), ("eval_every", "1000"), ("eval_items", "1000"), ("sampling_k", "270")],
+        s => s.WithTask(t => t with { Kind = TaskKind.G2p })
+            .WithTransformer(m => m with { DModel = 128, Heads = 4, DFF = 256, EncoderLayers = 2, DecoderLayers = 2 })
+            .WithLoop(l => l with { BatchSize = 128, MaxSteps = 3000, EvalEvery = 1000, EvalItems = 1000 })
+            .WithOptimiser(o => o with { Warmup = 300, Lr = 0.002 })
+            .WithLabelSmoothing(0.1)
+            .WithDecoderInput(d => d with { SamplingK = 270 }),
         ("decoder_input", "teacher_forcing,scheduled_sampling"));
 
     static MarkdownTable ExposureBias(ReportSources s)

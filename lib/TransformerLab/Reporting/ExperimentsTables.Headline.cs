@@ -7,21 +7,25 @@ namespace TransformerLab.Reporting;
 /// <summary>The G2P headline (chosen on dev, measured once on test) and the synthetic tasks.</summary>
 public static partial class ExperimentsTables
 {
-    static readonly (string, string)[] SyntheticTasks =
-        [("d_model", "128"), ("d_ff", "512"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("batch_size", "64"), ("warmup", "400"), ("label_smoothing", "0")];
+    /// <summary>The synthetic tasks' model and schedule: d_model 128, d_ff 512, 2 + 2 layers, batch 64, 400 warm-up steps, no label smoothing.</summary>
+    static TrainingSettings SyntheticTasks(TrainingSettings s, double lr, int steps, int evalEvery) => s
+        .WithTransformer(m => m with { DModel = 128, DFF = 512, EncoderLayers = 2, DecoderLayers = 2 })
+        .WithLoop(l => l with { BatchSize = 64, MaxSteps = steps, EvalEvery = evalEvery })
+        .WithOptimiser(o => o with { Warmup = 400, Lr = lr })
+        .WithLabelSmoothing(0);
 
     /// <summary>Copy and reverse: the first command of their section, then reverse with more steps and a higher peak lr.</summary>
     public static readonly IReadOnlyList<SweepSpec> SyntheticTaskSweeps =
     [
-        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.001"), ("max_steps", "3000"), ("eval_every", "500")], ("task", "copy,reverse")),
-        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.001"), ("max_steps", "5000"), ("eval_every", "1000")], ("task", "reverse")),
-        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.002"), ("max_steps", "3000"), ("eval_every", "500")], ("task", "reverse")),
-        SweepSpec.Of("train", 3, [.. SyntheticTasks, ("lr", "0.002"), ("max_steps", "5000"), ("eval_every", "1000")], ("task", "reverse")),
+        SweepSpec.Of("train", 3, s => SyntheticTasks(s, lr: 0.001, steps: 3000, evalEvery: 500), ("task", "copy,reverse")),
+        SweepSpec.Of("train", 3, s => SyntheticTasks(s, lr: 0.001, steps: 5000, evalEvery: 1000), ("task", "reverse")),
+        SweepSpec.Of("train", 3, s => SyntheticTasks(s, lr: 0.002, steps: 3000, evalEvery: 500), ("task", "reverse")),
+        SweepSpec.Of("train", 3, s => SyntheticTasks(s, lr: 0.002, steps: 5000, evalEvery: 1000), ("task", "reverse")),
     ];
 
     /// <summary>The G2P headline: the g2p defaults with d_ff 512 for 11,000 steps, chosen on dev, measured once on test.</summary>
     public static readonly SweepSpec G2pHeadlineSweep = SweepSpec.Of("test", 3,
-        [("task", "g2p"), ("d_ff", "512"), ("max_steps", "11000"), ("eval_every", "2000"), ("threads", "1")]);
+        s => s.WithTransformer(m => m with { DFF = 512 }).WithLoop(l => l with { MaxSteps = 11000, EvalEvery = 2000 }) with { Threads = 1 });
 
     /// <summary>
     /// Copy and reverse by configuration: dev at the best checkpoint, and test exact match per seed where
@@ -33,7 +37,7 @@ public static partial class ExperimentsTables
             {
                 var settings = g.Runs[0].TrainingSettings();
                 var tests = g.Runs.Select(r => EvaluationSummary.Read(EvaluationSummary.GreedyFile(r.Folder, "test"))).ToList();
-                return (IReadOnlyList<string>)[$"{g.Values[0]}, {settings.MaxSteps:N0}, {settings.Lr:0.###}",
+                return (IReadOnlyList<string>)[$"{g.Values[0]}, {settings.Loop.MaxSteps:N0}, {settings.Optimiser.Lr:0.###}",
                     Cell.MeanSd(Done(g.Runs, r => 1 - Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 3, 100),
                     Cell.PerSeed(Done(g.Runs, r => Training(r).BestStep), 0),
                     tests.All(t => t is null) ? "not measured" : string.Join(" / ", tests.Select(t => t is null ? "–" : Cell.Number(100 * t.ExactMatch, 1))),

@@ -1,5 +1,6 @@
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
+using TransformerLab.Model;
 using TransformerLab.Training;
 
 namespace TransformerLab.Reporting;
@@ -7,14 +8,16 @@ namespace TransformerLab.Reporting;
 /// <summary>Notebook 05: LayerNorm placement — Post-LN against Pre-LN by depth and warm-up, gradients at initialisation, LayerNorm against BatchNorm.</summary>
 public static partial class ExperimentsTables
 {
-    public static readonly SweepSpec LayerNormGridSweep = SweepSpec.Of("ln-placement", 3, [],
+    public static readonly SweepSpec LayerNormGridSweep = SweepSpec.Of("ln-placement", 3,
         ("norm", "post,pre"), ("encoder_layers+decoder_layers", "2,6,12"), ("lr", "0.0005,0.001,0.002"), ("warmup", "0,300"));
 
     public static readonly SweepSpec PaperScheduleSweep = SweepSpec.Of("ln-placement", 3,
-        [("norm", "post"), ("warmup", "4000"), ("schedule", "inverse_sqrt"), ("max_steps", "6000"), ("eval_every", "500"), ("threads", "1")],
+        s => s.WithTransformer(m => m with { Norm = NormPlacement.Post })
+            .WithOptimiser(o => o with { Warmup = 4000, Schedule = LearningRateScheduleKind.InverseSqrt })
+            .WithLoop(l => l with { MaxSteps = 6000, EvalEvery = 500 }) with { Threads = 1 },
         ("encoder_layers+decoder_layers", "6,12"), ("lr", "0.001,0.002"));
 
-    public static readonly SweepSpec NormalizationSweep = SweepSpec.Of("ln-placement", 3, [("warmup", "300")],
+    public static readonly SweepSpec NormalizationSweep = SweepSpec.Of("ln-placement", 3, s => s.WithOptimiser(o => o with { Warmup = 300 }),
         ("normalization", "layer_norm,batch_norm"), ("norm", "post,pre"));
 
     static MarkdownTable GradientsAtInitialisation(ReportSources s)

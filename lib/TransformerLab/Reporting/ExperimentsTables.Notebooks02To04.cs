@@ -1,3 +1,4 @@
+using TransformerLab.Data;
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
 using TransformerLab.Training;
@@ -7,20 +8,25 @@ namespace TransformerLab.Reporting;
 /// <summary>Notebooks 02–04: heads, positional encodings and the causal mask, trained.</summary>
 public static partial class ExperimentsTables
 {
-    static readonly (string, string)[] Notebook02To04 =
-        [("d_model", "64"), ("d_ff", "128"), ("encoder_layers", "2"), ("decoder_layers", "2"), ("dropout", "0.1"), ("batch_size", "64"), ("lr", "0.002"), ("label_smoothing", "0")];
+    /// <summary>The model and training of notebooks 02–04: d_model 64, d_ff 128, 2 + 2 layers, dropout 0.1, batch 64, lr 2e-3, no label smoothing, one evaluation at the end.</summary>
+    static TrainingSettings Notebook02To04(TrainingSettings s, TaskSpec task, int heads, int warmup, int steps) => s
+        .WithTask(_ => task with { DevSize = 300 })
+        .WithTransformer(m => m with { DModel = 64, Heads = heads, DFF = 128, EncoderLayers = 2, DecoderLayers = 2, Dropout = 0.1 })
+        .WithLoop(l => l with { BatchSize = 64, MaxSteps = steps, EvalEvery = steps })
+        .WithOptimiser(o => o with { Warmup = warmup, Lr = 0.002 })
+        .WithLabelSmoothing(0);
 
     public static readonly SweepSpec HeadsSweep = SweepSpec.Of("train", 3,
-        [("task", "sort"), ("symbols", "12"), ("min_length", "4"), ("max_length", "10"), ("train_size", "8000"), ("dev_size", "300"), .. Notebook02To04,
-         ("warmup", "150"), ("max_steps", "1500"), ("eval_every", "1500")], ("heads", "1,2,4,8"));
+        s => Notebook02To04(s, new TaskSpec { Kind = TaskKind.Sort, Symbols = 12, MinLength = 4, MaxLength = 10, TrainSize = 8000 }, heads: 4, warmup: 150, steps: 1500),
+        ("heads", "1,2,4,8"));
 
     public static readonly SweepSpec PositionsSweep = SweepSpec.Of("train", 3,
-        [("task", "reverse"), ("symbols", "10"), ("min_length", "4"), ("max_length", "12"), ("train_size", "10000"), ("dev_size", "300"), ("heads", "4"), .. Notebook02To04,
-         ("warmup", "200"), ("max_steps", "2000"), ("eval_every", "2000")], ("positional_encoding", "none,sinusoidal,learned"));
+        s => Notebook02To04(s, new TaskSpec { Kind = TaskKind.Reverse, Symbols = 10, MinLength = 4, MaxLength = 12, TrainSize = 10000 }, heads: 4, warmup: 200, steps: 2000),
+        ("positional_encoding", "none,sinusoidal,learned"));
 
     public static readonly SweepSpec CausalMaskSweep = SweepSpec.Of("train", 3,
-        [("task", "reverse"), ("symbols", "10"), ("min_length", "4"), ("max_length", "10"), ("train_size", "8000"), ("dev_size", "300"), ("heads", "4"), .. Notebook02To04,
-         ("warmup", "200"), ("max_steps", "1500"), ("eval_every", "1500")], ("causal_mask", "true,false"));
+        s => Notebook02To04(s, new TaskSpec { Kind = TaskKind.Reverse, Symbols = 10, MinLength = 4, MaxLength = 10, TrainSize = 8000 }, heads: 4, warmup: 200, steps: 1500),
+        ("causal_mask", "true,false"));
 
     static MarkdownTable Heads(ReportSources s) =>
         new(["heads (head width)", "dev sequence error %", "dev symbol error %", "dev loss", "parameters", "train time per run"],

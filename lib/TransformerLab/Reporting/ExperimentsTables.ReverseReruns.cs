@@ -1,4 +1,5 @@
 using TransformerLab.Experiments;
+using TransformerLab.Model;
 using TransformerLab.Training;
 
 namespace TransformerLab.Reporting;
@@ -11,16 +12,14 @@ namespace TransformerLab.Reporting;
 public static partial class ExperimentsTables
 {
     /// <summary>The long-reverse comparison's model and data (<see cref="LongReverseComparison"/>) with the rerun's budget: up to 12,000 steps, patience 6; lr and warm-up are tuned.</summary>
-    // a property, not a field: fields of a partial class in other files have no initialisation order to rely on
-    static (string, string)[] LongReverseRerun =>
-        [.. LongReverseComparison.Where(s => s.Item1 is not ("lr" or "warmup")).Select(s => s.Item1 == "max_steps" ? ("max_steps", "12000") : s), ("patience", "6")];
+    static TrainingSettings LongReverseRerun(TrainingSettings s) => LongReverseComparison(s).WithLoop(l => l with { MaxSteps = 12000, Patience = 6 });
 
     /// <summary>The tuning grid every arm gets: peak lr × warm-up steps.</summary>
     static readonly (string, string)[] TuningGrid = [("lr", "0.0005,0.001,0.002"), ("warmup", "300,1000")];
 
     /// <summary>A sweep of the comparison as the tuning runs it: one tuning seed (101, apart from the reported 1–5), its grid times <see cref="TuningGrid"/>.</summary>
     static SweepSpec Tuned(SweepSpec sweep) =>
-        sweep with { Seeds = 1, FirstSeed = 101, Grid = [.. sweep.Grid, .. SweepSpec.Of(sweep.Experiment, 1, [], TuningGrid).Grid] };
+        sweep.WithAxes(TuningGrid) with { Seeds = 1, FirstSeed = 101 };
 
     /// <summary>
     /// The three tuning sweeps of experiments.md's rerun section, each with its arms and how a run names its arm: the

@@ -9,15 +9,15 @@ public static partial class ExperimentsTables
 {
     /// <summary>Notebook 11: the small G2P model trained by MLE, then fine-tuned by continued MLE, MRT and REINFORCE (the experiment's defaults).</summary>
     /// <summary>Notebook 11: each fine-tuning 500 steps (half the setting's default; the sequence-level steps are the slowest of the workspace).</summary>
-    public static readonly SweepSpec SequenceTrainingG2pSweep = SweepSpec.Of("sequence-training", 3, [("threads", "1"), ("finetune_steps", "500")]);
+    public static readonly SweepSpec SequenceTrainingG2pSweep = SweepSpec.Of("sequence-training", 3, s => s.WithSequence(q => q with { FinetuneSteps = 500 }) with { Threads = 1 });
 
     /// <summary>Notebook 12: the small G2P model without and with guided attention (λ = 10), 1,500 steps.</summary>
-    public static readonly SweepSpec GuidedAttentionG2pSweep = SweepSpec.Of("guided-attention", 3, [("threads", "1")], ("guided_attention", "0,10"));
+    public static readonly SweepSpec GuidedAttentionG2pSweep = SweepSpec.Of("guided-attention", 3, s => s with { Threads = 1 }, ("guided_attention", "0,10"));
 
     /// <summary>Notebook 12: the names task without and with the copy mechanism.</summary>
-    public static readonly SweepSpec CopyingNamesSweep = SweepSpec.Of("copying", 3, [("threads", "1")], ("copy", "false,true"));
+    public static readonly SweepSpec CopyingNamesSweep = SweepSpec.Of("copying", 3, s => s with { Threads = 1 }, ("copy", "false,true"));
 
-    public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, [("threads", "1")], ("precision", "fp32,bf16"));
+    public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, s => s with { Threads = 1 }, ("precision", "fp32,bf16"));
 
     /// <summary>fp32 against mixed bf16 on the small G2P model, paired by seed; run over sittings, so partial rows say what is still to run.</summary>
     static MarkdownTable PrecisionG2p(ReportSources s)

@@ -1,3 +1,4 @@
+using TransformerLab.Model;
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
 using TransformerLab.Training;

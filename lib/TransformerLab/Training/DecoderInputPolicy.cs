@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using TransformerLab.Data;
 using TransformerLab.Model;
@@ -93,10 +94,36 @@ public sealed class ScheduledSampling(TeacherForcingSchedule schedule, Predictio
 
 public static class DecoderInputPolicies
 {
-    public static IDecoderInputPolicy Create(TrainingSettings settings) => settings.DecoderInput switch
+    public static IDecoderInputPolicy Create(DecoderInputSettings settings) => settings.Kind switch
     {
         DecoderInputKind.TeacherForcing => new TeacherForcing(),
         DecoderInputKind.ScheduledSampling => new ScheduledSampling(TeacherForcingSchedule.From(settings), settings.SamplingPredictions),
-        _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.DecoderInput, "unknown decoder input policy"),
+        _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Kind, "unknown decoder input policy"),
     };
+}
+
+/// <summary>
+/// What the decoder reads while training: the gold prefix (teacher forcing) or, with scheduled sampling (Bengio et al.
+/// 2015), some of its own predictions; for the NAT, which output positions it reads as unknown.
+/// </summary>
+public sealed record DecoderInputSettings
+{
+    /// <summary>What the decoder reads while training: teacher_forcing (the gold prefix) or scheduled_sampling.</summary>
+    [JsonPropertyName("decoder_input")] public DecoderInputKind Kind { get; init; } = DecoderInputKind.TeacherForcing;
+    /// <summary>Scheduled sampling: how ε_i (the chance of feeding the gold token) decays; see <see cref="TeacherForcingSchedule"/>.</summary>
+    public TeacherForcingDecay SamplingDecay { get; init; } = TeacherForcingDecay.InverseSigmoid;
+    /// <summary>Scheduled sampling: k of the decay (linear: ε at step 0; exponential: base &lt; 1; inverse sigmoid: k ≥ 1).</summary>
+    [JsonPropertyName("sampling_k")] public double SamplingK { get; init; } = 700;
+    /// <summary>Scheduled sampling, linear decay: ε falls by this much per step.</summary>
+    [JsonPropertyName("sampling_c")] public double SamplingC { get; init; } = 1e-4;
+    /// <summary>Scheduled sampling, linear decay: ε never falls below this.</summary>
+    public double SamplingMin { get; init; }
+    /// <summary>Scheduled sampling: feed the model's argmax or a token sampled from it.</summary>
+    public PredictionChoice SamplingPredictions { get; init; } = PredictionChoice.Argmax;
+    /// <summary>NAT training input: every position unknown (Gu et al.) or a uniform share of them (conditional masked LM, for mask-predict).</summary>
+    [JsonPropertyName("nat_masking")] public NatMasking NatMasking { get; init; } = NatMasking.All;
+
+    /// <summary>Every problem with these settings, one sentence each.</summary>
+    public IEnumerable<string> Problems() =>
+        Kind == DecoderInputKind.ScheduledSampling ? TeacherForcingSchedule.From(this).Problems() : [];
 }

@@ -1,4 +1,7 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
+using TransformerLab.Data;
+using TransformerLab.Model;
 using static TorchSharp.torch;
 
 namespace TransformerLab.Training;
@@ -43,5 +46,29 @@ public static class GuidedAttention
         var w = Weights(targetLengths, sourceLengths, attention.shape[2], attention.shape[3], g).unsqueeze(1); // [b, 1, T, N]
         var pairs = (targetLengths * sourceLengths).sum().to(ScalarType.Float32) * attention.shape[1];         // real (t, n) pairs × heads
         return ((attention * w).sum() / pairs).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The guided-attention term of the objective: λ times <see cref="GuidedAttention.Loss"/> on the last decoder layer's cross-attention.</summary>
+public sealed record GuidedAttentionTerm
+{
+    /// <summary>Weight λ of the guided-attention loss on the last decoder layer's cross-attention (Tachibana et al. 2017); 0 = off.</summary>
+    [JsonPropertyName("guided_attention")] public double Weight { get; init; }
+    /// <summary>g of guided attention: how far from the diagonal weight is tolerated (W = 1 − exp(−(n/N − t/T)² / 2g²)).</summary>
+    [JsonPropertyName("guided_attention_width")] public double Width { get; init; } = 0.2;
+
+    /// <summary>Whether the term is part of the loss (λ &gt; 0).</summary>
+    public bool IsOn => Weight > 0;
+
+    /// <summary>λ · the loss of <paramref name="attention"/> <c>[batch, heads, target time, source time]</c> for the rows of <paramref name="batch"/>.</summary>
+    public Tensor Loss(Tensor attention, Batch batch) =>
+        Weight * GuidedAttention.Loss(attention, batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]), Width);
+
+    /// <summary>Every problem with the term for <paramref name="model"/>, one sentence each.</summary>
+    public IEnumerable<string> Problems(ModelSettings model)
+    {
+        if (Weight < 0) yield return $"guided_attention must be ≥ 0 (got {Weight}).";
+        if (Width <= 0) yield return $"guided_attention_width must be positive (got {Width}).";
+        if (IsOn && model.Architecture != Architecture.Autoregressive) yield return "guided_attention shapes the Transformer decoder's cross-attention (architecture=autoregressive); the NAT and the rnn baseline have no such training loss here.";
     }
 }

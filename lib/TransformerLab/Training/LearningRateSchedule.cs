@@ -15,8 +15,6 @@ public enum LearningRateScheduleKind
 /// <summary>The learning rate at each optimiser step (steps count from 1).</summary>
 public sealed record LearningRateSchedule(LearningRateScheduleKind Kind, double Peak, int Warmup, int TotalSteps, long DModel = 512, double Minimum = 0)
 {
-    public static LearningRateSchedule From(TrainingSettings s) => new(s.Schedule, s.Lr, s.Warmup, s.MaxSteps, s.Model.DModel, s.MinLr);
-
     public double At(long step)
     {
         step = Math.Max(1, step);

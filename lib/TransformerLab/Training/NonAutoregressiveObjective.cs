@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using TransformerLab.Data;
 using TransformerLab.Model;
@@ -80,4 +81,17 @@ public static class NonAutoregressiveObjective
 
     /// <summary>Output lengths without EOS: <c>[batch]</c>.</summary>
     public static Tensor GoldLengths(Batch batch) => batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]) - 1;
+}
+
+/// <summary>The NAT's length term of the objective: λ of L_tokens + λ·L_length (<see cref="NonAutoregressiveObjective"/>).</summary>
+public sealed record LengthLossTerm
+{
+    /// <summary>λ of L_tokens + λ·L_length.</summary>
+    [JsonPropertyName("length_loss_weight")] public double Weight { get; init; } = 0.1;
+
+    /// <summary>Every problem with the term, one sentence each.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Weight < 0) yield return $"length_loss_weight must be ≥ 0 (got {Weight}).";
+    }
 }

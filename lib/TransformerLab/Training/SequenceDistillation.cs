@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json.Serialization;
 using System.Text;
 using TransformerLab.Data;
 using TransformerLab.Decoding;
@@ -18,19 +19,19 @@ namespace TransformerLab.Training;
 public static class SequenceDistillation
 {
     /// <summary>
-    /// The task's data for <paramref name="settings"/>: <see cref="TrainingSettings.LoadData"/>, with the training
-    /// targets distilled from <see cref="TrainingSettings.DistillFrom"/> when it is set. The teacher's outputs are
+    /// The task's data for <paramref name="settings"/>: <see cref="TaskSpec.Load"/>, with the training
+    /// targets distilled from <see cref="DistillationSettings.From"/> when it is set. The teacher's outputs are
     /// cached beside its checkpoint (<c>&lt;checkpoint&gt;.distilled-beamK.tsv</c>) and reused while they match the data.
     /// </summary>
     public static TaskData LoadTrainingData(TrainingSettings settings, string workspaceRoot) =>
-        Distil(settings, settings.LoadData(workspaceRoot), workspaceRoot);
+        Distil(settings, settings.Task.Load(workspaceRoot), workspaceRoot);
 
     /// <summary><paramref name="data"/> with its training targets distilled as <see cref="LoadTrainingData"/> does (unchanged without <c>distill_from</c>).</summary>
     public static TaskData Distil(TrainingSettings settings, TaskData data, string workspaceRoot)
     {
-        if (string.IsNullOrEmpty(settings.DistillFrom)) return data;
-        var checkpointPath = Path.GetFullPath(Path.Combine(workspaceRoot, settings.DistillFrom));
-        var cache = $"{checkpointPath}.distilled-beam{settings.DistillBeam}.tsv";
+        if (string.IsNullOrEmpty(settings.Distillation.From)) return data;
+        var checkpointPath = Path.GetFullPath(Path.Combine(workspaceRoot, settings.Distillation.From));
+        var cache = $"{checkpointPath}.distilled-beam{settings.Distillation.Beam}.tsv";
         var fingerprint = Fingerprint(checkpointPath, data.Train);
         var cached = ReadCache(cache, fingerprint, data.Train);
         if (cached is not null) return data with { Train = cached };
@@ -38,9 +39,9 @@ public static class SequenceDistillation
         TorchRuntime.EnsureLoaded();
         var checkpoint = Checkpoint.Load(checkpointPath);
         if (!checkpoint.HasVocabulariesOf(data))
-            throw new SettingsException($"distill_from: {settings.DistillFrom} was trained on other data (its vocabularies differ from {data.Name}'s); distil from a teacher trained on the same task and data settings.");
+            throw new SettingsException($"distill_from: {settings.Distillation.From} was trained on other data (its vocabularies differ from {data.Name}'s); distil from a teacher trained on the same task and data settings.");
         using var teacher = checkpoint.RestoreModel(TorchRuntime.Device(settings.Device));
-        var distilled = TeacherOutputs(teacher, data.Train, data.SourceVocabulary, data.TargetVocabulary, settings.DistillBeam, TorchRuntime.Device(settings.Device));
+        var distilled = TeacherOutputs(teacher, data.Train, data.SourceVocabulary, data.TargetVocabulary, settings.Distillation.Beam, TorchRuntime.Device(settings.Device));
         WriteCache(cache, fingerprint, distilled);
         return data with { Train = distilled };
     }
@@ -80,4 +81,23 @@ public static class SequenceDistillation
     static void WriteCache(string path, string fingerprint, IReadOnlyList<Example> distilled) =>
         AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(string.Concat(
             new[] { "# " + fingerprint }.Concat(distilled.Select(e => e.SourceKey + "\t" + string.Join(" ", e.Target))).Select(l => l + "\n"))));
+}
+
+/// <summary>Whether and from which teacher the training targets are distilled (<see cref="SequenceDistillation"/>).</summary>
+public sealed record DistillationSettings
+{
+    /// <summary>
+    /// Sequence-level knowledge distillation (Kim &amp; Rush 2016): an autoregressive checkpoint, relative to the workspace,
+    /// whose beam-search outputs replace the training targets. Empty: train on the data's own targets.
+    /// </summary>
+    [JsonPropertyName("distill_from")] public string From { get; init; } = "";
+    /// <summary>Beam size of the distilling teacher.</summary>
+    [JsonPropertyName("distill_beam")] public int Beam { get; init; } = 4;
+
+    /// <summary>Every problem with these settings, one sentence each.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Beam < 1) yield return $"distill_beam must be ≥ 1 (got {Beam}).";
+        if (Beam > 256) yield return $"distill_beam must be at most 256 (got {Beam}).";
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using TransformerLab.Metrics;
+using TransformerLab.Model;
 
 namespace TransformerLab.Training;
 
@@ -47,8 +48,12 @@ public sealed record SequenceTrainingSettings
     /// <summary>λ at optimiser step <paramref name="step"/> (from 1).</summary>
     public double MleWeightAt(long step) => MleAnneal > 0 ? MleWeight * Math.Max(0, 1 - (double)(step - 1) / MleAnneal) : MleWeight;
 
-    public IEnumerable<string> Problems()
+    /// <summary>Every problem with these choices for <paramref name="model"/>, one sentence each.</summary>
+    public IEnumerable<string> Problems(ModelSettings model)
     {
+        if (Objective != TrainingObjective.Mle && !model.IsAutoregressive)
+            yield return $"objective={Objective.ToString().ToLowerInvariant()} samples outputs token by token: it trains an autoregressive model (transformer, rnn or cnn), not the NAT.";
+        if (Candidates > 1_024) yield return $"candidates must be at most 1,024 (got {Candidates}).";
         if (Candidates < 1) yield return $"candidates must be ≥ 1 (got {Candidates}).";
         if (Objective == TrainingObjective.Reinforce && Candidates < 2) yield return $"reinforce's baseline is the mean cost of the other samples of the same source: candidates must be ≥ 2 (got {Candidates}).";
         if (Alpha <= 0) yield return $"mrt_alpha must be positive (got {Alpha}).";
@@ -56,5 +61,13 @@ public sealed record SequenceTrainingSettings
         if (MleAnneal < 0) yield return $"mle_anneal must be ≥ 0 (got {MleAnneal}).";
         if (FinetuneSteps < 1) yield return $"finetune_steps must be ≥ 1 (got {FinetuneSteps}).";
         if (FinetuneLr <= 0) yield return $"finetune_lr must be positive (got {FinetuneLr}).";
+    }
+
+    /// <summary>Valid but almost certainly not meant.</summary>
+    public IEnumerable<string> Warnings()
+    {
+        if (Objective != TrainingObjective.Mle && InitFrom.Length == 0 && MleWeight == 0)
+            yield return $"objective={Objective.ToString().ToLowerInvariant()} from random weights and without the likelihood loss: the samples are noise and carry almost no signal. " +
+                         "Fine-tune an MLE model (--set init_from=<its best.ckpt>), or keep some likelihood in (--set mle_weight=1 --set mle_anneal=<steps>).";
     }
 }

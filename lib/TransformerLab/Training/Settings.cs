@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using TransformerLab.Runtime;
+
 namespace TransformerLab.Training;
 
 /// <summary>
@@ -86,9 +88,28 @@ public static class Settings
     /// A JSON object's members as assignments: strings as they are, numbers and booleans as their JSON text. Keys that
     /// an earlier version wrote under another spelling are read under their current one, so old runs and checkpoints load.
     /// </summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> Assignments(JsonObject obj) =>
-        obj.Select(kv => new KeyValuePair<string, string>(RenamedKeys.GetValueOrDefault(kv.Key, kv.Key),
+    public static IReadOnlyList<KeyValuePair<string, string>> Assignments(JsonObject obj)
+    {
+        var assignments = obj.Select(kv => new KeyValuePair<string, string>(RenamedKeys.GetValueOrDefault(kv.Key, kv.Key),
             kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : kv.Value?.ToJsonString() ?? "")).ToList();
+        return [.. assignments.Select(a => a.Key == "attention_window" && OwnAttentionParameter(assignments) is { } own ? new(own, a.Value) : a)];
+    }
+
+    /// <summary>
+    /// Before issue 37 attention_window was also the strided pattern's stride and Linformer's rank. A file written then
+    /// (it names attention strided or linformer and has no attention_stride or attention_rank) means that kernel's own
+    /// parameter by it; null for every other file.
+    /// </summary>
+    static string? OwnAttentionParameter(IReadOnlyList<KeyValuePair<string, string>> assignments)
+    {
+        var own = assignments.LastOrDefault(a => a.Key == "attention").Value?.ToLowerInvariant() switch
+        {
+            "strided" => "attention_stride",
+            "linformer" => "attention_rank",
+            _ => null,
+        };
+        return own is not null && assignments.All(a => a.Key != own) ? own : null;
+    }
 
     /// <summary>Old spelling → current key (the scheduled-sampling keys were briefly written without their underscore).</summary>
     static readonly Dictionary<string, string> RenamedKeys = new(StringComparer.Ordinal) { ["samplingk"] = "sampling_k", ["samplingc"] = "sampling_c" };
@@ -124,27 +145,31 @@ public static class Settings
     public static string Key(PropertyInfo property) =>
         property.GetCustomAttribute<System.Text.Json.Serialization.JsonPropertyNameAttribute>()?.Name ?? Snake(property.Name);
 
-    /// <summary>One key: the property that holds its value, inside the record <see cref="Parent"/> holds (or at the top).</summary>
-    sealed record Setting(PropertyInfo? Parent, PropertyInfo Property)
+    /// <summary>One key: the property that holds its value, inside the records <see cref="Path"/> leads through (empty: at the top).</summary>
+    sealed record Setting(PropertyInfo[] Path, PropertyInfo Property)
     {
         public string Key => Settings.Key(Property);
         public Type Type => Property.PropertyType;
-        public object? Get(object settings) => Property.GetValue(Parent is null ? settings : Parent.GetValue(settings));
+        public object? Get(object settings) => Property.GetValue(Path.Aggregate(settings, (record, p) => p.GetValue(record)!));
 
-        /// <summary>Sets the value in <paramref name="settings"/> (a copy the caller owns); a nested record is copied first.</summary>
-        public void Set(object settings, object value)
+        /// <summary>Sets the value in <paramref name="settings"/> (a copy the caller owns); each record on the path is copied first.</summary>
+        public void Set(object settings, object value) => Set(settings, 0, value);
+
+        void Set(object record, int depth, object value)
         {
-            if (Parent is null) { Property.SetValue(settings, value); return; }
-            var inner = Copy(Parent.GetValue(settings)!);
-            Property.SetValue(inner, value);
-            Parent.SetValue(settings, inner);
+            if (depth == Path.Length) { Property.SetValue(record, value); return; }
+            var inner = Copy(Path[depth].GetValue(record)!);
+            Set(inner, depth + 1, value);
+            Path[depth].SetValue(record, inner);
         }
     }
 
-    /// <summary>The keys of a settings type, in declaration order (a nested record's keys at its place).</summary>
-    static IEnumerable<Setting> Properties(Type type) =>
-        Declared(type).SelectMany(p => IsSimple(p.PropertyType) ? [new Setting(null, p)]
-            : IsRecord(p.PropertyType) ? Declared(p.PropertyType).Where(q => IsSimple(q.PropertyType)).Select(q => new Setting(p, q))
+    /// <summary>The keys of a settings type, in declaration order (a nested record's keys, at any depth, at its place).</summary>
+    static IEnumerable<Setting> Properties(Type type) => Properties(type, []);
+
+    static IEnumerable<Setting> Properties(Type type, PropertyInfo[] path) =>
+        Declared(type).SelectMany(p => IsSimple(p.PropertyType) ? [new Setting(path, p)]
+            : IsRecord(p.PropertyType) ? Properties(p.PropertyType, [.. path, p])
             : []);
 
     static IEnumerable<PropertyInfo> Declared(Type type) =>
@@ -205,6 +230,3 @@ public static class Settings
         return sb.ToString();
     }
 }
-
-/// <summary>A bad setting key or value; the message names it and what is expected.</summary>
-public sealed class SettingsException(string message) : Exception(message);

@@ -14,7 +14,7 @@ public enum TeacherForcingDecay
 /// <summary>ε_i, the probability that scheduled sampling feeds the gold token at step i (1 = teacher forcing).</summary>
 public sealed record TeacherForcingSchedule(TeacherForcingDecay Decay, double K, double C = 0, double Minimum = 0)
 {
-    public static TeacherForcingSchedule From(TrainingSettings s) => new(s.SamplingDecay, s.SamplingK, s.SamplingC, s.SamplingMin);
+    public static TeacherForcingSchedule From(DecoderInputSettings s) => new(s.SamplingDecay, s.SamplingK, s.SamplingC, s.SamplingMin);
 
     public double Epsilon(long step) => Decay switch
     {

@@ -31,7 +31,7 @@ public abstract class TrainableModel : IDisposable
         settings.ModelSpec().Create(data.SourceVocabulary, data.TargetVocabulary).to(device) switch
         {
             NonAutoregressiveTransformer nat => new NonAutoregressive(nat, settings),
-            var model => new Autoregressive((SequenceToSequence)model, settings, decoderInput ?? DecoderInputPolicies.Create(settings)),
+            var model => new Autoregressive((SequenceToSequence)model, settings, decoderInput ?? DecoderInputPolicies.Create(settings.DecoderInput)),
         };
 
     sealed class Autoregressive(SequenceToSequence model, TrainingSettings settings, IDecoderInputPolicy decoderInput) : TrainableModel
@@ -40,13 +40,13 @@ public abstract class TrainableModel : IDisposable
         public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
         /// <summary>The Transformer whose last decoder layer's cross-attention guided attention shapes (null when it is off).</summary>
-        readonly EncoderDecoder? guided = settings.GuidedAttention > 0 ? (EncoderDecoder)model : null;
+        readonly EncoderDecoder? guided = settings.Objective.GuidedAttention.IsOn ? (EncoderDecoder)model : null;
 
         public override Tensor Loss(Batch batch, long step)
         {
             using var scope = NewDisposeScope();
             var source = model.Encode(batch.Source);
-            var sequence = settings.Sequence;
+            var sequence = settings.Objective.Sequence;
             if (sequence.Objective == TrainingObjective.Mle) return Likelihood(batch, source, step).MoveToOuterDisposeScope();
             var loss = SequenceLevel(batch, source, step);
             var mleWeight = sequence.MleWeightAt(step);
@@ -58,17 +58,16 @@ public abstract class TrainableModel : IDisposable
         Tensor Likelihood(Batch batch, EncodedSource source, long step)
         {
             var input = decoderInput.DecoderInput(model, batch, source, step);
-            if (guided is null) return LabelSmoothedCrossEntropy.Loss(model.Decode(input, source), batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
+            var objective = settings.Objective;
+            if (guided is null) return objective.CrossEntropy.Loss(model.Decode(input, source), batch.TargetOutput);
             var (logits, attention) = guided.DecodeWithAttention(input, source); // the attention the pointer read too, when the model copies
-            var loss = LabelSmoothedCrossEntropy.Loss(logits, batch.TargetOutput, settings.LabelSmoothing, Vocabulary.Pad);
-            return loss + settings.GuidedAttention * GuidedAttention.Loss(attention,
-                batch.TargetOutput.ne(Vocabulary.Pad).sum([1L]), batch.Source.ne(Vocabulary.Pad).sum([1L]), settings.GuidedAttentionWidth);
+            return objective.CrossEntropy.Loss(logits, batch.TargetOutput) + objective.GuidedAttention.Loss(attention, batch);
         }
 
         /// <summary>Minimum risk or REINFORCE on outputs sampled for this step (the generator seeded by seed and step, so a resumed run draws the same).</summary>
         Tensor SequenceLevel(Batch batch, EncodedSource source, long step)
         {
-            var s = settings.Sequence;
+            var s = settings.Objective.Sequence;
             bool risk = s.Objective == TrainingObjective.Mrt;
             var candidates = CandidateSet.Sample(model, batch, s.Candidates, seed: settings.Seed * 1_000_003L + step, withReference: risk && s.WithReference, distinct: risk);
             var device = source.Memory.device;
@@ -91,7 +90,7 @@ public abstract class TrainableModel : IDisposable
         public override IReadOnlyList<TorchSharp.Modules.Parameter> Parameters => model.ParametersInSeedOrder();
 
         public override Tensor Loss(Batch batch, long step) =>
-            NonAutoregressiveObjective.Loss(model, batch, settings.LabelSmoothing, settings.Nat.LengthLossWeight, settings.Nat.Masking);
+            NonAutoregressiveObjective.Loss(model, batch, settings.Objective.CrossEntropy.LabelSmoothing, settings.Objective.Length.Weight, settings.DecoderInput.NatMasking);
 
         public override (double Loss, double TokenAccuracy) GoldContextReadings(TaskData data, IReadOnlyList<Example> examples, Device device) =>
             Training.GoldContextReadings.GoldLength(model, examples, data.SourceVocabulary, data.TargetVocabulary, device);

@@ -88,7 +88,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             throw new SettingsException($"The {data.Name} data has {data.Train.Count} train and {data.Dev.Count} dev examples; a run trains on train and chooses on dev, so each needs at least one.");
         if (s.Threads > 0) torch.set_num_threads(s.Threads);
         var resumeFrom = resume ? LoadForResume() : null; // fails before anything is written
-        var initial = resume || s.Sequence.InitFrom.Length == 0 ? null : InitialWeights(s.Sequence.InitFrom); // so does a bad init_from
+        var initial = resume || s.Objective.Sequence.InitFrom.Length == 0 ? null : InitialWeights(s.Objective.Sequence.InitFrom); // so does a bad init_from
         Directory.CreateDirectory(RunFolder);
 
         TorchRuntime.Seed(s.Seed);
@@ -97,8 +97,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         var model = trainable.Module;
         copy = (model as SequenceToSequence)?.CopyVocabulary;
         var parameters = trainable.Parameters.ToList();
-        using var optimizer = torch.optim.AdamW(parameters, lr: s.Lr, beta1: s.Beta1, beta2: s.Beta2, weight_decay: s.WeightDecay);
-        var schedule = LearningRateSchedule.From(s);
+        using var optimizer = s.Optimiser.Create(parameters);
+        var schedule = s.LearningRates();
         var progress = new TrainingProgress();
         if (resumeFrom is not null)
         {
@@ -112,15 +112,15 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             if (initial is not null)
             {
                 try { initial.Model.LoadWeightsInto(model); }
-                catch (CheckpointException e) { throw new SettingsException($"init_from: {s.Sequence.InitFrom} does not fit the model these settings describe ({e.Message}); use the model sizes it was trained with."); }
+                catch (CheckpointException e) { throw new SettingsException($"init_from: {s.Objective.Sequence.InitFrom} does not fit the model these settings describe ({e.Message}); use the model sizes it was trained with."); }
             }
             AtomicFile.WriteAllBytes(Path.Combine(RunFolder, "settings.json"), System.Text.Encoding.UTF8.GetBytes(Training.Settings.ToJson(s)));
         }
 
         using var log = new MetricsLog(RunFolder, progress.Step);
         var devItems = EvaluationItem.Group(data.Dev);
-        if (s.EvalItems > 0) devItems = devItems.Take(s.EvalItems).ToList();
-        var plan = Batching.EpochPlan(data.Train, s.BatchSize, EpochRandom(progress.Epoch));
+        if (s.Loop.EvalItems > 0) devItems = devItems.Take(s.Loop.EvalItems).ToList();
+        var plan = Batching.EpochPlan(data.Train, s.Loop.BatchSize, EpochRandom(progress.Epoch));
         var clock = Stopwatch.StartNew();
         double secondsBefore = progress.TrainingSeconds, intervalLoss = progress.IntervalLoss, intervalSecondsBefore = progress.IntervalSeconds, lastLoss = double.NaN, lastGradNorm = 0;
         int intervalSteps = progress.IntervalSteps;
@@ -131,13 +131,13 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         string? reason = null;
 
         model.train();
-        while (progress.Step < s.MaxSteps)
+        while (progress.Step < s.Loop.MaxSteps)
         {
             if (cancel.IsCancellationRequested) { status = RunStatus.Interrupted; reason = "interrupted; resume with --resume"; break; }
             if (progress.BatchInEpoch >= plan.Count)
             {
                 progress = progress with { Epoch = progress.Epoch + 1, BatchInEpoch = 0 };
-                plan = Batching.EpochPlan(data.Train, s.BatchSize, EpochRandom(progress.Epoch));
+                plan = Batching.EpochPlan(data.Train, s.Loop.BatchSize, EpochRandom(progress.Epoch));
             }
             long step = progress.Step + 1;
             double lr = schedule.At(step), loss, gradNorm;
@@ -149,7 +149,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 var lossTensor = trainable.Loss(batch, step);
                 lossTensor.backward();
                 loss = lossTensor.item<float>();
-                gradNorm = torch.nn.utils.clip_grad_norm_(parameters, s.Clip > 0 ? s.Clip : double.PositiveInfinity);
+                gradNorm = torch.nn.utils.clip_grad_norm_(parameters, s.Optimiser.ClipNorm);
                 hooks.AfterBackward?.Invoke(new StepContext(model, step, loss, lr));
                 var divergence = Divergence(loss, gradNorm, step, ref progress);
                 if (divergence is not null) { status = RunStatus.Diverged; reason = divergence; break; }
@@ -161,9 +161,9 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             intervalSteps++;
             (lastLoss, lastGradNorm) = (loss, gradNorm);
 
-            if (step % s.LogEvery == 0 || step == s.MaxSteps)
+            if (s.Loop.LogsAt(step))
             {
-                var report = new StepReport(step, s.MaxSteps, progress.Epoch, intervalLoss / intervalSteps, lr, gradNorm,
+                var report = new StepReport(step, s.Loop.MaxSteps, progress.Epoch, intervalLoss / intervalSteps, lr, gradNorm,
                     intervalTokens / (intervalSecondsBefore + intervalClock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(secondsBefore + clock.Elapsed.TotalSeconds));
                 log.Step(report);
                 hooks.OnLog?.Invoke(report);
@@ -171,7 +171,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 intervalClock.Restart();
             }
 
-            if (step % s.EvalEvery == 0 || step == s.MaxSteps)
+            if (s.Loop.EvaluatesAt(step))
             {
                 last = Evaluate(trainable, devItems, device, step, progress.BestDevError);
                 if (last.Best)
@@ -192,10 +192,10 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 if (last.Best) checkpoint.Save(BestCheckpoint);
                 checkpoint.Save(LastCheckpoint);
                 model.train();
-                if (s.Patience > 0 && progress.EvaluationsWithoutImprovement >= s.Patience)
+                if (s.Loop.Patience > 0 && progress.EvaluationsWithoutImprovement >= s.Loop.Patience)
                 {
                     status = RunStatus.EarlyStopped;
-                    reason = $"no better dev error in {s.Patience} evaluations";
+                    reason = $"no better dev error in {s.Loop.Patience} evaluations";
                     break;
                 }
             }
@@ -230,8 +230,8 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         catch (CheckpointException e) { throw new SettingsException($"init_from: {e.Message}"); }
         if (!checkpoint.HasVocabulariesOf(data))
             throw new SettingsException($"init_from: {path} was trained on other data (its vocabularies differ from {data.Name}'s); start from a checkpoint of the same task and data settings.");
-        if (checkpoint.Settings.Architecture != Settings.Architecture)
-            throw new SettingsException($"init_from: {path} holds a {checkpoint.Settings.Architecture.ToString().ToLowerInvariant()} model, these settings train {Settings.Architecture.ToString().ToLowerInvariant()}; set architecture to match.");
+        if (checkpoint.Settings.Model.Architecture != Settings.Model.Architecture)
+            throw new SettingsException($"init_from: {path} holds a {checkpoint.Settings.Model.Architecture.ToString().ToLowerInvariant()} model, these settings train {Settings.Model.Architecture.ToString().ToLowerInvariant()}; set architecture to match.");
         return checkpoint;
     }
 
@@ -241,14 +241,14 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         if (!double.IsFinite(loss)) return $"loss is {loss} at step {step}";
         if (!double.IsFinite(gradNorm)) return $"gradient norm is {gradNorm} at step {step}";
         // a growth rule needs a loss with a scale: MRT's risk lies in [0, 1] and REINFORCE's surrogate is centred on 0
-        if (Settings.Sequence.Objective != TrainingObjective.Mle) return null;
+        if (Settings.Objective.Sequence.Objective != TrainingObjective.Mle) return null;
         const double beta = 0.98;
         var average = beta * progress.LossAverage + (1 - beta) * loss;
         var smoothed = average / (1 - Math.Pow(beta, step)); // bias-corrected, as Adam does
         var lowest = step > 100 ? Math.Min(progress.LowestSmoothedLoss, smoothed) : progress.LowestSmoothedLoss;
         progress = progress with { LossAverage = average, LowestSmoothedLoss = lowest };
-        return step > 100 && smoothed > Settings.DivergenceFactor * lowest
-            ? $"smoothed loss {smoothed:F3} exceeds {Settings.DivergenceFactor}× its lowest value {lowest:F3} at step {step}"
+        return step > 100 && smoothed > Settings.Loop.DivergenceFactor * lowest
+            ? $"smoothed loss {smoothed:F3} exceeds {Settings.Loop.DivergenceFactor}× its lowest value {lowest:F3} at step {step}"
             : null;
     }
 
@@ -289,9 +289,12 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
     /// </summary>
     TrainingSettings ResumableChanges(TrainingSettings checkpoint) => Settings with
     {
-        MaxSteps = Settings.Schedule == LearningRateScheduleKind.Cosine ? Settings.MaxSteps : checkpoint.MaxSteps,
-        EvalEvery = checkpoint.EvalEvery, EvalItems = checkpoint.EvalItems, Patience = checkpoint.Patience,
-        LogEvery = checkpoint.LogEvery, Device = checkpoint.Device, Threads = checkpoint.Threads,
+        Loop = Settings.Loop with
+        {
+            MaxSteps = Settings.Optimiser.Schedule == LearningRateScheduleKind.Cosine ? Settings.Loop.MaxSteps : checkpoint.Loop.MaxSteps,
+            EvalEvery = checkpoint.Loop.EvalEvery, EvalItems = checkpoint.Loop.EvalItems, Patience = checkpoint.Loop.Patience, LogEvery = checkpoint.Loop.LogEvery,
+        },
+        Device = checkpoint.Device, Threads = checkpoint.Threads,
     };
 
     DevReport? ReadBest() => ReadSummary()?.Best;

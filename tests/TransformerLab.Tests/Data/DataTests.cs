@@ -9,8 +9,8 @@ public class DataTests
     [Fact]
     public void Source_eos_ends_every_synthetic_source_with_the_eos_id_and_leaves_targets_alone()
     {
-        var plain = TransformerLab.Training.TrainingSettings.For(TransformerLab.Training.TaskKind.Reverse) with { TrainSize = 50, DevSize = 5, TestSize = 5 };
-        var ended = plain with { SourceEos = true };
+        var plain = TransformerLab.Training.TrainingSettings.For(TaskKind.Reverse).WithTask(t => t with { TrainSize = 50, DevSize = 5, TestSize = 5 });
+        var ended = plain.WithTask(t => t with { SourceEos = true });
         var (a, b) = (plain.LoadData(Workspace.Root(AppContext.BaseDirectory)), ended.LoadData(Workspace.Root(AppContext.BaseDirectory)));
         Assert.All(a.Train.Zip(b.Train), p =>
         {
@@ -19,7 +19,7 @@ public class DataTests
         });
         Assert.Equal(Vocabulary.Eos, b.SourceVocabulary.Encode(b.Dev[0].Source)[^1]);
         Assert.Equal(a.SourceVocabulary.Symbols, b.SourceVocabulary.Symbols); // EOS is reserved: no new symbol
-        Assert.Throws<TransformerLab.Training.SettingsException>(() => (TransformerLab.Training.TrainingSettings.For(TransformerLab.Training.TaskKind.G2p) with { SourceEos = true }).Validate());
+        Assert.Throws<TransformerLab.Runtime.SettingsException>(() => (TransformerLab.Training.TrainingSettings.For(TaskKind.G2p).WithTask(t => t with { SourceEos = true })).Validate());
     }
 
     [Fact]

@@ -33,21 +33,21 @@ public sealed class EvalMatchesTrainingTests : IDisposable
 
     static TrainingSettings Settings(string kind)
     {
-        var tiny = TinySettings.For(TaskKind.Reverse) with { MaxSteps = 60, EvalEvery = 30, EvalItems = 0 };
+        var tiny = TinySettings.For(TaskKind.Reverse).WithLoop(l => l with { MaxSteps = 60, EvalEvery = 30, EvalItems = 0 });
         return kind switch
         {
-            "post-ln" => tiny.WithModel(m => m with { Norm = NormPlacement.Post }),
-            "pre-ln" => tiny.WithModel(m => m with { Norm = NormPlacement.Pre }),
-            "copy" => TinySettings.For(TaskKind.Names) with { Copy = true, LabelSmoothing = 0, Names = 30, MaxSteps = 60, EvalEvery = 30, EvalItems = 0 },
-            "guided-attention" => tiny with { GuidedAttention = 1 },
-            "local" => tiny.WithModel(m => m with { Attention = AttentionKind.Local, AttentionWindow = 2 }),
-            "strided" => tiny.WithModel(m => m with { Attention = AttentionKind.Strided, AttentionWindow = 2 }),
-            "linear" => tiny.WithModel(m => m with { Attention = AttentionKind.Linear }),
-            "linformer" => tiny.WithModel(m => m with { Attention = AttentionKind.Linformer, AttentionWindow = 4 }),
-            "nat" => tiny with { Architecture = Architecture.NonAutoregressive, Nat = new NonAutoregressiveSettings { MaxLength = 8 } },
-            "nat-mask-predict" => tiny with { Architecture = Architecture.NonAutoregressive, Nat = new NonAutoregressiveSettings { MaxLength = 8, Masking = NatMasking.Uniform } },
-            "rnn" => tiny with { Architecture = Architecture.Rnn },
-            "cnn" => tiny with { Architecture = Architecture.Cnn },
+            "post-ln" => tiny.WithTransformer(m => m with { Norm = NormPlacement.Post }),
+            "pre-ln" => tiny.WithTransformer(m => m with { Norm = NormPlacement.Pre }),
+            "copy" => TinySettings.For(TaskKind.Names).WithModel(m => m with { Copy = true }).WithLabelSmoothing(0).WithTask(t => t with { Names = 30 }).WithLoop(l => l with { MaxSteps = 60, EvalEvery = 30, EvalItems = 0 }),
+            "guided-attention" => tiny.WithGuidedAttention(g => g with { Weight = 1 }),
+            "local" => tiny.WithTransformer(m => m with { Attention = AttentionKind.Local, AttentionWindow = 2 }),
+            "strided" => tiny.WithTransformer(m => m with { Attention = AttentionKind.Strided, AttentionStride = 2 }),
+            "linear" => tiny.WithTransformer(m => m with { Attention = AttentionKind.Linear }),
+            "linformer" => tiny.WithTransformer(m => m with { Attention = AttentionKind.Linformer, AttentionRank = 4 }),
+            "nat" => tiny.WithArchitecture(Architecture.NonAutoregressive).WithNat(n => n with { MaxLength = 8 }),
+            "nat-mask-predict" => tiny.WithArchitecture(Architecture.NonAutoregressive).WithNat(n => n with { MaxLength = 8 }).WithDecoderInput(d => d with { NatMasking = NatMasking.Uniform }),
+            "rnn" => tiny.WithArchitecture(Architecture.Rnn),
+            "cnn" => tiny.WithArchitecture(Architecture.Cnn),
             "bf16" => tiny with { Precision = Precision.Bf16 },
             _ => throw new ArgumentException(kind),
         };
@@ -79,7 +79,7 @@ public sealed class EvalMatchesTrainingTests : IDisposable
     [Fact]
     public void A_copying_checkpoint_decodes_names_no_vocabulary_holds()
     {
-        var settings = Settings("copy") with { MaxSteps = 300, EvalEvery = 300, Lr = 5e-3 };
+        var settings = Settings("copy").WithLoop(l => l with { MaxSteps = 300, EvalEvery = 300 }).WithOptimiser(o => o with { Lr = 5e-3 });
         var run = Path.Combine(folder, "copy-long");
         var data = settings.LoadData(Workspace.Root(AppContext.BaseDirectory));
         new Trainer(settings, data, run).Run();

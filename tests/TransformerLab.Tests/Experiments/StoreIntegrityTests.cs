@@ -18,7 +18,7 @@ namespace TransformerLab.Tests.Experiments;
 [Collection("toy experiment")] // ToyExperiment's call log is shared
 public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
 {
-    static readonly SweepSpec ToySweep = SweepSpec.Of("toy", 2, [], ("x", "1,3"));
+    static readonly SweepSpec ToySweep = SweepSpec.Of("toy", 2, ("x", "1,3"));
 
     IReadOnlyList<RunSpec> Plan() => ToySweep.Plan();
 
@@ -135,8 +135,8 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
         var tuning = Sweep.Plan(toy, [], [Sweep.GridAxis("x=1,3")], 2, firstSeed: 101);
         Assert.Equal([101, 102, 101, 102], tuning.Select(s => s.Seed));
         Assert.Empty(reported.Select(s => s.Key).Intersect(tuning.Select(s => s.Key)));
-        Assert.Equal(tuning.Select(s => s.Key), SweepSpec.Of("toy", 2, [], ("x", "1,3")) with { FirstSeed = 101 } is var spec ? spec.Plan().Select(s => s.Key) : []);
-        Assert.EndsWith("--seeds 2 --first-seed 101", (SweepSpec.Of("toy", 2, [], ("x", "1,3")) with { FirstSeed = 101 }).CommandLine);
+        Assert.Equal(tuning.Select(s => s.Key), SweepSpec.Of("toy", 2, ("x", "1,3")) with { FirstSeed = 101 } is var spec ? spec.Plan().Select(s => s.Key) : []);
+        Assert.EndsWith("--seeds 2 --first-seed 101", (SweepSpec.Of("toy", 2, ("x", "1,3")) with { FirstSeed = 101 }).CommandLine);
         var (exit, output, error) = CliTests.Run("sweep", "toy", "--grid", "x=1,3", "--seeds", "2", "--first-seed", "101", "--store", root);
         Assert.True(exit == ResearchCli.Ok, output + error);
         Assert.Equal([101, 101, 102, 102], store.Load("toy").Select(r => r.Seed).Order());

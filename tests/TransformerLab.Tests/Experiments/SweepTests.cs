@@ -1,3 +1,4 @@
+using TransformerLab.Runtime;
 using TransformerLab.Cli;
 using TransformerLab.Experiments;
 using TransformerLab.Notebooks;

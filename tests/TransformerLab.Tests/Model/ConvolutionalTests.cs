@@ -58,7 +58,7 @@ public sealed class ConvolutionalTests : IDisposable
     [Fact]
     public void Kernel_and_dilation_are_checked()
     {
-        var settings = new TrainingSettings { Architecture = Architecture.Cnn, Cnn = new ConvolutionalChoices { Kernel = 4 } };
+        var settings = new TrainingSettings().WithModel(m => m with { Architecture = Architecture.Cnn, Cnn = new ConvolutionalChoices { Kernel = 4 } });
         Assert.Contains(settings.Problems(), p => p.Contains("cnn_kernel must be odd"));
     }
 
@@ -66,7 +66,7 @@ public sealed class ConvolutionalTests : IDisposable
     public void The_cnn_baseline_learns_the_copy_task_and_restores_from_its_checkpoint()
     {
         var (model, exactMatch) = SequenceToSequenceChecks.LearnCopy(folder,
-            s => s with { Architecture = Architecture.Cnn, Cnn = new ConvolutionalChoices { Kernel = 3, Dilation = 2 } }, layers: 3);
+            s => s.WithModel(m => m with { Architecture = Architecture.Cnn, Cnn = new ConvolutionalChoices { Kernel = 3, Dilation = 2 } }), layers: 3);
         using var _ = model;
         Assert.IsType<ConvolutionalEncoderDecoder>(model);
         Assert.True(exactMatch >= 0.95, $"exact match {exactMatch:P1}");

@@ -118,11 +118,12 @@ public sealed class CopyingTests : IDisposable
     [Fact]
     public void A_copying_run_trains_saves_and_restores_as_a_copying_model()
     {
-        var s = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 }) with
-        {
-            Copy = true, LabelSmoothing = 0, Symbols = 6, MinLength = 2, MaxLength = 4, TrainSize = 200, DevSize = 20, TestSize = 20,
-            BatchSize = 16, MaxSteps = 20, Warmup = 5, EvalEvery = 10, Threads = 1,
-        };
+        var s = TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 })
+            .WithModel(m => m with { Copy = true })
+            .WithLabelSmoothing(0)
+            .WithTask(t => t with { Symbols = 6, MinLength = 2, MaxLength = 4, TrainSize = 200, DevSize = 20, TestSize = 20 })
+            .WithLoop(l => l with { BatchSize = 16, MaxSteps = 20, EvalEvery = 10 })
+            .WithOptimiser(o => o with { Warmup = 5 }) with { Threads = 1 };
         var data = s.LoadData(Workspace.Root(AppContext.BaseDirectory));
         var summary = new Trainer(s, data, folder).Run();
         Assert.Equal(RunStatus.Done, summary.Status);
@@ -135,11 +136,11 @@ public sealed class CopyingTests : IDisposable
     [Fact]
     public void Copy_settings_that_cannot_work_are_refused_with_what_to_set()
     {
-        var baseline = TrainingSettings.For(TaskKind.Copy) with { Copy = true };
-        Assert.Contains((baseline with { LabelSmoothing = 0.1 }).Problems(), p => p.Contains("label_smoothing=0"));
-        Assert.Contains((baseline with { LabelSmoothing = 0, Architecture = Architecture.Rnn }).Problems(), p => p.Contains("architecture=autoregressive"));
-        Assert.Empty((baseline with { LabelSmoothing = 0, GuidedAttention = 1 }).Problems()); // combined since the attention comes back from the forward pass
-        Assert.Empty((baseline with { LabelSmoothing = 0 }).Problems());
+        var baseline = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { Copy = true });
+        Assert.Contains((baseline.WithLabelSmoothing(0.1)).Problems(), p => p.Contains("label_smoothing=0"));
+        Assert.Contains((baseline.WithLabelSmoothing(0).WithArchitecture(Architecture.Rnn)).Problems(), p => p.Contains("architecture=autoregressive"));
+        Assert.Empty((baseline.WithLabelSmoothing(0).WithGuidedAttention(g => g with { Weight = 1 })).Problems()); // combined since the attention comes back from the forward pass
+        Assert.Empty((baseline.WithLabelSmoothing(0)).Problems());
     }
 
     /// <summary>
@@ -164,16 +165,17 @@ public sealed class CopyingTests : IDisposable
             withAttention.Dispose();
             attention.Dispose();
         }
-        var s = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 }) with
-        {
-            Copy = true, LabelSmoothing = 0, Symbols = 6, MinLength = 2, MaxLength = 4, TrainSize = 200, DevSize = 20, TestSize = 20,
-            BatchSize = 16, MaxSteps = 10, Warmup = 5, EvalEvery = 10, LogEvery = 1, Threads = 1,
-        };
+        var s = TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 })
+            .WithModel(m => m with { Copy = true })
+            .WithLabelSmoothing(0)
+            .WithTask(t => t with { Symbols = 6, MinLength = 2, MaxLength = 4, TrainSize = 200, DevSize = 20, TestSize = 20 })
+            .WithLoop(l => l with { BatchSize = 16, MaxSteps = 10, EvalEvery = 10, LogEvery = 1 })
+            .WithOptimiser(o => o with { Warmup = 5 }) with { Threads = 1 };
         var data = s.LoadData(Workspace.Root(AppContext.BaseDirectory));
         double FirstLoss(double weight) // same seed: same weights and first batch, so the difference is the penalty
         {
             var run = Path.Combine(folder, $"guided-{weight}");
-            Assert.Equal(RunStatus.Done, new Trainer(s with { GuidedAttention = weight }, data, run).Run().Status);
+            Assert.Equal(RunStatus.Done, new Trainer(s.WithGuidedAttention(g => g with { Weight = weight }), data, run).Run().Status);
             return Csv.Read(Path.Combine(run, "steps.csv"))[0]["loss"];
         }
         var plain = FirstLoss(0);

@@ -1,4 +1,5 @@
 using TorchSharp;
+using TransformerLab.Data;
 using TransformerLab.Attention;
 using TransformerLab.Runtime;
 using Xunit;
@@ -131,19 +132,18 @@ public sealed class EfficientAttentionTests
         var folder = Path.Combine(Path.GetTempPath(), "tlab-attn-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var s = TransformerLab.Training.TrainingSettings.For(TransformerLab.Training.TaskKind.Reverse)
-                .WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Attention = kind, AttentionWindow = 3 }) with
-            {
-                Symbols = 6, MinLength = 4, MaxLength = 8, TrainSize = 600, DevSize = 20, TestSize = 20, BatchSize = 32,
-                MaxSteps = 60, Warmup = 10, EvalEvery = 60, LogEvery = 10, Lr = 3e-3, Threads = 1,
-            };
+            var s = TransformerLab.Training.TrainingSettings.For(TaskKind.Reverse)
+                .WithTransformer(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Attention = kind, AttentionWindow = 3, AttentionStride = 3, AttentionRank = 3 })
+                .WithTask(t => t with { Symbols = 6, MinLength = 4, MaxLength = 8, TrainSize = 600, DevSize = 20, TestSize = 20 })
+                .WithLoop(l => l with { BatchSize = 32, MaxSteps = 60, EvalEvery = 60, LogEvery = 10 })
+                .WithOptimiser(o => o with { Warmup = 10, Lr = 3e-3 }) with { Threads = 1 };
             var data = s.LoadData(Workspace.Root(AppContext.BaseDirectory));
             var summary = new TransformerLab.Training.Trainer(s, data, folder).Run();
             Assert.Equal(TransformerLab.Training.RunStatus.Done, summary.Status);
             var losses = TransformerLab.Runtime.Csv.Read(Path.Combine(folder, "steps.csv")).Select(r => r["loss"]).ToList();
             Assert.True(losses[^1] < 0.8 * losses[0], $"{kind}: loss {losses[0]:F3} → {losses[^1]:F3} did not fall");
             var checkpoint = TransformerLab.Training.Checkpoint.Load(Path.Combine(folder, "last.ckpt"));
-            Assert.Equal(kind, checkpoint.Settings.Model.Attention); // restores with its own attention
+            Assert.Equal(kind, checkpoint.Settings.Model.Transformer.Attention); // restores with its own attention
             using var model = checkpoint.RestoreModel(torch.CPU);
             Assert.Equal(kind == AttentionKind.Linformer, model.named_parameters().Any(p => p.name.Contains("kernel")));
         }

@@ -23,7 +23,7 @@ public sealed class ModelSpecTests
     [InlineData(Architecture.Cnn, typeof(ModelSpec.Convolutional), typeof(ConvolutionalEncoderDecoder))]
     public void Each_architecture_is_one_kind_of_spec_that_builds_its_model(Architecture architecture, Type spec, Type model)
     {
-        var settings = TrainingSettings.For(TaskKind.Copy) with { Architecture = architecture };
+        var settings = TrainingSettings.For(TaskKind.Copy).WithArchitecture(architecture);
         var s = settings.ModelSpec();
         Assert.IsType(spec, s);
         Assert.Equal(architecture != Architecture.NonAutoregressive, s.IsAutoregressive);
@@ -38,7 +38,7 @@ public sealed class ModelSpecTests
     [Fact]
     public void A_copying_transformer_owns_its_extended_vocabulary_and_restores_it_from_the_spec()
     {
-        var s = (TrainingSettings.For(TaskKind.Copy) with { Copy = true, LabelSmoothing = 0 }).ModelSpec();
+        var s = (TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { Copy = true }).WithLabelSmoothing(0)).ModelSpec();
         Assert.Equal(new ModelSpec.Transformer(s.Sizes, Copy: true), s);
         using var model = (EncoderDecoder)s.Create(Source, Target);
         Assert.NotNull(model.CopyVocabulary);

@@ -109,7 +109,7 @@ public sealed class RecurrentTests : IDisposable
     [Fact]
     public void The_rnn_baseline_learns_the_copy_task_and_restores_from_its_checkpoint()
     {
-        var (model, exactMatch) = SequenceToSequenceChecks.LearnCopy(folder, s => s with { Architecture = Architecture.Rnn });
+        var (model, exactMatch) = SequenceToSequenceChecks.LearnCopy(folder, s => s.WithArchitecture(Architecture.Rnn));
         using var _ = model;
         Assert.IsType<RecurrentEncoderDecoder>(model);
         Assert.True(exactMatch >= 0.95, $"exact match {exactMatch:P1}");

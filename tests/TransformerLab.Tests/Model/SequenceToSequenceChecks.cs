@@ -37,11 +37,10 @@ static class SequenceToSequenceChecks
     /// <summary>Trains <paramref name="architecture"/> (d_model 64, 600 steps) on copy, restores its best checkpoint, and returns it with its greedy test exact match.</summary>
     public static (SequenceToSequence Model, double ExactMatch) LearnCopy(string folder, Func<TrainingSettings, TrainingSettings> architecture, int layers = 1)
     {
-        var s = architecture(TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 64, EncoderLayers = layers, DecoderLayers = layers, Dropout = 0.0 }) with
-        {
-            Symbols = 8, MinLength = 3, MaxLength = 6, TrainSize = 3000, DevSize = 100, TestSize = 100,
-            BatchSize = 64, MaxSteps = 600, Warmup = 50, EvalEvery = 300, Lr = 3e-3, Threads = 1,
-        });
+        var s = architecture(TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 64, EncoderLayers = layers, DecoderLayers = layers, Dropout = 0.0 })
+            .WithTask(t => t with { Symbols = 8, MinLength = 3, MaxLength = 6, TrainSize = 3000, DevSize = 100, TestSize = 100 })
+            .WithLoop(l => l with { BatchSize = 64, MaxSteps = 600, EvalEvery = 300 })
+            .WithOptimiser(o => o with { Warmup = 50, Lr = 3e-3 }) with { Threads = 1 });
         var data = s.LoadData(Workspace.Root(AppContext.BaseDirectory));
         Assert.Equal(RunStatus.Done, new Trainer(s, data, folder).Run().Status);
         var model = Checkpoint.Load(Path.Combine(folder, "best.ckpt")).RestoreSequenceToSequence(torch.CPU);

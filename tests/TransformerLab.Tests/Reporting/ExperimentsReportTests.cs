@@ -54,10 +54,9 @@ public sealed class ExperimentsReportTests : IDisposable
         var typed = Sweep.Plan(ln,
             from layers in new[] { 6, 12 }
             from lr in new[] { 1e-3, 2e-3 }
-            select ln.DefaultConfig.WithModel(m => m with { Norm = TransformerLab.Model.NormPlacement.Post, EncoderLayers = layers, DecoderLayers = layers }) with
-            {
-                Lr = lr, Warmup = 4000, Schedule = LearningRateScheduleKind.InverseSqrt, MaxSteps = 6000, EvalEvery = 500, Threads = 1,
-            }, seeds: 3);
+            select ln.DefaultConfig.WithTransformer(m => m with { Norm = TransformerLab.Model.NormPlacement.Post, EncoderLayers = layers, DecoderLayers = layers })
+                .WithOptimiser(o => o with { Lr = lr, Warmup = 4000, Schedule = LearningRateScheduleKind.InverseSqrt })
+                .WithLoop(l => l with { MaxSteps = 6000, EvalEvery = 500 }) with { Threads = 1 }, seeds: 3);
         Assert.Equal(ExperimentsTables.PaperScheduleSweep.Plan().Select(p => (p.Key, p.Seed)), typed.Select(p => (p.Key, p.Seed)));
     }
 

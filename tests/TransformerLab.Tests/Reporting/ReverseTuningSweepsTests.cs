@@ -8,7 +8,7 @@ public sealed class ReverseTuningSweepsTests
     [Fact]
     public void The_typed_tuning_sweeps_plan_the_command_lines_runs()
     {
-        string[] b = ["attention_window=8","task=reverse","min_length=16","max_length=48","d_model=128","heads=4","d_ff=256","encoder_layers=2","decoder_layers=2","batch_size=64","label_smoothing=0","eval_items=500","threads=1","eval_every=500","max_steps=12000","patience=6"];
+        string[] b = ["attention_window=8","attention_stride=8","attention_rank=8","task=reverse","min_length=16","max_length=48","d_model=128","heads=4","d_ff=256","encoder_layers=2","decoder_layers=2","batch_size=64","label_smoothing=0","eval_items=500","threads=1","eval_every=500","max_steps=12000","patience=6"];
         KeyValuePair<string,string> A(string s) => KeyValuePair.Create(s.Split('=')[0], s.Split('=')[1]);
         var grid = new[] { Sweep.GridAxis("lr=0.0005,0.001,0.002"), Sweep.GridAxis("warmup=300,1000") };
         var exp = ExperimentRegistry.Get("train");

@@ -30,16 +30,15 @@ public sealed class ScheduledSamplingTests : IDisposable
     public void The_schedule_keys_are_the_names_the_docs_use()
     {
         var s = Settings.With(new TrainingSettings(), [new("sampling_k", "3"), new("sampling_c", "0.5"), new("sampling_decay", "linear")]);
-        Assert.Equal((3.0, 0.5, TeacherForcingDecay.Linear), (s.SamplingK, s.SamplingC, s.SamplingDecay));
+        Assert.Equal((3.0, 0.5, TeacherForcingDecay.Linear), (s.DecoderInput.SamplingK, s.DecoderInput.SamplingC, s.DecoderInput.SamplingDecay));
         var old = Settings.FromJson("""{"samplingk": 4, "samplingc": 0.25}""", new TrainingSettings()); // as briefly written
-        Assert.Equal((4.0, 0.25), (old.SamplingK, old.SamplingC));
+        Assert.Equal((4.0, 0.25), (old.DecoderInput.SamplingK, old.DecoderInput.SamplingC));
     }
 
     [Fact]
     public void Bad_schedule_parameters_are_named()
     {
-        var e = Assert.Throws<SettingsException>(() => (TrainingSettings.For(TaskKind.Copy) with
-            { DecoderInput = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.Exponential, SamplingK = 1.5 }).Validate());
+        var e = Assert.Throws<SettingsException>(() => (TrainingSettings.For(TaskKind.Copy).WithDecoderInput(d => d with { Kind = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.Exponential, SamplingK = 1.5 })).Validate());
         Assert.Contains("sampling_k", e.Message);
     }
 
@@ -79,12 +78,11 @@ public sealed class ScheduledSamplingTests : IDisposable
     public void Training_with_epsilon_one_equals_teacher_forcing_parameter_for_parameter()
     {
         // Dropout 0, so the only random draws are the mixing coins, which ε = 1 ignores.
-        var tf = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0 }) with
-        {
-            Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 200, DevSize = 20, TestSize = 20,
-            BatchSize = 16, MaxSteps = 15, Warmup = 5, EvalEvery = 15, LogEvery = 5, Lr = 3e-3,
-        };
-        var ss = tf with { DecoderInput = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.Linear, SamplingK = 1, SamplingC = 0 };
+        var tf = TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0 })
+            .WithTask(t => t with { Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 200, DevSize = 20, TestSize = 20 })
+            .WithLoop(l => l with { BatchSize = 16, MaxSteps = 15, EvalEvery = 15, LogEvery = 5 })
+            .WithOptimiser(o => o with { Warmup = 5, Lr = 3e-3 });
+        var ss = tf.WithDecoderInput(d => d with { Kind = DecoderInputKind.ScheduledSampling, SamplingDecay = TeacherForcingDecay.Linear, SamplingK = 1, SamplingC = 0 });
         var data = tf.LoadData(Workspace.Root(AppContext.BaseDirectory));
         new Trainer(tf, data, Path.Combine(folder, "tf")).Run();
         new Trainer(ss, data, Path.Combine(folder, "ss")).Run();

@@ -1,4 +1,5 @@
 using TorchSharp;
+using TransformerLab.Model;
 using TransformerLab.Data;
 using TransformerLab.Runtime;
 using TransformerLab.Training;
@@ -49,18 +50,18 @@ public sealed class GuidedAttentionTests
         var folder = Path.Combine(Path.GetTempPath(), "tlab-guided-" + Guid.NewGuid().ToString("N"));
         try
         {
-            TrainingSettings Copy(double weight) => TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0 }) with
-            {
-                Symbols = 6, MinLength = 3, MaxLength = 6, TrainSize = 400, DevSize = 20, TestSize = 20, BatchSize = 16,
-                MaxSteps = 30, Warmup = 5, EvalEvery = 30, LogEvery = 5, Lr = 3e-3, Threads = 1, GuidedAttention = weight,
-            };
+            TrainingSettings Copy(double weight) => TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 32, Heads = 2, DFF = 64, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0 })
+                .WithTask(t => t with { Symbols = 6, MinLength = 3, MaxLength = 6, TrainSize = 400, DevSize = 20, TestSize = 20 })
+                .WithLoop(l => l with { BatchSize = 16, MaxSteps = 30, EvalEvery = 30, LogEvery = 5 })
+                .WithOptimiser(o => o with { Warmup = 5, Lr = 3e-3 })
+                .WithGuidedAttention(g => g with { Weight = weight }) with { Threads = 1 };
             var data = Copy(0).LoadData(Workspace.Root(AppContext.BaseDirectory));
             Assert.Equal(RunStatus.Done, new Trainer(Copy(1.0), data, Path.Combine(folder, "guided")).Run().Status);
             Assert.Equal(RunStatus.Done, new Trainer(Copy(0.0), data, Path.Combine(folder, "plain")).Run().Status);
             double FirstLoss(string run) => Csv.Read(Path.Combine(folder, run, "steps.csv"))[0]["loss"];
             // the same initialisation and batches: the guided run's loss carries the penalty on top (a positive number below 1)
             Assert.InRange(FirstLoss("guided") - FirstLoss("plain"), 1e-4, 1.0);
-            Assert.Contains(SettingsProblems(Copy(1.0) with { Architecture = Architecture.NonAutoregressive }), p => p.Contains("guided_attention"));
+            Assert.Contains(SettingsProblems(Copy(1.0).WithArchitecture(Architecture.NonAutoregressive)), p => p.Contains("guided_attention"));
         }
         finally { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
     }

@@ -20,7 +20,7 @@ public sealed class MixedPrecisionTests : IDisposable
     static bool NoNativeBf16 => MixedPrecision.Unsupported(Precision.Bf16, torch.CPU) is not null;
 
     static TrainingSettings Tiny(Precision precision) =>
-        TinySettings.For() with { MaxSteps = 30, EvalEvery = 15, Threads = 1, Precision = precision };
+        TinySettings.For().WithLoop(l => l with { MaxSteps = 30, EvalEvery = 15 }) with { Threads = 1, Precision = precision };
 
     [Fact]
     public void A_bf16_forward_pass_stays_within_two_percent_of_fp32_and_returns_float32()

@@ -102,22 +102,21 @@ public sealed class SequenceLevelTrainingTests : IDisposable
     [InlineData(TrainingObjective.Reinforce)]
     public void Fine_tuning_from_an_mle_checkpoint_runs_the_same_twice_and_starts_from_its_weights(TrainingObjective objective)
     {
-        var mle = TinySettings.For(TaskKind.Reverse) with { MaxSteps = 20, EvalEvery = 20, Threads = 1 };
+        var mle = TinySettings.For(TaskKind.Reverse).WithLoop(l => l with { MaxSteps = 20, EvalEvery = 20 }) with { Threads = 1 };
         var data = mle.LoadData(Workspace.Root(AppContext.BaseDirectory));
         new Trainer(mle, data, Path.Combine(folder, "mle")).Run();
         var start = Path.Combine(folder, "mle", "best.ckpt");
-        var tuned = mle with
-        {
-            MaxSteps = 6, EvalEvery = 6, LogEvery = 1, Warmup = 0, Lr = 1e-3,
-            Sequence = new SequenceTrainingSettings { Objective = objective, Candidates = 4, InitFrom = start, MleWeight = 0.5, MleAnneal = 4 },
-        };
+        var tuned = mle
+            .WithLoop(l => l with { MaxSteps = 6, EvalEvery = 6, LogEvery = 1 })
+            .WithOptimiser(o => o with { Warmup = 0, Lr = 1e-3 })
+            .WithSequence(_ => new SequenceTrainingSettings { Objective = objective, Candidates = 4, InitFrom = start, MleWeight = 0.5, MleAnneal = 4 });
         var a = new Trainer(tuned, data, Path.Combine(folder, "a")).Run();
         var b = new Trainer(tuned, data, Path.Combine(folder, "b")).Run();
         Assert.Equal(RunStatus.Done, a.Status);
         Assert.Equal(File.ReadAllLines(Path.Combine(folder, "a", "steps.csv")).Select(l => l.Split(',')[2]), File.ReadAllLines(Path.Combine(folder, "b", "steps.csv")).Select(l => l.Split(',')[2]));
 
         // the first step's starting point is the MLE model: its dev loss before any update equals the checkpoint's
-        var zeroSteps = tuned with { MaxSteps = 1, EvalEvery = 1, Lr = 1e-12, Warmup = 0, Sequence = tuned.Sequence with { MleWeight = 0 } };
+        var zeroSteps = tuned.WithLoop(l => l with { MaxSteps = 1, EvalEvery = 1 }).WithOptimiser(o => o with { Lr = 1e-12, Warmup = 0 }).WithSequence(q => q with { MleWeight = 0 });
         var first = new Trainer(zeroSteps, data, Path.Combine(folder, "c")).Run();
         var mleBest = Checkpoint.Load(start);
         Assert.Equal(mleBest.Progress.BestDevError, first.Best!.SequenceError, 6);
@@ -126,14 +125,14 @@ public sealed class SequenceLevelTrainingTests : IDisposable
     [Fact]
     public void A_bad_init_from_is_refused_before_anything_is_written()
     {
-        var s = TinySettings.For(TaskKind.Reverse) with { Sequence = new SequenceTrainingSettings { Objective = TrainingObjective.Mrt, InitFrom = Path.Combine(folder, "missing.ckpt") } };
+        var s = TinySettings.For(TaskKind.Reverse).WithSequence(_ => new SequenceTrainingSettings { Objective = TrainingObjective.Mrt, InitFrom = Path.Combine(folder, "missing.ckpt") });
         var run = Path.Combine(folder, "run");
         var error = Assert.Throws<SettingsException>(() => new Trainer(s, s.LoadData(Workspace.Root(AppContext.BaseDirectory)), run).Run());
         Assert.Contains("init_from", error.Message);
         Assert.False(Directory.Exists(run));
 
-        var nat = s with { Architecture = Architecture.NonAutoregressive };
+        var nat = s.WithArchitecture(Architecture.NonAutoregressive);
         Assert.Contains(nat.Problems(), p => p.Contains("not the NAT"));
-        Assert.Contains((s with { Sequence = s.Sequence with { Objective = TrainingObjective.Reinforce, Candidates = 1 } }).Problems(), p => p.Contains("candidates must be ≥ 2"));
+        Assert.Contains((s.WithSequence(q => q with { Objective = TrainingObjective.Reinforce, Candidates = 1 })).Problems(), p => p.Contains("candidates must be ≥ 2"));
     }
 }

@@ -29,11 +29,10 @@ public sealed class TensorBoardEventFileTests : IDisposable
     [Fact]
     public void A_training_run_writes_valid_events_with_unix_wall_times_and_the_logged_values()
     {
-        var s = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 }) with
-        {
-            Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 300, DevSize = 20, TestSize = 20,
-            BatchSize = 16, MaxSteps = 10, Warmup = 2, EvalEvery = 5, LogEvery = 5,
-        };
+        var s = TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 16, Heads = 2, DFF = 32, EncoderLayers = 1, DecoderLayers = 1 })
+            .WithTask(t => t with { Symbols = 6, MinLength = 2, MaxLength = 5, TrainSize = 300, DevSize = 20, TestSize = 20 })
+            .WithLoop(l => l with { BatchSize = 16, MaxSteps = 10, EvalEvery = 5, LogEvery = 5 })
+            .WithOptimiser(o => o with { Warmup = 2 });
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;
         new Trainer(s, s.LoadData(Workspace.Root(AppContext.BaseDirectory)), folder).Run();
         var after = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1;

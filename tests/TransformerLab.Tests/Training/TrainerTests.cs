@@ -30,7 +30,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void On_a_tie_the_earlier_evaluation_stays_best()
     {
-        var s = Tiny() with { Lr = 1e-9, Warmup = 0, MaxSteps = 30, EvalEvery = 10, EvalItems = 8 }; // learns nothing: every evaluation scores alike
+        var s = Tiny().WithOptimiser(o => o with { Lr = 1e-9, Warmup = 0 }).WithLoop(l => l with { MaxSteps = 30, EvalEvery = 10, EvalItems = 8 }); // learns nothing: every evaluation scores alike
         var data = Data(s);
         var summary = new Trainer(s, data, Path.Combine(folder, "ties")).Run();
         var dev = Runtime.Csv.Read(Path.Combine(folder, "ties", "dev.csv"));
@@ -43,10 +43,11 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void A_tiny_model_learns_the_copy_task_to_100_percent()
     {
-        var s = TrainingSettings.For(TaskKind.Copy).WithModel(m => m with { DModel = 64, Heads = 4, DFF = 128, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0.0 }) with
+        var s = TrainingSettings.For(TaskKind.Copy).WithTransformer(m => m with { DModel = 64, Heads = 4, DFF = 128, EncoderLayers = 1, DecoderLayers = 1, Dropout = 0.0 })
+            .WithTask(t => t with { Symbols = 8, MinLength = 3, MaxLength = 6, TrainSize = 3000, DevSize = 100, TestSize = 100 })
+            .WithLoop(l => l with { BatchSize = 64, MaxSteps = 1200, EvalEvery = 400 })
+            .WithOptimiser(o => o with { Warmup = 100, Lr = 3e-3 }) with
         {
-            Symbols = 8, MinLength = 3, MaxLength = 6, TrainSize = 3000, DevSize = 100, TestSize = 100,
-            BatchSize = 64, MaxSteps = 1200, Warmup = 100, EvalEvery = 400, Lr = 3e-3,
             Threads = 1, // fixed: the result must not depend on which test set the process's thread count last
         };
         var data = Data(s);
@@ -85,7 +86,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void The_same_seed_gives_the_same_run_and_another_seed_a_different_one()
     {
-        var s = Tiny() with { MaxSteps = 10, EvalEvery = 10 };
+        var s = Tiny().WithLoop(l => l with { MaxSteps = 10, EvalEvery = 10 });
         var data = Data(s);
         new Trainer(s, data, Path.Combine(folder, "a")).Run();
         new Trainer(s, data, Path.Combine(folder, "b")).Run();
@@ -98,7 +99,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void A_corrupt_checkpoint_is_rejected_and_nothing_is_overwritten()
     {
-        var s = Tiny() with { MaxSteps = 20 };
+        var s = Tiny().WithLoop(l => l with { MaxSteps = 20 });
         var data = Data(s);
         new Trainer(s, data, folder).Run();
         var last = Path.Combine(folder, "last.ckpt");
@@ -109,7 +110,7 @@ public sealed class TrainerTests : IDisposable
 
         var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(last));
         Assert.Contains("corrupt", e.Message);
-        Assert.Throws<CheckpointException>(() => new Trainer(s with { MaxSteps = 40, Schedule = LearningRateScheduleKind.Constant }, data, folder).Run(resume: true));
+        Assert.Throws<CheckpointException>(() => new Trainer(s.WithLoop(l => l with { MaxSteps = 40 }).WithOptimiser(o => o with { Schedule = LearningRateScheduleKind.Constant }), data, folder).Run(resume: true));
         Assert.Equal(bytes, File.ReadAllBytes(last));
         Assert.Equal(summaryBefore, File.ReadAllText(Path.Combine(folder, "summary.json")));
 
@@ -139,19 +140,19 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void Resuming_with_other_settings_names_what_differs()
     {
-        var s = Tiny() with { MaxSteps = 10, EvalEvery = 10 };
+        var s = Tiny().WithLoop(l => l with { MaxSteps = 10, EvalEvery = 10 });
         var data = Data(s);
         new Trainer(s, data, folder).Run();
-        var e = Assert.Throws<CheckpointException>(() => new Trainer(s.WithModel(m => m with { DModel = 64 }), data, folder).Run(resume: true));
+        var e = Assert.Throws<CheckpointException>(() => new Trainer(s.WithTransformer(m => m with { DModel = 64 }), data, folder).Run(resume: true));
         Assert.Contains("d_model (checkpoint 32, now 64)", e.Message);
         // the cosine schedule's shape depends on max_steps, so it cannot change either
-        Assert.Contains("max_steps", Assert.Throws<CheckpointException>(() => new Trainer(s with { MaxSteps = 20 }, data, folder).Run(resume: true)).Message);
+        Assert.Contains("max_steps", Assert.Throws<CheckpointException>(() => new Trainer(s.WithLoop(l => l with { MaxSteps = 20 }), data, folder).Run(resume: true)).Message);
     }
 
     [Fact]
     public void Divergence_is_recorded_as_a_result_not_a_crash()
     {
-        var s = Tiny() with { Lr = 1e6, Schedule = LearningRateScheduleKind.Constant, Warmup = 0, Clip = 0, MaxSteps = 200 };
+        var s = Tiny().WithOptimiser(o => o with { Lr = 1e6, Schedule = LearningRateScheduleKind.Constant, Warmup = 0, Clip = 0 }).WithLoop(l => l with { MaxSteps = 200 });
         var summary = new Trainer(s, Data(s), folder).Run();
         Assert.Equal(RunStatus.Diverged, summary.Status);
         Assert.Contains("step", summary.Reason);
@@ -161,7 +162,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void The_step_hook_reads_per_layer_gradient_norms_before_the_update()
     {
-        var s = Tiny() with { MaxSteps = 3, EvalEvery = 3 };
+        var s = Tiny().WithLoop(l => l with { MaxSteps = 3, EvalEvery = 3 });
         var seen = new List<IReadOnlyList<(string Layer, double Norm)>>();
         new Trainer(s, Data(s), folder, new TrainerHooks { AfterBackward = c => seen.Add(c.LayerGradientNorms()) }).Run();
         Assert.Equal(3, seen.Count);
@@ -172,7 +173,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void Metrics_go_to_csv_and_tensorboard_files()
     {
-        var s = Tiny() with { MaxSteps = 10, EvalEvery = 5, LogEvery = 5 };
+        var s = Tiny().WithLoop(l => l with { MaxSteps = 10, EvalEvery = 5, LogEvery = 5 });
         new Trainer(s, Data(s), folder).Run();
         Assert.Equal(3, File.ReadAllLines(Path.Combine(folder, "steps.csv")).Length); // header + steps 5, 10
         Assert.Equal(3, File.ReadAllLines(Path.Combine(folder, "dev.csv")).Length);

@@ -1,4 +1,5 @@
 using TorchSharp;
+using TransformerLab.Runtime;
 using TransformerLab.Data;
 using TransformerLab.Training;
 using TransformerLab.Tests.Model;
@@ -67,12 +68,12 @@ public class SettingsTests
     public void Keys_are_snake_case_and_values_are_parsed_by_type()
     {
         var s = Settings.With(new TrainingSettings(), [new("d_model", "64"), new("norm", "post"), new("lr", "2e-3"), new("schedule", "inverse_sqrt"), new("tie_embeddings", "false")]);
-        Assert.Equal(64, s.Model.DModel);
-        Assert.Equal(TransformerLab.Model.NormPlacement.Post, s.Model.Norm);
-        Assert.Equal(2e-3, s.Lr);
-        Assert.Equal(LearningRateScheduleKind.InverseSqrt, s.Schedule);
-        Assert.False(s.Model.TieEmbeddings);
-        Assert.Equal(256, new TrainingSettings().Model.DModel); // the original is untouched
+        Assert.Equal(64, s.Model.Transformer.DModel);
+        Assert.Equal(TransformerLab.Model.NormPlacement.Post, s.Model.Transformer.Norm);
+        Assert.Equal(2e-3, s.Optimiser.Lr);
+        Assert.Equal(LearningRateScheduleKind.InverseSqrt, s.Optimiser.Schedule);
+        Assert.False(s.Model.Transformer.TieEmbeddings);
+        Assert.Equal(256, new TrainingSettings().Model.Transformer.DModel); // the original is untouched
         Assert.Equal(s, Settings.FromJson(Settings.ToJson(s), new TrainingSettings()));
     }
 

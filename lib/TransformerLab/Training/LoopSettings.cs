@@ -1,0 +1,44 @@
+namespace TransformerLab.Training;
+
+/// <summary>How long the training loop runs and how often it looks: batch size, steps, dev evaluations, logging, and when it stops early.</summary>
+public sealed record LoopSettings
+{
+    /// <summary>Sentences per batch.</summary>
+    public int BatchSize { get; init; } = 128;
+    /// <summary>Optimiser steps in all.</summary>
+    public int MaxSteps { get; init; } = 9_000;
+    /// <summary>Evaluate on dev (loss + greedy decoding) every this many steps, and at the end.</summary>
+    public int EvalEvery { get; init; } = 1000;
+    /// <summary>Dev items to decode at each evaluation; 0 = all.</summary>
+    public int EvalItems { get; init; }
+    /// <summary>Stop after this many evaluations without a better dev error; 0 = never.</summary>
+    public int Patience { get; init; }
+    /// <summary>Write a steps.csv row (and a TensorBoard point) every this many steps.</summary>
+    public int LogEvery { get; init; } = 50;
+    /// <summary>Diverged when the smoothed loss exceeds this multiple of its lowest value (or is not finite); with objective mrt or reinforce only a non-finite loss or gradient counts.</summary>
+    public double DivergenceFactor { get; init; } = 4.0;
+
+    /// <summary>Whether step <paramref name="step"/> evaluates on dev (every eval_every steps, and the last).</summary>
+    public bool EvaluatesAt(long step) => step % EvalEvery == 0 || step == MaxSteps;
+
+    /// <summary>Whether step <paramref name="step"/> writes a steps.csv row (every log_every steps, and the last).</summary>
+    public bool LogsAt(long step) => step % LogEvery == 0 || step == MaxSteps;
+
+    /// <summary>Every problem with these settings, one sentence each.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (BatchSize < 1) yield return $"batch_size must be ≥ 1 (got {BatchSize}).";
+        if (BatchSize > 1_000_000) yield return $"batch_size must be at most 1,000,000 (got {BatchSize}).";
+        if (MaxSteps < 1) yield return $"max_steps must be ≥ 1 (got {MaxSteps}).";
+        if (EvalEvery < 1) yield return $"eval_every must be ≥ 1 (got {EvalEvery}).";
+        if (LogEvery < 1) yield return $"log_every must be ≥ 1 (got {LogEvery}).";
+        if (DivergenceFactor <= 1) yield return $"divergence_factor must be > 1 (got {DivergenceFactor}).";
+    }
+
+    /// <summary>Valid but almost certainly not meant.</summary>
+    public IEnumerable<string> Warnings()
+    {
+        if (EvalEvery > MaxSteps && MaxSteps > 0 && Patience > 0)
+            yield return $"eval_every ({EvalEvery}) > max_steps ({MaxSteps}): only the final evaluation runs, so patience ({Patience}) never stops early.";
+    }
+}
