@@ -68,13 +68,42 @@ public static partial class NotebookDisplay
     private static partial Regex RenderCall();
 
     /// <summary>
-    /// What every chart's layout gets unless the chart sets it: axis numbers as powers of ten, never SI prefixes ("450µ"
-    /// for a probability of 0.00045, "1n" for 10⁻⁹); on a log axis labels at 1, 2 and 5 of each decade only (Plotly labels
-    /// every digit, "7 8 9 10 2 3…"); and the legend in rows under the plot, so that a 600-pixel figure
-    /// keeps its width for the data instead of giving ~40 % of it to a column of long names.
+    /// What every chart gets unless it sets it, applied to plotly's <c>layout</c> and <c>data</c> just before drawing:
+    /// axis numbers as powers of ten, never SI prefixes ("450µ" for a probability of 0.00045, "1n" for 10⁻⁹). On a log x
+    /// axis with a few values (sequence lengths, beam sizes) labels at exactly those values, not at 10, 2, 5 of a decade;
+    /// on a log axis over more than four decades one label per decade or fewer (at most about nine), otherwise labels at
+    /// 1, 2 and 5 of each decade (Plotly labels every digit, "7 8 9 10 2 3…"). Lines with markers get a different open
+    /// symbol each, so that a series lying on another stays visible. The legend sits in rows under the plot, so that a
+    /// 600-pixel figure keeps its width for the data instead of giving ~40 % of it to a column of long names.
     /// </summary>
-    const string LayoutDefaults = "(function (l) { for (var k of Object.keys(l).concat(['xaxis', 'yaxis'])) if (/^[xy]axis[0-9]*$/.test(k)) { l[k] = l[k] || {}; " +
-        "if (l[k].exponentformat === undefined) l[k].exponentformat = 'power'; if (l[k].type === 'log' && l[k].dtick === undefined) l[k].dtick = 'D2'; } if (l.legend === undefined) l.legend = { orientation: 'h', x: 0, xanchor: 'left', y: -0.15, yanchor: 'top' }; })(layout);\n    ";
+    public const string LayoutDefaults = """
+        (function (layout, data) {
+            for (var k of Object.keys(layout).concat(['xaxis', 'yaxis'])) {
+                if (!/^[xy]axis[0-9]*$/.test(k)) continue;
+                var axis = layout[k] = layout[k] || {}, letter = k[0], id = letter + k.slice(5);
+                if (axis.exponentformat === undefined) axis.exponentformat = 'power';
+                if (axis.type !== 'log' || axis.dtick !== undefined || axis.tickvals !== undefined) continue;
+                var values = [];
+                data.forEach(function (t) {
+                    if ((t[letter + 'axis'] || letter) === id && Array.isArray(t[letter]))
+                        t[letter].forEach(function (v) { if (typeof v === 'number' && isFinite(v) && v > 0) values.push(v); });
+                });
+                var distinct = Array.from(new Set(values)).sort(function (a, b) { return a - b; });
+                var decades = distinct.length > 1 ? Math.log10(distinct[distinct.length - 1] / distinct[0]) : 0;
+                if (letter === 'x' && distinct.length > 0 && distinct.length <= 8) { axis.tickmode = 'array'; axis.tickvals = distinct; }
+                else if (decades > 4) axis.dtick = Math.ceil(decades / 9);
+                else axis.dtick = 'D2';
+            }
+            var symbols = ['circle-open', 'square-open', 'diamond-open', 'triangle-up-open', 'triangle-down-open', 'star-open', 'hexagon-open', 'cross-open'];
+            var marked = data.filter(function (t) { return typeof t.mode === 'string' && t.mode.indexOf('markers') >= 0; });
+            if (marked.length > 1) marked.forEach(function (t, i) {
+                t.marker = t.marker || {};
+                if (t.marker.symbol === undefined) { t.marker.symbol = symbols[i % symbols.length]; t.marker.size = t.marker.size || 8; }
+            });
+            if (layout.legend === undefined) layout.legend = { orientation: 'h', x: 0, xanchor: 'left', y: -0.15, yanchor: 'top' };
+        })(layout, data);
+
+        """;
 
     /// <summary>Characters of a title line that fit the default 600-pixel figure at Plotly's title font.</summary>
     public const int TitleLineCharacters = 60;

@@ -10,7 +10,7 @@ public sealed class ReportException(string message) : Exception(message);
 /// <summary>
 /// The sweep a table rests on, as its command line gives it (<c>research sweep experiment --set … --grid … --seeds N</c>):
 /// the report loads exactly the runs that command makes, so a table cannot quietly mix in other runs of the store. The
-/// settings are written typed, as the notebooks write them (<see cref="Of(string, int, Func{TrainingSettings, TrainingSettings}, (string, string)[])"/>);
+/// settings are written typed, as the notebooks write them (<see cref="Of(string, int, Func{TrainingSettings, TrainingSettings}, ValueTuple{string, string}[])"/>);
 /// the <c>--set</c> pairs are derived from them.
 /// </summary>
 public sealed record SweepSpec(string Experiment, IReadOnlyList<KeyValuePair<string, string>> Set, IReadOnlyList<KeyValuePair<string, string[]>> Grid, int Seeds, int FirstSeed = 1)

@@ -1,3 +1,4 @@
+using Jint;
 using Plotly.NET.CSharp;
 using TransformerLab.Notebooks;
 using Xunit;
@@ -16,10 +17,52 @@ public sealed class ChartHtmlTests
         Assert.Contains($"window.requirejs.config({{ paths: {{ plotly: 'https://cdn.plot.ly/plotly-{NotebookDisplay.PlotlyJsVersion}.min' }} }});", html);
         Assert.Contains("window.requirejs(['plotly'], function (plotly) { window.Plotly = plotly; renderPlotly_", html);
         Assert.Contains($"s.src = 'https://cdn.plot.ly/plotly-{NotebookDisplay.PlotlyJsVersion}.min.js';", html);
-        // axis numbers as powers of ten and the legend under the plot, unless the chart says otherwise, just before it is drawn
-        Assert.Contains("l[k].exponentformat = 'power'", html);
-        Assert.Contains("l.legend = { orientation: 'h'", html);
-        Assert.True(html.IndexOf("})(layout);", StringComparison.Ordinal) < html.IndexOf("Plotly.newPlot(", StringComparison.Ordinal));
+        // the chart defaults apply just before it is drawn
+        Assert.Contains(NotebookDisplay.LayoutDefaults, html);
+        Assert.True(html.IndexOf("})(layout, data);", StringComparison.Ordinal) < html.IndexOf("Plotly.newPlot(", StringComparison.Ordinal));
+    }
+
+    /// <summary>Runs the defaults script on a layout and data as plotly.js would receive them; returns the engine to read them back.</summary>
+    static Jint.Engine Applied(string layoutAndData)
+    {
+        var engine = new Jint.Engine();
+        engine.Execute(layoutAndData);
+        engine.Execute(NotebookDisplay.LayoutDefaults);
+        return engine;
+    }
+
+    static string Js(Jint.Engine engine, string expression) => engine.Evaluate($"JSON.stringify({expression})").AsString();
+
+    [Fact]
+    public void Log_axes_are_labelled_at_the_values_shown_or_by_decades_and_never_with_SI_prefixes()
+    {
+        var e = Applied("""
+            var layout = { xaxis: { type: 'log' }, yaxis: { type: 'log' }, yaxis2: { type: 'log' } };
+            var data = [
+                { x: [8, 16, 32, 64], y: [1e-18, 1e-6, 1, 10], mode: 'lines' },
+                { x: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], y: [0.02, 0.5, 3, 12, 1, 1, 1, 1, 1, 1], yaxis: 'y2', xaxis: 'x', mode: 'lines' } ];
+            """);
+        Assert.Equal("\"D2\"", Js(e, "layout.xaxis.dtick")); // 13 values over two decades: 1, 2 and 5 of each
+        Assert.Equal("\"power\"", Js(e, "layout.yaxis.exponentformat"));
+        Assert.Equal("3", Js(e, "layout.yaxis.dtick"));      // 19 decades: a label every 3rd, at most about nine
+        Assert.Equal("\"D2\"", Js(e, "layout.yaxis2.dtick")); // under four decades: 1, 2 and 5 of each
+        var few = Applied("var layout = { xaxis: { type: 'log' } }; var data = [{ x: [8, 16, 32, 64], y: [1, 2, 3, 4] }];");
+        Assert.Equal("[8,16,32,64]", Js(few, "layout.xaxis.tickvals")); // sequence lengths labelled as themselves
+        var set = Applied("var layout = { yaxis: { type: 'log', dtick: 1, exponentformat: 'e' } }; var data = [{ x: [1], y: [1] }];");
+        Assert.Equal("{\"type\":\"log\",\"dtick\":1,\"exponentformat\":\"e\"}", Js(set, "layout.yaxis")); // what the chart sets is kept
+    }
+
+    [Fact]
+    public void Series_with_markers_get_distinct_open_symbols_so_one_lying_on_another_stays_visible()
+    {
+        var e = Applied("""
+            var layout = {};
+            var data = [{ x: [1, 2], y: [1, 1], mode: 'lines+markers' }, { x: [1, 2], y: [1, 1], mode: 'lines+markers' }, { x: [1], y: [2], mode: 'lines' }];
+            """);
+        Assert.Equal("[\"circle-open\",\"square-open\",null]", Js(e, "data.map(function (t) { return t.marker ? t.marker.symbol : null; })"));
+        Assert.Equal("\"h\"", Js(e, "layout.legend.orientation"));
+        var one = Applied("var layout = {}; var data = [{ x: [1], y: [1], mode: 'markers' }];");
+        Assert.Equal("null", Js(one, "data[0].marker || null")); // a single series keeps plotly's marker
     }
 
     [Fact]
