@@ -32,6 +32,25 @@ public static partial class ExperimentsTables
         .. ArchitectureSweeps(LongReverseRerun).Skip(1).Select(v => (Tuned(v.Sweep), new[] { v.Name }, (Func<RunRecord, string>)(_ => v.Name))),
     ];
 
+    /// <summary>One arm's tuning: its label, its finished runs, how many settings its grid has, and the chosen run (null until all have finished).</summary>
+    public sealed record ArmTuning(string Label, IReadOnlyList<RunRecord> Runs, int Settings, RunRecord? Chosen);
+
+    /// <summary>Every arm's tuning as the store holds it, in the order of <see cref="ReverseTuningSweeps"/>; the choice is <see cref="TuningChoice"/>'s.</summary>
+    public static IReadOnlyList<ArmTuning> ReverseTuningChoices(ReportSources s) =>
+    [
+        .. ReverseTuningSweeps.SelectMany(t =>
+        {
+            var finished = s.FinishedRuns(t.Sweep);
+            var settingsPerArm = t.Sweep.Plan().Count / t.Arms.Length;
+            return t.Arms.Select(name =>
+            {
+                var runs = finished.Where(r => t.Arm(r) == name).ToList();
+                return new ArmTuning(t.Arms.Length > 1 ? $"Transformer, {name} attention" : name, runs, settingsPerArm,
+                    TuningChoice.Choose(runs, settingsPerArm, r => r.State != RunState.Done, r => Training(r).DevSequenceError, r => Training(r).BestStep));
+            });
+        }),
+    ];
+
     /// <summary>
     /// The tuning runs, one row per arm and setting: the best dev sequence error and its step, the first step at which dev
     /// exact match reached 95 %, the dev token accuracy at the best step, where the run stopped. The arm's choice
@@ -40,32 +59,57 @@ public static partial class ExperimentsTables
     static MarkdownTable ReverseTuning(ReportSources s)
     {
         var rows = new List<IReadOnlyList<string>>();
-        foreach (var (sweep, arms, arm) in ReverseTuningSweeps)
+        foreach (var arm in ReverseTuningChoices(s))
         {
-            var finished = s.FinishedRuns(sweep);
-            var settingsPerArm = sweep.Plan().Count / arms.Length;
-            foreach (var name in arms)
+            foreach (var run in arm.Runs.OrderBy(r => r.TrainingSettings().Optimiser.Lr).ThenBy(r => r.TrainingSettings().Optimiser.Warmup))
             {
-                var label = arms.Length > 1 ? $"Transformer, {name} attention" : name;
-                var runs = finished.Where(r => arm(r) == name).ToList();
-                var chosen = TuningChoice.Choose(runs, settingsPerArm, r => r.State != RunState.Done, r => Training(r).DevSequenceError, r => Training(r).BestStep);
-                foreach (var run in runs.OrderBy(r => double.Parse(r.Config["lr"], System.Globalization.CultureInfo.InvariantCulture)).ThenBy(r => int.Parse(r.Config["warmup"])))
-                {
-                    var t = Training(run);
-                    var curve = run.TrainingCurve();
-                    var reached = curve.FirstOrDefault(p => p.DevExactMatch >= 0.95);
-                    var atBest = curve.LastOrDefault(p => p.Step == (long)t.BestStep);
-                    rows.Add([label, run.Config["lr"], run.Config["warmup"],
-                        Cell.Number(100 * t.DevSequenceError, 1), Cell.Number(t.BestStep, 0),
-                        reached is null ? "not reached" : Cell.Number(reached.Step, 0),
-                        atBest is null ? "–" : Cell.Number(100 * atBest.DevTokenAccuracy, 2),
-                        Cell.Number(t.Steps, 0), run.State.ToString().ToLowerInvariant() + (run == chosen ? ", **chosen**" : "")]);
-                }
-                if (runs.Count < settingsPerArm)
-                    rows.Add([label, "", "", "", "", "", "", "", $"{settingsPerArm - runs.Count} of {settingsPerArm} settings not finished yet: no choice"]);
+                var t = Training(run);
+                var curve = run.TrainingCurve();
+                var reached = curve.FirstOrDefault(p => p.DevExactMatch >= 0.95);
+                var atBest = curve.LastOrDefault(p => p.Step == (long)t.BestStep);
+                rows.Add([arm.Label, run.Config["lr"], run.Config["warmup"],
+                    Cell.Number(100 * t.DevSequenceError, 1), Cell.Number(t.BestStep, 0),
+                    reached is null ? "not reached" : Cell.Number(reached.Step, 0),
+                    atBest is null ? "–" : Cell.Number(100 * atBest.DevTokenAccuracy, 2),
+                    Cell.Number(t.Steps, 0), run.State.ToString().ToLowerInvariant() + (run == arm.Chosen ? ", **chosen**" : "")]);
             }
+            if (arm.Runs.Count < arm.Settings)
+                rows.Add([arm.Label, "", "", "", "", "", "", "", $"{arm.Settings - arm.Runs.Count} of {arm.Settings} settings not finished yet: no choice"]);
         }
         return new(["arm", "peak lr", "warm-up", "best dev sequence error %", "at step", "first step at ≥ 95 % dev exact match", "dev token accuracy % at best",
             "steps run", "state"], rows);
     }
+
+    /// <summary>Seeds of the reported comparison: 1–5, apart from the tuning seed 101.</summary>
+    public const int ReportedSeeds = 5;
+
+    /// <summary>
+    /// The reported comparison, one sweep per arm: the settings its tuning chose — the chosen run's settings exactly, the
+    /// same budget and stopping rule — with seeds 1–5; then the end-of-source control, full and local attention at theirs
+    /// with <c>source_eos=true</c>. An arm whose tuning has not finished has no sweep yet (null).
+    /// </summary>
+    public static IReadOnlyList<(string Arm, RunRecord? Tuned, SweepSpec? Sweep, string? Why)> ReverseReportedSweeps(ReportSources s)
+    {
+        var arms = ReverseTuningChoices(s);
+        SweepSpec? Reported(RunRecord? tuned, bool sourceEos) => tuned is null ? null : ReportedSweep(tuned, sourceEos);
+        string? Why(ArmTuning a) => a.Chosen is not null ? null
+            : a.Runs.Count < a.Settings ? $"tuning not finished ({a.Runs.Count} of {a.Settings} settings)" : "every tuning run diverged: no setting to report";
+        return
+        [
+            .. arms.Select(a => (a.Label, a.Chosen, Reported(a.Chosen, sourceEos: false), Why(a))),
+            .. arms.Where(a => a.Label is "Transformer, full attention" or "Transformer, local attention")
+                .Select(a => (a.Label + ", source_eos=true", a.Chosen, Reported(a.Chosen, sourceEos: true), Why(a))),
+        ];
+    }
+
+    /// <summary>A tuned run's settings exactly, with seeds 1–5 (and every source ended by EOS when <paramref name="sourceEos"/>).</summary>
+    public static SweepSpec ReportedSweep(RunRecord tuned, bool sourceEos) =>
+        SweepSpec.Of("train", ReportedSeeds, d => tuned.TrainingSettings().WithTask(t => t with { SourceEos = t.SourceEos || sourceEos }) with { Seed = d.Seed });
+
+    /// <summary>The reported comparison's commands, one per arm, as its tuning chose them (what the rerun runs next).</summary>
+    static MarkdownTable ReverseReportedCommands(ReportSources s) =>
+        new(["arm", "tuned peak lr, warm-up", "command (seeds 1–5)"],
+            [.. ReverseReportedSweeps(s).Select(r => (IReadOnlyList<string>)[r.Arm,
+                r.Tuned is null ? r.Why! : $"{r.Tuned.Config["lr"]}, {r.Tuned.Config["warmup"]}",
+                r.Sweep is null ? "–" : $"`{r.Sweep.CommandLine}`"])]);
 }

@@ -50,6 +50,7 @@ public static partial class ExperimentsTables
         ["architecture-g2p"] = s => Architectures(s, ArchitectureG2pSweeps, "WER", "PER"),
         ["architecture-reverse"] = s => Architectures(s, ArchitectureReverseSweeps, "sequence error", "symbol error"),
         ["reverse-tuning"] = ReverseTuning,
+        ["reverse-reported-commands"] = ReverseReportedCommands,
         ["bench-figures"] = BenchFigures,
         ["bench-ratios"] = BenchRatios,
         ["bench-layers"] = s => BenchSection(s.Bench(LayersBenchFile), Benchmarks.Bench.LayersSection),

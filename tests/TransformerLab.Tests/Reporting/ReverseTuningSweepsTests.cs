@@ -21,4 +21,19 @@ public sealed class ReverseTuningSweepsTests
         Assert.Equal(cnn, t[2].Sweep.Plan().Select(r => r.Key).Order().ToList());
         Assert.Equal(["LSTM + attention"], t[1].Arms); Assert.Equal(["convolutional"], t[2].Arms);
     }
+
+    [Fact]
+    public void The_reported_comparison_runs_the_tuned_settings_exactly_with_seeds_1_to_5()
+    {
+        var store = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory));
+        var tuned = store.Load("train").Single(r => r.Key == "cdfacc8f5732"); // a finished tuning run (seed 101)
+        var reported = ExperimentsTables.ReportedSweep(tuned, sourceEos: false);
+        Assert.Equal([1, 2, 3, 4, 5], reported.Plan().Select(r => r.Seed));
+        // the same configuration: at the tuning seed it is the tuned run itself
+        Assert.Equal(tuned.Key, new RunSpec(ExperimentRegistry.Get("train"), reported.Plan()[0].Config, tuned.Seed).Key);
+        Assert.DoesNotContain(reported.Set, kv => kv.Key == "seed");
+        var control = ExperimentsTables.ReportedSweep(tuned, sourceEos: true);
+        Assert.Contains(KeyValuePair.Create("source_eos", "true"), control.Set);
+        Assert.Empty(control.Plan().Select(r => r.Key).Intersect(reported.Plan().Select(r => r.Key)));
+    }
 }
