@@ -21,8 +21,9 @@ public static class NotebooksCommand
         mode.AcceptOnlyFromAmong("quick", "default");
         var output = new Option<string?>("--out") { Description = "Folder for the executed notebooks and HTML pages, created if missing (default: artifacts/notebooks)." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds one cell may run before its notebook is stopped.", DefaultValueFactory = _ => 1800 };
-        var command = new Command("notebooks", "Execute the notebooks headless in the .NET Interactive kernel (the one VS Code runs); write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout };
-        command.SetAction(parse => Run(parse.GetValue(notebooks) ?? [], NotebookMode.Parse(parse.GetValue(mode)), parse.GetValue(output), parse.GetValue(timeout)));
+        var inPlace = new Option<bool>("--in-place") { Description = "Also write each notebook that ran without an error back over its source, outputs included — the executed notebooks the repository commits (default mode only)." };
+        var command = new Command("notebooks", "Execute the notebooks headless in the .NET Interactive kernel (the one VS Code runs); write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout, inPlace };
+        command.SetAction(parse => Run(parse.GetValue(notebooks) ?? [], NotebookMode.Parse(parse.GetValue(mode)), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(inPlace)));
         return command;
     }
 
@@ -30,9 +31,10 @@ public static class NotebooksCommand
     public static string WorkspaceRoot(string? start = null) => Workspace.FindRoot(start)
         ?? throw new UsageException("Not inside the workspace (no Research.sln above this folder): run from the repository, or name the notebooks.");
 
-    static int Run(string[] names, NotebookSize size, string? outFolder, double timeoutSeconds)
+    static int Run(string[] names, NotebookSize size, string? outFolder, double timeoutSeconds, bool inPlace)
     {
         if (timeoutSeconds <= 0) throw new UsageException($"--timeout must be positive (got {timeoutSeconds}).");
+        if (inPlace && size != NotebookSize.Default) throw new UsageException("--in-place writes the outputs the repository commits: run it in default mode (drop --mode quick).");
         var paths = names.Length > 0
             ? names.Select(Path.GetFullPath).ToList()
             : Directory.GetFiles(Path.Combine(WorkspaceRoot(), "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
@@ -63,6 +65,11 @@ public static class NotebooksCommand
         var provenance = $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC at {Workspace.Revision(options.Workspace ?? Environment.CurrentDirectory)}";
         AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"),
             new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports, size.ToString().ToLowerInvariant(), provenance)));
+
+        if (inPlace)
+            foreach (var (report, source) in reports.Zip(paths))
+                if (report.Ok && report.IpynbPath is { } executed) AtomicFile.WriteAllBytes(source, File.ReadAllBytes(executed)); // a failed run never replaces a source
+                else terminal.MarkupLine($"[yellow]{Markup.Escape(report.Name)}[/]: not written back ({Markup.Escape(report.Error ?? "no executed notebook")}).");
 
         var table = ResearchCli.Table("notebook", "cells", "kernel start", "seconds", "static images", "status");
         foreach (var r in reports)

@@ -66,6 +66,9 @@ public static partial class NotebookPage
                 return $"<pre class=\"error\">{WebUtility.HtmlEncode(string.Join("\n", (output["traceback"] as JsonArray ?? []).Select(l => l!.GetValue<string>())))}</pre>";
             case "display_data" or "execute_result":
                 var data = output["data"] as JsonObject ?? [];
+                // a stored chart is its image, then the script that draws it over the image (ChartOutputs)
+                if (data["application/javascript"] is { } js) return $"<div class=\"html\"><script>{NotebookDocument.Text(js)}</script></div>";
+                if (data["image/png"] is { } png) return $"<div class=\"html\"><img alt=\"{WebUtility.HtmlEncode(NotebookDocument.Text(data["text/plain"]))}\" src=\"data:image/png;base64,{NotebookDocument.Text(png)}\"></div>";
                 if (data["text/html"] is { } htmlNode) return $"<div class=\"html\">{NotebookDocument.Text(htmlNode)}</div>";
                 return $"<pre>{WebUtility.HtmlEncode(NotebookDocument.Text(data["text/plain"]))}</pre>";
             default:
@@ -87,11 +90,14 @@ public static partial class NotebookPage
         string? Paragraph(string label) => markdown.SelectMany(m => m.Replace("\r\n", "\n").Split("\n\n"))
             .FirstOrDefault(p => p.TrimStart().StartsWith($"**{label}.**", StringComparison.Ordinal)) is { } p
             ? p.Trim()[(label.Length + 5)..].Replace('\n', ' ').Trim() : null;
-        var figure = doc.Cells.OfType<JsonObject>()
+        var keyOutputs = doc.Cells.OfType<JsonObject>()
             .Where(c => (c["metadata"]?["tags"] as JsonArray)?.Any(t => t?.GetValue<string>() == "key-figure") == true)
-            .SelectMany(c => (c["outputs"] as JsonArray ?? []).OfType<JsonObject>())
-            .Select(o => o["data"]?["text/html"] is { } html ? NotebookDocument.Text(html) : null)
-            .FirstOrDefault(h => h is not null && h.Contains("Plotly.newPlot", StringComparison.Ordinal));
+            .SelectMany(c => (c["outputs"] as JsonArray ?? []).OfType<JsonObject>()).ToList();
+        // the first chart: a stored one is its image and the script after it, a kernel's chart its HTML
+        var chart = keyOutputs.FindIndex(o => ChartOutputs.IsInteractive(o) || ChartOutputs.IsChartHtml(o));
+        var figure = chart < 0 ? null
+            : ChartOutputs.IsInteractive(keyOutputs[chart]) && chart > 0 ? Output(keyOutputs[chart - 1]) + Output(keyOutputs[chart])
+            : NotebookDocument.Text(keyOutputs[chart]["data"]!["text/html"]);
         var answers = markdown.SelectMany(m => m.Replace("\r\n", "\n").Split("\n\n"))
             .Select(p => AnswerHeading().Match(p.Trim())).Where(m => m.Success)
             .Select(m => new NotebookAnswer(Heading(m.Groups["label"].Value, m.Groups["qualifier"].Value), m.Groups["text"].Value.Replace('\n', ' ').Trim()))

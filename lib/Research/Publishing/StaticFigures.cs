@@ -8,8 +8,8 @@ namespace TransformerLab.Cli.Publishing;
 /// Static copies of an executed notebook's charts, for wherever the notebook is read without running its scripts — a
 /// GitHub or GitLab page, nbviewer, a viewer with scripts disabled, a PDF export. Each Plotly chart output gets an
 /// <c>image/png</c> of the same figure, rendered by plotly.js itself (<c>Plotly.toImage</c>) in an installed headless
-/// Chromium driven by PuppeteerSharp (never a downloaded browser); its HTML also carries that image, shown until
-/// plotly.js draws the interactive chart over it (a viewer that prefers HTML and strips scripts still shows a figure).
+/// Chromium driven by PuppeteerSharp (never a downloaded browser), stored with the chart's interactive script as
+/// <see cref="ChartOutputs"/> describes.
 /// </summary>
 public sealed class StaticFigures : IAsyncDisposable
 {
@@ -85,44 +85,60 @@ public sealed class StaticFigures : IAsyncDisposable
         return Convert.FromBase64String(base64);
     }
 
-    /// <summary>True for an output whose HTML draws a Plotly chart.</summary>
-    public static bool IsChart(JsonObject output) =>
-        output["data"]?["text/html"] is { } html && NotebookDocument.Text(html).Contains("Plotly.newPlot", StringComparison.Ordinal);
-
     /// <summary>
-    /// Adds a static image to every chart output of <paramref name="doc"/>. A chart that cannot be rendered (a script
-    /// error, a browser that died) keeps its interactive output and is reported in <c>Failures</c>; the notebook is
-    /// written either way.
+    /// Stores every chart of <paramref name="doc"/> as its static figure followed by its interactive script
+    /// (<see cref="ChartOutputs"/>). A chart that cannot be rendered (a script error, a browser that died) keeps the
+    /// output the kernel wrote and is reported in <c>Failures</c>; the notebook is written either way.
     /// </summary>
     public async Task<(int Rendered, IReadOnlyList<string> Failures)> AddToAsync(NotebookDocument doc)
     {
         var rendered = 0;
         var failures = new List<string>();
-        foreach (var output in doc.Cells.OfType<JsonObject>().SelectMany(c => c["outputs"] as JsonArray ?? []).OfType<JsonObject>().Where(IsChart))
+        foreach (var cell in doc.Cells.OfType<JsonObject>())
         {
-            var data = (JsonObject)output["data"]!;
-            var html = NotebookDocument.Text(data["text/html"]);
-            string png;
-            try { png = Convert.ToBase64String(await RenderAsync(html)); }
-            catch (Exception e) when (e is PuppeteerException or TimeoutException or FormatException)
+            if (cell["outputs"] is not JsonArray outputs || !outputs.OfType<JsonObject>().Any(ChartOutputs.IsChartHtml)) continue;
+            var stored = new JsonArray();
+            foreach (var output in outputs.OfType<JsonObject>().ToList())
             {
-                failures.Add(e.Message.Split('\n')[0]);
-                continue;
+                outputs.Remove(output);
+                if (!ChartOutputs.IsChartHtml(output)) { stored.Add(output); continue; }
+                try
+                {
+                    var png = Convert.ToBase64String(Compact(await RenderAsync(NotebookDocument.Text(output["data"]!["text/html"]))));
+                    var (figure, interactive) = ChartOutputs.Pair(output, png);
+                    stored.Add(figure);
+                    stored.Add(interactive);
+                    rendered++;
+                }
+                catch (Exception e) when (e is PuppeteerException or TimeoutException or FormatException)
+                {
+                    failures.Add(e.Message.Split('\n')[0]);
+                    stored.Add(output);
+                }
             }
-            data["image/png"] = png;
-            data["text/html"] = NotebookDocument.Lines(WithFallback(html, png));
-            rendered++;
+            cell["outputs"] = stored;
         }
         return (rendered, failures);
     }
 
     /// <summary>
-    /// The chart's HTML with the image in front: hidden by its own style rule once plotly.js has drawn the chart (Plotly
-    /// marks the chart's element <c>js-plotly-plot</c>), shown where scripts do not run.
+    /// The PNG with at most 256 colours (Wu's quantizer, no dithering) at the strongest compression: a chart's flat fills
+    /// and anti-aliased lines need no more, and the committed notebooks stay a few megabytes. Deterministic: the same
+    /// figure gives the same bytes.
     /// </summary>
-    static string WithFallback(string html, string png) =>
-        $"<div class=\"static-figure-host\"><style>.static-figure-host:has(.js-plotly-plot) > img.static-figure {{ display: none; }}</style>" +
-        $"<img class=\"static-figure\" alt=\"chart (static copy)\" src=\"data:image/png;base64,{png}\">{html}</div>";
+    public static byte[] Compact(byte[] png)
+    {
+        using var image = SixLabors.ImageSharp.Image.Load(png);
+        using var output = new MemoryStream();
+        image.Save(output, new SixLabors.ImageSharp.Formats.Png.PngEncoder
+        {
+            ColorType = SixLabors.ImageSharp.Formats.Png.PngColorType.Palette,
+            BitDepth = SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit8,
+            CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestCompression,
+            Quantizer = new SixLabors.ImageSharp.Processing.Processors.Quantization.WuQuantizer(new() { Dither = null, MaxColors = 256 }),
+        });
+        return output.ToArray();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -116,9 +116,9 @@ public sealed class NotebookRunnerTests : IDisposable
     }
 
     /// <summary>
-    /// Static images for viewers that run no scripts. With a browser installed (this machine has Debian's chromium) the
-    /// chart output carries a PNG of the figure's own size, in the bundle and in front of the interactive HTML; without
-    /// one the runner writes the interactive outputs as before, and starting the renderer says why it could not.
+    /// Static images for viewers that run no scripts. With a browser installed (this machine has Debian's chromium) a
+    /// chart is stored as a PNG of the figure's own size followed by the script that draws it (<see cref="ChartOutputs"/>);
+    /// without one the runner writes the kernel's interactive output as before, and starting the renderer says why it could not.
     /// </summary>
     [Fact]
     public void With_a_browser_a_chart_carries_a_png_of_its_size_and_without_one_the_run_still_passes()
@@ -140,18 +140,42 @@ public sealed class NotebookRunnerTests : IDisposable
         finally { figures.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
         Assert.True(report.Ok, report.Error);
         Assert.Equal(1, report.StaticImages);
-        var data = Outputs(report, 2).Single()!["data"]!;
-        var png = Convert.FromBase64String(Text(data["image/png"]));
+        // stored as two outputs: the static figure (the cell's value, with its count), then the script that draws it interactively
+        var outputs = Outputs(report, 2).OfType<JsonObject>().ToList();
+        Assert.Equal(["execute_result", "display_data"], outputs.Select(o => o["output_type"]!.GetValue<string>()));
+        Assert.Equal(["image/png", "text/plain"], ((JsonObject)outputs[0]["data"]!).Select(kv => kv.Key).Order());
+        Assert.Equal(["application/javascript"], ((JsonObject)outputs[1]["data"]!).Select(kv => kv.Key));
+        var png = Convert.FromBase64String(Text(outputs[0]["data"]!["image/png"]));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
-        var html = Text(data["text/html"]);
-        var layout = JsonNode.Parse(System.Text.RegularExpressions.Regex.Match(html, @"var layout = (\{.*?\});\s*var config").Groups[1].Value)!;
+        var script = Text(outputs[1]["data"]!["application/javascript"]);
+        var layout = JsonNode.Parse(System.Text.RegularExpressions.Regex.Match(script, @"var layout = (\{.*?\});\s*var config").Groups[1].Value)!;
         int Layout(string key) => layout[key]!.GetValue<int>();
-        // IHDR: width and height, big-endian, at bytes 16–23: the figure's layout size
-        Assert.Equal(Layout("width"), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)));
-        Assert.Equal(Layout("height"), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)));
-        Assert.True(png.Length > 5_000, $"a {png.Length}-byte PNG is too small to hold a drawn chart");
-        Assert.Contains($"<img class=\"static-figure\" alt=\"chart (static copy)\" src=\"data:image/png;base64,{Text(data["image/png"])}\">", html);
-        Assert.Contains("Plotly.newPlot", html); // the interactive chart is still there
+        // IHDR: width and height, big-endian, at bytes 16–23: the figure's layout size, which the script checks before hiding an image
+        Assert.Equal((Layout("width"), Layout("height")), ChartOutputs.PngSize(png));
+        Assert.Contains($"image.naturalWidth === {Layout("width")} && image.naturalHeight === {Layout("height")}", script);
+        Assert.True(png.Length > 3_000, $"a {png.Length}-byte PNG is too small to hold a drawn chart"); // an empty plot area is under 1 KB
+        Assert.DoesNotContain("data:image/png", script); // one copy of the image
+        Assert.Contains("Plotly.newPlot('chart-", script); // ids from the content, not a fresh GUID per run
+    }
+
+    /// <summary>
+    /// <c>--in-place</c> writes what the repository commits: a notebook that ran without an error goes back over its source
+    /// with its outputs; one that failed leaves its source as it was; quick mode, whose outputs are not the experiments', is refused.
+    /// </summary>
+    [Fact]
+    public void In_place_writes_back_only_notebooks_that_ran_and_only_in_default_mode()
+    {
+        var good = Write("good", "var answer = 6 * 7;\nanswer");
+        var bad = Write("bad", "throw new InvalidOperationException(\"no\");");
+        var before = File.ReadAllText(bad);
+        var quick = CliTests.Run("notebooks", good, "--in-place", "--mode", "quick", "--out", Out);
+        Assert.Equal(2, quick.Exit);
+        Assert.Contains("default mode", quick.Err);
+        var run = CliTests.Run("notebooks", good, bad, "--in-place", "--out", Out);
+        Assert.Equal(1, run.Exit); // one notebook failed
+        var written = NotebookDocument.Load(good).Cells.OfType<JsonObject>().Single(c => c["cell_type"]!.GetValue<string>() == "code");
+        Assert.Contains(">42<", Text(((JsonArray)written["outputs"]!).OfType<JsonObject>().Single()["data"]!["text/html"]));
+        Assert.Equal(before, File.ReadAllText(bad));
     }
 
     /// <summary>Every answer a notebook gives reaches the index, whichever way its heading qualifies it.</summary>
