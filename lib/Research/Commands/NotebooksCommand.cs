@@ -22,8 +22,9 @@ public static class NotebooksCommand
         var output = new Option<string?>("--out") { Description = "Folder for the executed notebooks and HTML pages, created if missing (default: artifacts/notebooks)." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds one cell may run before its notebook is stopped.", DefaultValueFactory = _ => 1800 };
         var inPlace = new Option<bool>("--in-place") { Description = "Also write each notebook that ran without an error back over its source, outputs included — the executed notebooks the repository commits (default mode only)." };
-        var command = new Command("notebooks", "Execute the notebooks headless in the .NET Interactive kernel (the one VS Code runs); write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout, inPlace };
-        command.SetAction(parse => Run(parse.GetValue(notebooks) ?? [], NotebookMode.Parse(parse.GetValue(mode)), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(inPlace)));
+        var check = new Option<bool>("--check") { Description = "Change nothing: execute the notebooks (default mode) and exit 1 naming each one whose committed outputs differ from what the code computes now — notebook, cell and the first difference." };
+        var command = new Command("notebooks", "Execute the notebooks headless in the .NET Interactive kernel (the one VS Code runs); write executed .ipynb files and self-contained HTML pages.") { notebooks, mode, output, timeout, inPlace, check };
+        command.SetAction(parse => Run(parse.GetValue(notebooks) ?? [], NotebookMode.Parse(parse.GetValue(mode)), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(inPlace), parse.GetValue(check)));
         return command;
     }
 
@@ -31,8 +32,10 @@ public static class NotebooksCommand
     public static string WorkspaceRoot(string? start = null) => Workspace.FindRoot(start)
         ?? throw new UsageException("Not inside the workspace (no Research.sln above this folder): run from the repository, or name the notebooks.");
 
-    static int Run(string[] names, NotebookSize size, string? outFolder, double timeoutSeconds, bool inPlace)
+    static int Run(string[] names, NotebookSize size, string? outFolder, double timeoutSeconds, bool inPlace, bool check)
     {
+        if (check && inPlace) throw new UsageException("--check changes nothing and --in-place writes the notebooks: use one.");
+        if (check && size != NotebookSize.Default) throw new UsageException("--check compares with the committed outputs, which are the default mode's: drop --mode quick.");
         if (timeoutSeconds <= 0) throw new UsageException($"--timeout must be positive (got {timeoutSeconds}).");
         if (inPlace && size != NotebookSize.Default) throw new UsageException("--in-place writes the outputs the repository commits: run it in default mode (drop --mode quick).");
         var paths = names.Length > 0
@@ -42,7 +45,8 @@ public static class NotebooksCommand
         if (missing.Count > 0) throw new UsageException($"No such notebook: {string.Join(", ", missing)}");
         if (paths.Count == 0) throw new UsageException("No notebooks found in notebooks/.");
         if (NotebookRunner.MissingLibrary(Path.Combine(WorkspaceRoot(), "notebooks")) is { } unbuilt) throw new UsageException(unbuilt);
-        var folder = Path.GetFullPath(outFolder ?? Path.Combine(names.Length > 0 ? Environment.CurrentDirectory : WorkspaceRoot(), "artifacts", "notebooks"));
+        var folder = Path.GetFullPath(outFolder ?? (check ? Directory.CreateTempSubdirectory("notebooks-check-").FullName
+            : Path.Combine(names.Length > 0 ? Environment.CurrentDirectory : WorkspaceRoot(), "artifacts", "notebooks")));
         try { Directory.CreateDirectory(folder); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -56,6 +60,8 @@ public static class NotebooksCommand
             terminal.MarkupLine($"[yellow]warning[/]: the machine is busy (load {machine.Load1:F2} on {machine.Cores} cores): notebooks that compute on the page take longer, and their timings show the contention.");
         var options = new RunnerOptions(folder, size, TimeSpan.FromSeconds(timeoutSeconds), Workspace.FindRoot(AppContext.BaseDirectory) ?? Workspace.FindRoot());
         var (figures, problem) = StaticFigures.StartAsync(StaticFigures.FindBrowser()).GetAwaiter().GetResult();
+        if (figures is null && (check || inPlace))
+            throw new UsageException($"{(check ? "--check" : "--in-place")} needs the charts' static images, as the notebooks commit them, and {problem}: {StaticFigures.InstallHint}.");
         if (figures is null)
             terminal.MarkupLine($"[yellow]Static chart images skipped[/]: {Markup.Escape(problem!)}. The notebooks keep their interactive charts; " +
                                 $"for images that show on GitHub and nbviewer, {Markup.Escape(StaticFigures.InstallHint)}.");
@@ -71,6 +77,12 @@ public static class NotebooksCommand
                 if (report.Ok && report.IpynbPath is { } executed) AtomicFile.WriteAllBytes(source, File.ReadAllBytes(executed)); // a failed run never replaces a source
                 else terminal.MarkupLine($"[yellow]{Markup.Escape(report.Name)}[/]: not written back ({Markup.Escape(report.Error ?? "no executed notebook")}).");
 
+        var stale = new List<string>();
+        if (check)
+            foreach (var (report, source) in reports.Zip(paths))
+                if (report.Ok && NotebookFreshness.FirstDifference(NotebookDocument.Load(source), NotebookDocument.Load(report.IpynbPath!)) is { } difference)
+                    stale.Add($"{report.Name}: {difference}");
+
         var table = ResearchCli.Table("notebook", "cells", "kernel start", "seconds", "static images", "status");
         foreach (var r in reports)
             table.AddRow(Markup.Escape(r.Name), $"{r.ExecutedCells}/{r.CodeCells}", $"{r.KernelStart.TotalSeconds:F1}", $"{r.Elapsed.TotalSeconds:F1}",
@@ -80,8 +92,17 @@ public static class NotebooksCommand
         var index = Path.Combine(folder, "index.html");
         terminal.MarkupLine($"Mode {size.ToString().ToLowerInvariant()}, {reports.Sum(r => r.Elapsed.TotalSeconds):F0} s in all. Rendered pages: " +
                             (ResearchCli.IsTerminal ? $"[link]{Markup.Escape(index)}[/]" : Markup.Escape(index)));
-        return reports.All(r => r.Ok) ? ResearchCli.Ok : ResearchCli.Failed;
+        if (check)
+        {
+            foreach (var line in stale) Console.Error.WriteLine($"stale: {line}");
+            Console.WriteLine(stale.Count == 0 && reports.All(r => r.Ok)
+                ? $"The committed outputs of {Notebooks(reports.Count)} are what the code computes now."
+                : $"{stale.Count} of {Notebooks(reports.Count)} differ from their committed outputs or failed; refresh with `research notebooks --in-place` and commit.");
+        }
+        return reports.All(r => r.Ok) && stale.Count == 0 ? ResearchCli.Ok : ResearchCli.Failed;
     }
+
+    static string Notebooks(int count) => count == 1 ? "1 notebook" : $"{count} notebooks";
 
     static List<NotebookReport> WithProgressBar(IAnsiConsole terminal, RunnerOptions options, List<string> paths, StaticFigures? figures)
     {
