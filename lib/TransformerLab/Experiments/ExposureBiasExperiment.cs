@@ -25,7 +25,21 @@ public class ExposureBiasExperiment : TrainingExperiment
     public sealed record Readings(double TfLoss, double FreeLoss, double TfTokenAccuracy, double FreeTokenAccuracy, double AccuracyGap, double TestSequenceError, double TestSymbolError);
 
     /// <summary>One row of by_position.csv: dev token errors at one output position, teacher-forced and free-running, the latter split by whether an earlier position was already wrong.</summary>
-    public sealed record PositionRow(int Position, long Count, double TfError, double FreeError, double ErrorAfterError, double ErrorWithoutError);
+    public sealed record PositionRow(int Position, long Count, double TfError, double FreeError, double ErrorAfterError, double ErrorWithoutError)
+    {
+        /// <summary>
+        /// How many of the position's free-running tokens follow a correct prefix, recovered from the rates (the free-running
+        /// error is the two groups' rates weighted by their sizes): what the "prefix correct so far" rate rests on. All of them
+        /// where no earlier error exists; NaN where the two rates are equal and the split cannot be told.
+        /// </summary>
+        public double PrefixCorrectCount =>
+            double.IsNaN(ErrorAfterError) ? Count
+            : ErrorAfterError == ErrorWithoutError ? double.NaN
+            : Math.Round(Count * (ErrorAfterError - FreeError) / (ErrorAfterError - ErrorWithoutError));
+
+        /// <summary>How many of the position's free-running tokens follow an earlier error (<see cref="PrefixCorrectCount"/>'s complement).</summary>
+        public double AfterErrorCount => Count - PrefixCorrectCount;
+    }
 
     /// <summary>One row of by_length.csv: greedy test sequence error for inputs of one length.</summary>
     public sealed record LengthRow(int SourceLength, int Items, double SequenceError);

@@ -2,6 +2,7 @@ using TorchSharp;
 using TransformerLab.Data;
 using TransformerLab.Decoding;
 using TransformerLab.Evaluation;
+using TransformerLab.Experiments;
 using TransformerLab.Model;
 using TransformerLab.Runtime;
 using TransformerLab.Tests.Model;
@@ -53,5 +54,20 @@ public sealed class ExposureBiasTests
         Assert.Equal(examples.Max(e => e.Target.Count) + 1, report.ByPosition.Count);
         Assert.InRange(report.FreeRunningAccuracy, 0, 1);
         Assert.Equal(report.TeacherForcedAccuracy - report.FreeRunningAccuracy, report.AccuracyGap, 12);
+    }
+
+    /// <summary>
+    /// The size of the "prefix correct so far" group, recovered from by_position.csv's rates: 30 of 100 tokens follow a
+    /// correct prefix with 3 errors, 70 follow an error with 35 — free-running error 0.38 — gives back 30 and 70; with no
+    /// earlier error possible (position 0) every token is in the group; equal rates cannot be split.
+    /// </summary>
+    [Fact]
+    public void The_prefix_correct_group_size_is_recovered_from_the_rates()
+    {
+        var row = new ExposureBiasExperiment.PositionRow(5, 100, 0.2, 0.38, 35 / 70.0, 3 / 30.0);
+        Assert.Equal(30, row.PrefixCorrectCount);
+        Assert.Equal(70, row.AfterErrorCount);
+        Assert.Equal(1000, new ExposureBiasExperiment.PositionRow(0, 1000, 0.016, 0.016, double.NaN, 0.016).PrefixCorrectCount);
+        Assert.True(double.IsNaN(new ExposureBiasExperiment.PositionRow(3, 50, 0.1, 0.2, 0.2, 0.2).PrefixCorrectCount));
     }
 }
