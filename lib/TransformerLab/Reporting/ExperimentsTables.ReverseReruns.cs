@@ -112,4 +112,36 @@ public static partial class ExperimentsTables
             [.. ReverseReportedSweeps(s).Select(r => (IReadOnlyList<string>)[r.Arm,
                 r.Tuned is null ? r.Why! : $"{r.Tuned.Config["lr"]}, {r.Tuned.Config["warmup"]}",
                 r.Sweep is null ? "–" : $"`{r.Sweep.CommandLine}`"])]);
+
+    /// <summary>
+    /// The reported comparison as it finishes: per arm, its seeds' best dev sequence error and the difference from full
+    /// attention paired by seed, with its interval and the verdict it allows (the end-of-source rows against full attention
+    /// with source_eos=true); the steps to 95 % dev exact match, over the seeds that reached it; the dev token accuracy at
+    /// the best step. An arm without finished runs says so.
+    /// </summary>
+    static MarkdownTable ReverseReported(ReportSources s) =>
+        ReportedTable([.. ReverseReportedSweeps(s).Select(a => (a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep)))]);
+
+    /// <summary><see cref="ReverseReported"/>'s rows from each arm's finished runs (its first arm, and the first with source_eos=true, are the baselines).</summary>
+    public static MarkdownTable ReportedTable(IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> arms)
+    {
+        IReadOnlyList<RunRecord> Baseline(string arm) => arms.First(a => a.Arm.EndsWith("source_eos=true", StringComparison.Ordinal) == arm.EndsWith("source_eos=true", StringComparison.Ordinal)).Runs;
+        return new(["arm", "seeds finished", "best dev sequence error %", "minus full attention, paired by seed",
+                "steps to ≥ 95 % dev exact match (seeds that reached it)", "dev token accuracy % at best"],
+            [.. arms.Select(a =>
+            {
+                var done = a.Runs.Where(r => r.State == RunState.Done).ToList();
+                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, $"0 of {ReportedSeeds}", "", "", "", ""];
+                var curves = done.Select(r => (Run: r, Curve: r.TrainingCurve())).ToList();
+                var reached = curves.Select(c => c.Curve.FirstOrDefault(p => p.DevExactMatch >= 0.95)).Where(p => p is not null).Select(p => (double)p!.Step).ToList();
+                var atBest = curves.Select(c => c.Curve.LastOrDefault(p => p.Step == (long)Training(c.Run).BestStep)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
+                var baseline = Baseline(a.Arm);
+                return (IReadOnlyList<string>)[a.Arm, $"{done.Count} of {ReportedSeeds}",
+                    Cell.MeanSd(done.Select(r => Training(r).DevSequenceError), 2, 100),
+                    ReferenceEquals(baseline, a.Runs) ? "(the baseline)"
+                        : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
+                    reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{Cell.MeanSd(reached, 0)} ({reached.Count} of {done.Count})",
+                    Cell.MeanSd(atBest, 2, 100)];
+            })]);
+    }
 }

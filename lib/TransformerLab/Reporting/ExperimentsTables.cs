@@ -51,6 +51,7 @@ public static partial class ExperimentsTables
         ["architecture-reverse"] = s => Architectures(s, ArchitectureReverseSweeps, "sequence error", "symbol error"),
         ["reverse-tuning"] = ReverseTuning,
         ["reverse-reported-commands"] = ReverseReportedCommands,
+        ["reverse-reported"] = ReverseReported,
         ["bench-figures"] = BenchFigures,
         ["bench-ratios"] = BenchRatios,
         ["bench-layers"] = s => BenchSection(s.Bench(LayersBenchFile), Benchmarks.Bench.LayersSection),

@@ -36,4 +36,18 @@ public sealed class ReverseTuningSweepsTests
         Assert.Contains(KeyValuePair.Create("source_eos", "true"), control.Set);
         Assert.Empty(control.Plan().Select(r => r.Key).Intersect(reported.Plan().Select(r => r.Key)));
     }
+
+    [Fact]
+    public void The_reported_table_reads_each_arms_runs_and_pairs_them_with_full_attention_by_seed()
+    {
+        var runs = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory)).Load("train").ToDictionary(r => r.Key);
+        // two finished tuning runs (seed 101) standing in for reported ones: full attention lr 1e-3 / 300, strided lr 2e-3 / 300
+        var table = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"]]), ("Transformer, strided attention", [runs["fa7275aa5fe7"]]),
+            ("Transformer, full attention, source_eos=true", [])]).ToString();
+        var full = runs["cdfacc8f5732"].TrainingReadings();
+        Assert.Contains($"| Transformer, full attention | 1 of 5 | {Cell.MeanSd([full.DevSequenceError], 2, 100)} | (the baseline) |", table);
+        Assert.Contains("| Transformer, strided attention | 1 of 5 |", table);
+        Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
+        Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
+    }
 }
