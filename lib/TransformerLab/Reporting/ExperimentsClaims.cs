@@ -25,6 +25,10 @@ public static class ExperimentsClaims
         ["architecture-g2p-cnn"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 2, "dev WER"),
         ["architecture-reverse-lstm"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 1, "dev sequence error"),
         ["architecture-reverse-cnn"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 2, "dev sequence error"),
+        ["attention-g2p-local"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "local", "local attention (r = 4)", "dev WER"),
+        ["attention-g2p-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "strided", "strided attention", "dev WER"),
+        ["attention-g2p-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linear", "linear attention", "dev WER"),
+        ["attention-g2p-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linformer", "Linformer (rank 4)", "dev WER"),
         ["architecture-parameters"] = s =>
         {
             string Largest(IReadOnlyList<ArchitectureVariant> sweeps)
@@ -41,4 +45,12 @@ public static class ExperimentsClaims
     static string Against(ReportSources s, IReadOnlyList<ArchitectureVariant> sweeps, int index, string metric) =>
         $"{sweeps[index].Name}: " + Estimate.Paired(s.Runs(sweeps[0].Sweep), s.Runs(sweeps[index].Sweep), r => r.TrainingReadings().DevSequenceError)
             .Verdict(2, 100, higher: $"higher {metric} than the Transformer", lower: $"lower {metric} than the Transformer");
+
+    /// <summary>One encoder attention of <paramref name="sweep"/> against full attention, paired by seed, in points of the error.</summary>
+    static string AgainstFull(ReportSources s, SweepSpec sweep, string kind, string name, string metric)
+    {
+        var runs = s.Runs(sweep);
+        return $"{name}: " + Estimate.Paired(runs.Where(r => r.Config["attention"] == "full"), runs.Where(r => r.Config["attention"] == kind), r => r.TrainingReadings().DevSequenceError)
+            .Verdict(2, 100, higher: $"higher {metric} than full attention", lower: $"lower {metric} than full attention");
+    }
 }
