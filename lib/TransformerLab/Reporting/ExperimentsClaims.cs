@@ -1,5 +1,6 @@
 using TransformerLab.Model;
 using TransformerLab.Experiments;
+using TransformerLab.Training;
 
 namespace TransformerLab.Reporting;
 
@@ -29,6 +30,9 @@ public static class ExperimentsClaims
         ["attention-g2p-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "strided", "strided attention", "dev WER"),
         ["attention-g2p-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linear", "linear attention", "dev WER"),
         ["attention-g2p-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linformer", "Linformer (rank 4)", "dev WER"),
+        ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
+        ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100),
+        ["sequence-reinforce-test-wer"] = s => "REINFORCE, test WER: " + AgainstContinuedMle(s, "+ reinforce", r => r.TestSequenceError).Verdict(2, 100),
         ["architecture-parameters"] = s =>
         {
             string Largest(IReadOnlyList<ArchitectureVariant> sweeps)
@@ -53,4 +57,10 @@ public static class ExperimentsClaims
         return $"{name}: " + Estimate.Paired(runs.Where(r => r.Config["attention"] == "full"), runs.Where(r => r.Config["attention"] == kind), r => r.TrainingReadings().DevSequenceError)
             .Verdict(2, 100, higher: $"higher {metric} than full attention", lower: $"lower {metric} than full attention");
     }
+
+    /// <summary>A fine-tuning of notebook 11's sweep minus continued MLE, per seed (objectives.csv of each run), as an estimate.</summary>
+    static Estimate AgainstContinuedMle(ReportSources s, string model, Func<SequenceTrainingExperiment.ObjectiveRow, double> value) =>
+        new([.. s.Runs(ExperimentsTables.SequenceTrainingG2pSweep).Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
+            .Select(SequenceTrainingExperiment.Objectives)
+            .Select(rows => value(rows.Single(o => o.Model == model)) - value(rows.Single(o => o.Model == SequenceTrainingExperiment.ModelName(TrainingObjective.Mle))))]);
 }
