@@ -96,10 +96,13 @@ public static class NotebooksCommand
         {
             foreach (var line in stale) Console.Error.WriteLine($"stale: {line}");
             Console.WriteLine(stale.Count == 0 && reports.All(r => r.Ok)
-                ? $"The committed outputs of {Notebooks(reports.Count)} are what the code computes now."
+                ? $"The committed outputs of {Notebooks(reports.Count)} are what the code computes now." + (outFolder is null ? " (The check's executed copies are removed.)" : "")
                 : $"{stale.Count} of {Notebooks(reports.Count)} differ from their committed outputs or failed; refresh with `research notebooks --in-place` and commit.");
         }
-        return reports.All(r => r.Ok) && stale.Count == 0 ? ResearchCli.Ok : ResearchCli.Failed;
+        var ok = reports.All(r => r.Ok) && stale.Count == 0;
+        // the check's own executed copies are scratch: kept to look at when something differs, removed when all agree
+        if (check && outFolder is null && ok) Directory.Delete(folder, recursive: true);
+        return ok ? ResearchCli.Ok : ResearchCli.Failed;
     }
 
     static string Notebooks(int count) => count == 1 ? "1 notebook" : $"{count} notebooks";

@@ -59,7 +59,7 @@ public sealed record RunSpec(Experiment Experiment, object Config, int Seed)
         var all = values.ToList();
         var kind = all.FirstOrDefault(v => v.Key == "attention").Value;
         if (kind is null) return all;
-        var own = TransformerConfig.ParameterKey(Enum.Parse<AttentionKind>(kind.Replace("_", ""), ignoreCase: true));
+        var own = TransformerConfig.ParameterKey(kind);
         var r = all.FirstOrDefault(v => v.Key == (own ?? "attention_window")).Value;
         return all.Where(v => v.Key is not ("attention_stride" or "attention_rank")).Select(v => v.Key == "attention_window" ? (v.Key, r) : v);
     }

@@ -77,6 +77,10 @@ public sealed record TransformerConfig
         _ => null,
     };
 
+    /// <summary><see cref="ParameterKey(AttentionKind)"/> for a kind as a setting's text ("strided"); null for an unknown one.</summary>
+    public static string? ParameterKey(string? kind) =>
+        Enum.TryParse<AttentionKind>(kind?.Replace("_", ""), ignoreCase: true, out var parsed) ? ParameterKey(parsed) : null;
+
     /// <summary>Every problem with this configuration, one sentence each (empty when valid).</summary>
     public IReadOnlyList<string> Problems()
     {

@@ -102,13 +102,8 @@ public static class Settings
     /// </summary>
     static string? OwnAttentionParameter(IReadOnlyList<KeyValuePair<string, string>> assignments)
     {
-        var own = assignments.LastOrDefault(a => a.Key == "attention").Value?.ToLowerInvariant() switch
-        {
-            "strided" => "attention_stride",
-            "linformer" => "attention_rank",
-            _ => null,
-        };
-        return own is not null && assignments.All(a => a.Key != own) ? own : null;
+        var own = Model.TransformerConfig.ParameterKey(assignments.LastOrDefault(a => a.Key == "attention").Value);
+        return own is not (null or "attention_window") && assignments.All(a => a.Key != own) ? own : null;
     }
 
     /// <summary>Old spelling → current key (the scheduled-sampling keys were briefly written without their underscore).</summary>
