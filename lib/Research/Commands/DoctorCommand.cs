@@ -44,7 +44,7 @@ public static class DoctorCommand
             var (pinned, running) = StdioKernel.Version(root);
             table.AddRow("Notebook kernel", Markup.Escape($"dotnet-interactive {running} (pinned: {pinned ?? "no .config/dotnet-tools.json"})"));
         }
-        table.AddRow("Matmul libraries", Markup.Escape(Bench.MatmulLibraries()));
+        table.AddRow("Matmul libraries", Markup.Escape(MachineProfile.MatmulLibraries()));
         table.AddRow("Static chart images", Markup.Escape(StaticFigures.FindBrowser() is { } browser ? File.Exists(browser) ? $"rendered with {browser}" : $"skipped: {browser} does not exist" : $"skipped: {StaticFigures.InstallHint}"));
         table.AddRow("Devices", "cpu" + (torch.cuda.is_available() ? $", cuda × {torch.cuda.device_count()}" : " (CUDA not available)"));
         var (shape, time) = TinyForwardPass(device);

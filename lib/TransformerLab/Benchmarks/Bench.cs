@@ -99,19 +99,10 @@ public sealed partial class Bench(Device device, bool quick, Action<string>? log
         if (Runs("memory")) Memory();
         if (Runs("contention") && host is not null && device.type == DeviceType.CPU) UnderContention(host);
         if (Runs("pytorch") && device.type == DeviceType.CPU) BesidePyTorch();
-        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {MachineProfile.Read().Cpu}; {MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
+        return new BenchReport($"{Environment.ProcessorCount} cores, {Environment.OSVersion}, {MachineProfile.Read().Cpu}; {MachineProfile.MatmulLibraries()}", device.ToString(), quick, torch.get_num_threads(),
             started, clock.Elapsed.TotalSeconds, figures, ratios, new MachineLoad(loadAtStart, MachineLoad.Now(), Environment.ProcessorCount), decoding,
             contention.Count > 0 ? contention : null, MachineProfile.Read().VectorExtensions, OpenMpWaitPolicy.Description);
     }
-
-    /// <summary>
-    /// Which libraries do the products: LibTorch 2.10's float32 GEMM is oneMKL's, bfloat16's oneDNN's. oneMKL dispatches by
-    /// vendor — AVX-512 kernels only on Intel, AVX2 elsewhere — unless its vendor check is overridden (the opt-in
-    /// lib/NativeFix/MklOnAmd shim, preloaded), which the figures must say.
-    /// </summary>
-    public static string MatmulLibraries() =>
-        "fp32 GEMM oneMKL" + (Environment.GetEnvironmentVariable("LD_PRELOAD")?.Contains("mkl_intel_cpu_true", StringComparison.Ordinal) == true
-            ? " with its vendor check overridden (LD_PRELOAD lib/NativeFix/MklOnAmd)" : " as shipped") + ", bf16 oneDNN";
 
     void Add(string section, string name, double value, string unit, string detail = "")
     {

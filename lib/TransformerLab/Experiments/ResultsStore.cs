@@ -208,7 +208,8 @@ public sealed class ResultsStore(string root)
         var started = DateTime.UtcNow;
         WriteStatus(folder, RunState.Running, started, null);
         using var log = new StreamWriter(Path.Combine(folder, "log.txt"), append: true) { AutoFlush = true };
-        log.WriteLine($"[{started:O}] {spec.Experiment.Name} {spec.Key} seed {spec.Seed} on {Environment.MachineName}");
+        // Which CPU and which GEMM kernels trained this stretch of the run: results do not depend on them, its speed does.
+        log.WriteLine($"[{started:O}] {spec.Experiment.Name} {spec.Key} seed {spec.Seed} on {Environment.MachineName} ({MachineProfile.Read().Cpu}; {MachineProfile.MatmulLibraries()})");
         try
         {
             var result = spec.Experiment.Run(spec.Config, spec.Seed, new RunContext(folder, log, cancel, threads));

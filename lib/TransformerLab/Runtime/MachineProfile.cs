@@ -60,6 +60,15 @@ public sealed record MachineProfile(string Cpu, string Vendor, int Cores, IReadO
         ];
     }
 
+    /// <summary>
+    /// Which libraries do the products: LibTorch 2.10's float32 GEMM is oneMKL's, bfloat16's oneDNN's. oneMKL dispatches by
+    /// vendor — AVX-512 kernels only on Intel, AVX2 elsewhere — unless its vendor check is overridden (the opt-in
+    /// lib/NativeFix/MklOnAmd shim, preloaded), which timings and run logs must say.
+    /// </summary>
+    public static string MatmulLibraries() =>
+        "fp32 GEMM oneMKL" + (Environment.GetEnvironmentVariable("LD_PRELOAD")?.Contains("mkl_intel_cpu_true", StringComparison.Ordinal) == true
+            ? " with its vendor check overridden (LD_PRELOAD lib/NativeFix/MklOnAmd)" : " as shipped") + ", bf16 oneDNN";
+
     /// <summary>One line for reports and logs: CPU, cores, extensions, load.</summary>
     public override string ToString() => $"{Cpu}, {Cores} cores, {VectorExtensions}; load {Load1:F2} / {Load5:F2} / {Load15:F2} (1 / 5 / 15 min)";
 }

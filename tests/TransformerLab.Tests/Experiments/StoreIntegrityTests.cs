@@ -121,7 +121,9 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
         foreach (var run in runs)
         {
             Assert.Equal(RunState.Done, run.State);
-            Assert.Equal(1, start.Matches(File.ReadAllText(Path.Combine(run.Folder, "log.txt"))).Count); // trained once
+            var log = File.ReadAllText(Path.Combine(run.Folder, "log.txt"));
+            Assert.Equal(1, start.Matches(log).Count);                                                  // trained once
+            Assert.Matches(@"\(.+; fp32 GEMM oneMKL (as shipped|with its vendor check overridden).*\)", log); // on which kernels
             Assert.Single(Directory.GetFiles(Path.Combine(run.Folder, "tensorboard")));                    // by one process
         }
         // each run was trained by one of the two; the other left it or found it finished
