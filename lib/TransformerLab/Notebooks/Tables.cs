@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.Data.Analysis;
 using TransformerLab.Reporting;
+using TransformerLab.Experiments;
 
 namespace TransformerLab.Notebooks;
 
@@ -18,6 +19,23 @@ public static class Tables
     /// <summary>A report table (<see cref="ExperimentsTables"/>) as experiments.md shows it: one text column per header.</summary>
     public static DataFrame From(MarkdownTable table) =>
         new(table.Header.Select((name, i) => (DataFrameColumn)new StringDataFrameColumn(name, table.Rows.Select(row => row[i]))));
+
+    /// <summary>
+    /// experiments.md's generated claims (<see cref="ExperimentsClaims"/>), computed here from the committed store by the
+    /// same code: the words a comparison may use, from its 95 % interval over seeds. A claim whose runs are not in the store
+    /// says so and names the command that makes them, instead of failing the cell.
+    /// </summary>
+    public static DataFrame Claims(params string[] names)
+    {
+        var sources = new ReportSources(NotebookRuns.Committed);
+        string Verdict(string name)
+        {
+            if (!ExperimentsClaims.All.TryGetValue(name, out var claim)) throw new ArgumentException($"No claim named '{name}'; the claims are: {string.Join(", ", ExperimentsClaims.All.Keys)}.", nameof(names));
+            try { return claim(sources); }
+            catch (ReportException missing) { return "not computed: " + missing.Message; }
+        }
+        return new(new StringDataFrameColumn("claim", names), new StringDataFrameColumn("verdict (paired by seed, 95 % CI)", names.Select(Verdict)));
+    }
 
     static DataFrameColumn Column<T>(PropertyInfo p, List<T> items)
     {

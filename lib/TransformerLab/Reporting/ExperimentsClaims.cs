@@ -33,6 +33,79 @@ public static class ExperimentsClaims
         ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
         ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100),
         ["sequence-reinforce-test-wer"] = s => "REINFORCE, test WER: " + AgainstContinuedMle(s, "+ reinforce", r => r.TestSequenceError).Verdict(2, 100),
+        ["attention-reverse-local"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "local", "local attention (r = 8)", "dev sequence error"),
+        ["attention-reverse-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "strided", "strided attention", "dev sequence error"),
+        ["attention-reverse-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linear", "linear attention", "dev sequence error"),
+        ["attention-reverse-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linformer", "Linformer (rank 8)", "dev sequence error"),
+
+        // notebook 05: what warm-up does to 12-layer Pre-LN (300 steps against none, per peak lr), and the paper's schedule against the grid's at 6 layers
+        ["ln-pre-12-warmup"] = s => string.Join("; ", new[] { "0.0005", "0.001", "0.002" }.Select(lr =>
+        {
+            var cell = s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["norm"] == "pre" && r.Config["encoder_layers"] == "12" && r.Config["lr"] == lr).ToList();
+            return $"lr {lr}: " + Estimate.Paired(cell.Where(r => r.Config["warmup"] == "0"), cell.Where(r => r.Config["warmup"] == "300"), r => r.TrainingReadings().DevSequenceError)
+                .Verdict(1, 100, higher: "higher dev sequence error with warm-up", lower: "lower dev sequence error with warm-up");
+        })),
+        ["ln-post-6-paper-schedule"] = s => string.Join("; ", new[] { "0.001", "0.002" }.Select(lr =>
+            $"lr {lr}: " + Estimate.Paired(
+                s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["norm"] == "post" && r.Config["encoder_layers"] == "6" && r.Config["lr"] == lr && r.Config["warmup"] == "300"),
+                s.FinishedRuns(ExperimentsTables.PaperScheduleSweep).Where(r => r.Config["encoder_layers"] == "6" && r.Config["lr"] == lr), r => r.TrainingReadings().DevSequenceError)
+            .Verdict(1, 100, higher: "higher dev sequence error with the paper's schedule", lower: "lower dev sequence error with the paper's schedule"))),
+
+        ["ln-2-placement"] = s =>
+        {
+            var cell = s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == "2" && r.Config["lr"] == "0.002" && r.Config["warmup"] == "0").ToList();
+            return "Post-LN against Pre-LN, 2 layers, lr 0.002, no warm-up: " + Estimate.Paired(cell.Where(r => r.Config["norm"] == "pre"), cell.Where(r => r.Config["norm"] == "post"),
+                r => r.TrainingReadings().DevSequenceError).Verdict(1, 100, higher: "higher dev sequence error with Post-LN", lower: "lower dev sequence error with Post-LN");
+        },
+
+        // notebook 07: scheduled sampling against teacher forcing, paired by seed (test set)
+        ["ss-reverse-argmax"] = s => "argmax scheduled sampling, test sequence error: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError)
+            + "; test symbol error: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSymbolError),
+        ["ss-reverse-sampled"] = s => "scheduled sampling with sampled predictions, test sequence error: " + Estimate.Paired(
+            s.Runs(ExperimentsTables.ScheduledSamplingSweep).Where(r => r.Config["decoder_input"] == "teacher_forcing"), s.Runs(ExperimentsTables.SampledPredictionsSweep),
+            r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than teacher forcing", lower: "lower than teacher forcing"),
+        ["ss-g2p"] = s => "test WER: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingG2pSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError)
+            + "; test PER: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingG2pSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSymbolError),
+
+        // notebook 06: the NAT against the AT, and each NAT setting against the same run's one-shot NAT (refinement.csv)
+        ["nat-g2p-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatG2p, "WER"),
+        ["nat-reverse-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatReverse, "sequence error"),
+        ["nat-g2p-settings"] = s => NatSettings(s, ExperimentsTables.AtVsNatG2p),
+        ["nat-reverse-settings"] = s => NatSettings(s, ExperimentsTables.AtVsNatReverse),
+
+        ["nat-decoder-input"] = s => "position-only queries against the uniform copy: " + Between(s.Runs(ExperimentsTables.NatDecoderInputSweep), "nat_decoder_input", "uniform_copy", "position_queries",
+            r => r.TrainingReadings().DevSequenceError, "higher dev sequence error", "lower dev sequence error"),
+        ["nat-length-rule"] = s => "cut at the first EOS against the offset classifier: " + Between(s.Runs(ExperimentsTables.NatLengthRuleSweep), "length_prediction", "offset", "cut_at_eos",
+            r => r.TrainingReadings().DevSequenceError, "higher dev sequence error", "lower dev sequence error"),
+
+        // notebook 08: beam search against greedy, and the beam's own five best against five samples as candidate sets
+        ["decoding-beam"] = s => string.Join("; ", new[] { 2, 4, 8 }.Select(beam => $"beam {beam}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
+            DecodingExperiment.Beams(r).Single(b => b.Beam == beam && b.LengthPenalty == 0).SequenceError - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
+            .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
+        ["decoding-oracle"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Where(g => g.TopK > 0 || g.TopP > 0).Select(g =>
+            $"against five samples at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : $", top-p {g.TopP:0.#}")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
+                DecodingExperiment.BeamOracle(r).Single(o => o.Candidates == DecodingExperiment.OracleCandidates).OracleSequenceError
+                - DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).OracleSequenceError)
+            .Verdict(2, 100, higher: "the beam's five best miss more often", lower: "the beam's five best miss less often"))),
+
+        ["decoding-sampling"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Select(g =>
+            $"one sample at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : g.TopP > 0 ? $", top-p {g.TopP:0.#}" : "")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
+                DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).SequenceError
+                - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
+            .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
+
+        // notebook 12: guided attention against none (λ 10 against 0), and the pointer-generator against no copying
+        ["guided-first-evaluation"] = s => "dev WER at the first evaluation: " + AgainstUnguided(s, r => r.TrainingCurve().First(p => !double.IsNaN(p.DevSequenceError)).DevSequenceError, 2),
+        ["guided-best"] = s => "best dev WER: " + AgainstUnguided(s, r => r.TrainingReadings().DevSequenceError, 2),
+        ["guided-diagonal"] = s => "attention on the diagonal band at the first evaluation: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[0].DiagonalShare, 1, "higher", "lower")
+            + "; at the last: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[^1].DiagonalShare, 1, "higher", "lower"),
+        ["copying-test-error"] = s =>
+        {
+            var runs = s.Runs(ExperimentsTables.CopyingNamesSweep);
+            return "test sequence error with copying: " + Estimate.Paired(runs.Where(r => r.Config["copy"] == "false"), runs.Where(r => r.Config["copy"] == "true"),
+                r => CopyingExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than without", lower: "lower than without");
+        },
+
         ["architecture-parameters"] = s =>
         {
             string Largest(IReadOnlyList<ArchitectureVariant> sweeps)
@@ -56,6 +129,49 @@ public static class ExperimentsClaims
         var runs = s.Runs(sweep);
         return $"{name}: " + Estimate.Paired(runs.Where(r => r.Config["attention"] == "full"), runs.Where(r => r.Config["attention"] == kind), r => r.TrainingReadings().DevSequenceError)
             .Verdict(2, 100, higher: $"higher {metric} than full attention", lower: $"lower {metric} than full attention");
+    }
+
+    /// <summary>A sweep's scheduled sampling minus its teacher forcing, paired by seed, in points.</summary>
+    static string AgainstTeacherForcing(ReportSources s, SweepSpec sweep, Func<RunRecord, double> value)
+    {
+        var runs = s.Runs(sweep);
+        return Estimate.Paired(runs.Where(r => r.Config["decoder_input"] == "teacher_forcing"), runs.Where(r => r.Config["decoder_input"] == "scheduled_sampling"), value)
+            .Verdict(2, 100, higher: "higher than teacher forcing", lower: "lower than teacher forcing");
+    }
+
+    /// <summary>One value of a sweep's axis minus another, paired by seed.</summary>
+    static string Between(IReadOnlyList<RunRecord> runs, string key, string baseline, string treatment, Func<RunRecord, double> value, string higher, string lower) =>
+        Estimate.Paired(runs.Where(r => r.Config[key] == baseline), runs.Where(r => r.Config[key] == treatment), value).Verdict(2, 100, higher: higher, lower: lower);
+
+    /// <summary>Guided attention (λ 10) minus none, paired by seed.</summary>
+    static string AgainstUnguided(ReportSources s, Func<RunRecord, double> value, int decimals, string higher = "higher with guidance", string lower = "lower with guidance")
+    {
+        var runs = s.Runs(ExperimentsTables.GuidedAttentionG2pSweep);
+        return Estimate.Paired(runs.Where(r => r.Config["guided_attention"] == "0"), runs.Where(r => r.Config["guided_attention"] == "10"), value).Verdict(decimals, 100, higher: higher, lower: lower);
+    }
+
+    /// <summary>A difference measured inside each finished run (one setting minus another of the same model), in seed order.</summary>
+    static Estimate Within(IEnumerable<RunRecord> runs, Func<RunRecord, double> difference) =>
+        new([.. runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(difference)]);
+
+    /// <summary>The one-shot NAT minus AT greedy decoding of the same run, per seed.</summary>
+    static string AgainstAt(ReportSources s, SweepSpec sweep, string metric) => Within(s.Runs(sweep), r =>
+    {
+        var quality = AtVsNatExperiment.Quality(r);
+        return quality.Single(q => q.Decoder == "nat").SequenceError - quality.Single(q => q.Decoder == "at greedy").SequenceError;
+    }).Verdict(2, 100, higher: $"the NAT's test {metric} is higher than greedy AT decoding's", lower: $"the NAT's test {metric} is lower than greedy AT decoding's");
+
+    /// <summary>Distillation, refinement and the length beam, each minus the same run's one-shot NAT (refinement.csv).</summary>
+    static string NatSettings(ReportSources s, SweepSpec sweep)
+    {
+        (string Name, bool Distilled, int LengthBeam, int Iterations)[] settings =
+            [("distillation", true, 1, 1), ("4 refinement iterations", false, 1, 4), ("distillation and 8 iterations", true, 1, 8), ("length beam 3", false, 3, 1)];
+        return string.Join("; ", settings.Select(x => $"{x.Name}: " + Within(s.Runs(sweep), r =>
+        {
+            var rows = AtVsNatExperiment.Refinement(r);
+            double At(bool distilled, int beam, int iterations) => rows.Single(o => o.Distilled == distilled && o.LengthBeam == beam && o.Iterations == iterations).SequenceError;
+            return At(x.Distilled, x.LengthBeam, x.Iterations) - At(false, 1, 1);
+        }).Verdict(2, 100, higher: "higher error than one shot", lower: "lower error than one shot")));
     }
 
     /// <summary>A fine-tuning of notebook 11's sweep minus continued MLE, per seed (objectives.csv of each run), as an estimate.</summary>

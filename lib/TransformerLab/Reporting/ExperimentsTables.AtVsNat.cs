@@ -1,6 +1,7 @@
 using TransformerLab.Data;
 using TransformerLab.Evaluation;
 using TransformerLab.Experiments;
+using TransformerLab.Model;
 using TransformerLab.Training;
 
 namespace TransformerLab.Reporting;
@@ -12,6 +13,20 @@ public static partial class ExperimentsTables
 
     public static readonly SweepSpec AtVsNatReverse = SweepSpec.Of("at-vs-nat", 3,
         s => s.WithTask(t => t with { Kind = TaskKind.Reverse }).WithLabelSmoothing(0).WithLoop(l => l with { BatchSize = 64 }));
+
+    /// <summary>The NAT alone on reverse of 4–16 (experiments.md, "Decoder input" and "Length rule"): uniform masking, offset length classifier by default.</summary>
+    static TrainingSettings NatAloneReverse(TrainingSettings s) => s
+        .WithTask(t => t with { Kind = TaskKind.Reverse })
+        .WithArchitecture(Architecture.NonAutoregressive)
+        .WithDecoderInput(d => d with { NatMasking = NatMasking.Uniform })
+        .WithTransformer(m => m with { DFF = 256 })
+        .WithOptimiser(o => o with { Lr = 0.002, Warmup = 300 })
+        .WithLoop(l => l with { MaxSteps = 3000, EvalEvery = 1000, BatchSize = 64 })
+        .WithLabelSmoothing(0);
+
+    public static readonly SweepSpec NatDecoderInputSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("nat_decoder_input", "uniform_copy,position_queries"));
+
+    public static readonly SweepSpec NatLengthRuleSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("length_prediction", "offset,cut_at_eos"));
 
     static MarkdownTable AtVsNat(ReportSources s, SweepSpec sweep, string errorHeader, string symbolHeader, bool meanLength)
     {

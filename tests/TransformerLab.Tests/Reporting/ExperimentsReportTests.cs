@@ -20,6 +20,21 @@ public sealed class ExperimentsReportTests : IDisposable
         var (_, changed) = ExperimentsReport.Update(markdown, new ReportSources(ResultsStore.Default(Root)));
         Assert.True(changed.Count == 0, $"experiments.md is out of date with data/runs in: {string.Join(", ", changed)}. Run `research report`.");
         Assert.Equal(ExperimentsTables.All.Keys.Order(), ExperimentsReport.Marked(markdown).Order()); // every table is placed, once
+        Assert.Equal(ExperimentsClaims.All.Keys.Order(), ExperimentsReport.MarkedClaims(markdown).Distinct().Order()); // and every claim
+    }
+
+    [Fact]
+    public void A_notebook_shows_a_claim_in_the_words_experiments_md_prints()
+    {
+        var markdown = File.ReadAllText(Path.Combine(Root, "experiments.md"));
+        var table = TransformerLab.Notebooks.Tables.Claims("decoding-beam", "guided-best");
+        var printed = new System.Text.RegularExpressions.Regex("<!-- claim: (?<name>[a-z0-9-]+) -->(?<body>.*?)<!-- /claim -->", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .Matches(markdown).DistinctBy(m => m.Groups["name"].Value).ToDictionary(m => m.Groups["name"].Value, m => m.Groups["body"].Value, StringComparer.Ordinal);
+        Assert.Equal(2, table.Rows.Count);
+        Assert.Equal(printed["decoding-beam"], table.Columns[1][0]);
+        Assert.Equal(printed["guided-best"], table.Columns[1][1]);
+        var unknown = Assert.Throws<ArgumentException>(() => TransformerLab.Notebooks.Tables.Claims("no-such-claim"));
+        Assert.Contains("decoding-beam", unknown.Message);
     }
 
     [Fact]
