@@ -12,7 +12,9 @@ namespace TransformerLab.Tests.Notebooks;
 /// A stored chart (<see cref="ChartOutputs"/>: its image, then the script that draws it) as real viewers show it. The
 /// notebook goes through Debian's nbconvert (python3-nbconvert) with its own MIME priority, by default and with
 /// <c>--sanitize-html</c>, and through the workspace's own page; each page is opened in headless Chromium with
-/// JavaScript off and on (plotly.js served from Plotly.NET's copy, as a CDN would). Where scripts run the interactive
+/// JavaScript off and on (plotly.js served from Plotly.NET's copy, as a CDN would). Debian's nbconvert page loads require.js
+/// (libjs-requirejs), as classic Jupyter and nbviewer pages do, so plotly.js arrives there as an AMD module, not as the
+/// global the chart's code calls: the chart's loader must take that path, and the test holds that it did. Where scripts run the interactive
 /// chart is drawn and its image hidden; where they do not, or are stripped, the image shows and no script text does; an
 /// unrelated image before the chart is never hidden. Needs Chromium and python3-nbconvert: <c>.ci/run</c> installs both
 /// and fails the test without them; elsewhere it says so and checks nothing.
@@ -53,6 +55,9 @@ public sealed class ChartViewersTests : IDisposable
 
     static bool HasNbconvert() => Python("-c \"import nbconvert\"") == 0;
 
+    /// <summary>Debian's require.js (libjs-requirejs), which its nbconvert pages load from this path.</summary>
+    const string RequireJs = "/usr/share/javascript/requirejs/require.min.js";
+
     static int Python(string arguments)
     {
         if (!File.Exists("/usr/bin/python3")) return -1;
@@ -62,8 +67,11 @@ public sealed class ChartViewersTests : IDisposable
         return process.ExitCode;
     }
 
-    /// <summary>What a reader sees on <paramref name="file"/>: the visible images by width × height, drawn Plotly charts, and whether script text shows.</summary>
-    static async Task<(string[] Images, int Charts, bool ScriptText)> Seen(IBrowser browser, string file, bool javaScript)
+    /// <summary>
+    /// What a reader sees on <paramref name="file"/>: the visible images by width × height, drawn Plotly charts, whether
+    /// script text shows, and whether the page had loaded require.js (an AMD loader) when the chart was drawn.
+    /// </summary>
+    static async Task<(string[] Images, int Charts, bool ScriptText, bool RequireJs)> Seen(IBrowser browser, string file, bool javaScript)
     {
         await using var page = await browser.NewPageAsync();
         await page.SetJavaScriptEnabledAsync(javaScript);
@@ -74,7 +82,9 @@ public sealed class ChartViewersTests : IDisposable
             if (url.StartsWith("file:", StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal)) await e.Request.ContinueAsync();
             else if (url.Contains("cdn.plot.ly/plotly-", StringComparison.Ordinal))
                 await e.Request.RespondAsync(new ResponseData { Body = NotebookDisplay.PlotlyJs(), ContentType = "application/javascript", Status = System.Net.HttpStatusCode.OK });
-            else await e.Request.AbortAsync(); // no network: MathJax, require.js and fonts fail fast, as offline
+            else if (url.EndsWith("/require.min.js", StringComparison.Ordinal) && File.Exists(RequireJs)) // a template that loads it from a CDN
+                await e.Request.RespondAsync(new ResponseData { Body = File.ReadAllText(RequireJs), ContentType = "application/javascript", Status = System.Net.HttpStatusCode.OK });
+            else await e.Request.AbortAsync(); // no network: MathJax and fonts fail fast, as offline
         };
         await page.GoToAsync("file://" + file, new NavigationOptions { WaitUntil = [WaitUntilNavigation.Load], Timeout = 60_000 });
         if (javaScript)
@@ -87,7 +97,8 @@ public sealed class ChartViewersTests : IDisposable
             if (await image.BoundingBoxAsync() is { } box && box.Width > 0) shown.Add($"{(int)await image.EvaluateFunctionAsync<int>("i => i.naturalWidth")}x{await image.EvaluateFunctionAsync<int>("i => i.naturalHeight")}");
         var charts = (await page.QuerySelectorAllAsync(".js-plotly-plot")).Length;
         var text = await page.EvaluateExpressionAsync<string>("document.body.innerText");
-        return ([.. shown], charts, text.Contains("Plotly.newPlot", StringComparison.Ordinal) || text.Contains("<script", StringComparison.Ordinal));
+        var amd = javaScript && await page.EvaluateExpressionAsync<bool>("typeof window.requirejs === 'function' && typeof window.define === 'function' && !!window.define.amd");
+        return ([.. shown], charts, text.Contains("Plotly.newPlot", StringComparison.Ordinal) || text.Contains("<script", StringComparison.Ordinal), amd);
     }
 
     [Fact]
@@ -95,9 +106,10 @@ public sealed class ChartViewersTests : IDisposable
     {
         var browserPath = StaticFigures.FindBrowser();
         var (figures, problem) = await StaticFigures.StartAsync(browserPath);
-        if (figures is null || !HasNbconvert())
+        if (figures is null || !HasNbconvert() || !File.Exists(RequireJs))
         {
-            var missing = $"the chart viewers cannot be checked here: {problem ?? "no python3-nbconvert"} (apt-get install chromium python3-nbconvert)";
+            if (figures is not null) await figures.DisposeAsync();
+            var missing = $"the chart viewers cannot be checked here: {problem ?? (HasNbconvert() ? "no " + RequireJs : "no python3-nbconvert")} (apt-get install chromium python3-nbconvert libjs-requirejs)";
             if (Environment.GetEnvironmentVariable("RESEARCH_REQUIRE_VIEWERS") == "1") Assert.Fail(missing); // CI installs them (.ci/run)
             Console.WriteLine(missing);
             return;
@@ -123,6 +135,7 @@ public sealed class ChartViewersTests : IDisposable
             Assert.Equal(1, on.Charts);          // drawn once
             Assert.Equal(["3x2"], on.Images);    // its image hidden, the other image left alone
             Assert.False(on.ScriptText, page);
+            Assert.Equal(page == "nbconvert.html", on.RequireJs); // nbconvert's page drew it through require.js; the workspace's page without
         }
         var sanitized = await Seen(browser, Path.Combine(_dir, "sanitized.html"), javaScript: true);
         Assert.Equal(["3x2", chartImage], sanitized.Images.Order()); // scripts stripped: the image, never escaped script text
