@@ -15,7 +15,7 @@ public static partial class ExperimentsTables
         s => s.WithTask(t => t with { Kind = TaskKind.Reverse }).WithLabelSmoothing(0).WithLoop(l => l with { BatchSize = 64 }));
 
     /// <summary>The NAT alone on reverse of 4–16 (experiments.md, "Decoder input" and "Length rule"): uniform masking, offset length classifier by default.</summary>
-    static TrainingSettings NatAloneReverse(TrainingSettings s) => s
+    public static TrainingSettings NatAloneReverse(TrainingSettings s) => s
         .WithTask(t => t with { Kind = TaskKind.Reverse })
         .WithArchitecture(Architecture.NonAutoregressive)
         .WithDecoderInput(d => d with { NatMasking = NatMasking.Uniform })
@@ -27,6 +27,22 @@ public static partial class ExperimentsTables
     public static readonly SweepSpec NatDecoderInputSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("nat_decoder_input", "uniform_copy,position_queries"));
 
     public static readonly SweepSpec NatLengthRuleSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("length_prediction", "offset,cut_at_eos"));
+
+    /// <summary>The NAT alone on reverse: each decoder input with the offset classifier, and the cut-at-EOS length rule with the uniform copy.</summary>
+    static MarkdownTable NatAlone(ReportSources s)
+    {
+        var inputs = s.Runs(NatDecoderInputSweep);
+        var rules = s.Runs(NatLengthRuleSweep);
+        (string Name, IReadOnlyList<RunRecord> Runs)[] rows =
+        [
+            ("uniform copy, offset classifier", inputs.Where(r => r.Config["nat_decoder_input"] == "uniform_copy").ToList()),
+            ("position-only queries, offset classifier", inputs.Where(r => r.Config["nat_decoder_input"] == "position_queries").ToList()),
+            ("uniform copy, cut at the first EOS", rules.Where(r => r.Config["length_prediction"] == "cut_at_eos").ToList()),
+        ];
+        return new(["decoder input, length rule", "best dev sequence error %", "dev symbol error %", "per seed, dev sequence error %", "runs"],
+            rows.Select(row => (IReadOnlyList<string>)[row.Name, Cell.MeanSd(Done(row.Runs, r => Training(r).DevSequenceError), 2, 100),
+                Cell.MeanSd(Done(row.Runs, r => Training(r).DevSymbolError), 3, 100), Cell.PerSeed(Done(row.Runs, r => Training(r).DevSequenceError), 1, 100), Outcome(row.Runs)]).ToList());
+    }
 
     static MarkdownTable AtVsNat(ReportSources s, SweepSpec sweep, string errorHeader, string symbolHeader, bool meanLength)
     {

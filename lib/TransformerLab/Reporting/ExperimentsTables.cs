@@ -32,6 +32,7 @@ public static partial class ExperimentsTables
         ["at-vs-nat-g2p"] = s => AtVsNat(s, AtVsNatG2p, "WER %", "PER %", meanLength: true),
         ["at-vs-nat-g2p-refinement"] = AtVsNatRefinement,
         ["at-vs-nat-reverse"] = s => AtVsNat(s, AtVsNatReverse, "test sequence error %", "symbol error %", meanLength: false),
+        ["nat-alone-reverse"] = NatAlone,
         ["decoding-beam"] = DecodingBeam,
         ["decoding-sampling"] = DecodingSampling,
         ["decoding-beam-oracle"] = DecodingBeamOracle,
