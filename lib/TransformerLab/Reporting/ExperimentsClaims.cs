@@ -106,6 +106,16 @@ public static class ExperimentsClaims
                 r => CopyingExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than without", lower: "lower than without");
         },
 
+        // the precision study: mixed bf16 against fp32 on the small G2P model
+        ["precision-bf16"] = s =>
+        {
+            var runs = s.FinishedRuns(ExperimentsTables.PrecisionSweep);
+            string Versus(string what, Func<RunRecord, double> value) => what + ": " + Estimate.Paired(runs.Where(r => r.Config["precision"] == "fp32"), runs.Where(r => r.Config["precision"] == "bf16"), value)
+                .Verdict(2, 100, higher: "higher with bf16", lower: "lower with bf16");
+            return Versus("test WER", r => PrecisionExperiment.ReadingsOf(r).TestSequenceError) + "; test PER: " + Versus("", r => PrecisionExperiment.ReadingsOf(r).TestSymbolError)[2..]
+                + "; best dev WER: " + Versus("", r => r.TrainingReadings().DevSequenceError)[2..];
+        },
+
         ["architecture-parameters"] = s =>
         {
             string Largest(IReadOnlyList<ArchitectureVariant> sweeps)
