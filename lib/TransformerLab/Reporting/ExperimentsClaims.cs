@@ -14,7 +14,7 @@ public static class ExperimentsClaims
 {
     public static readonly IReadOnlyDictionary<string, Func<ReportSources, string>> All = new Dictionary<string, Func<ReportSources, string>>
     {
-        // the headline G2P model's greedy test WER, for the comparison with g2p-seq2seq's 30.2 %
+        // the headline G2P model: its greedy test WER (against g2p-seq2seq's 30.2 %) and what beam 5 changes
         ["g2p-headline-test-wer"] = s => Estimate.Of(s.Runs(ExperimentsTables.G2pHeadlineSweep), r => r.Metrics["test_greedy_sequence_error"]).Format(2, 100, " %"),
         ["g2p-headline-beam-gain"] = s =>
         {
@@ -22,23 +22,24 @@ public static class ExperimentsClaims
             return new Estimate([.. runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
                 .Select(r => r.Metrics["test_beam_sequence_error"] - r.Metrics["test_greedy_sequence_error"])]).Verdict(2, 100, higher: "beam 5 is worse", lower: "beam 5 is better");
         },
-        ["architecture-g2p-lstm"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 1, "dev WER"),
-        ["architecture-g2p-cnn"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 2, "dev WER"),
-        ["architecture-reverse-lstm"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 1, "dev sequence error"),
-        ["architecture-reverse-cnn"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 2, "dev sequence error"),
-        ["attention-g2p-local"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "local", "local attention (r = 4)", "dev WER"),
-        ["attention-g2p-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "strided", "strided attention", "dev WER"),
-        ["attention-g2p-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linear", "linear attention", "dev WER"),
-        ["attention-g2p-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linformer", "Linformer (rank 4)", "dev WER"),
-        ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
-        ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100),
-        ["sequence-reinforce-test-wer"] = s => "REINFORCE, test WER: " + AgainstContinuedMle(s, "+ reinforce", r => r.TestSequenceError).Verdict(2, 100),
-        ["attention-reverse-local"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "local", "local attention (r = 8)", "dev sequence error"),
-        ["attention-reverse-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "strided", "strided attention", "dev sequence error"),
-        ["attention-reverse-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linear", "linear attention", "dev sequence error"),
-        ["attention-reverse-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linformer", "Linformer (rank 8)", "dev sequence error"),
 
-        // notebook 05: what warm-up does to 12-layer Pre-LN (300 steps against none, per peak lr), and the paper's schedule against the grid's at 6 layers
+        // notebook 00, the precision study: mixed bf16 against fp32 on the small G2P model
+        ["precision-bf16"] = s =>
+        {
+            var runs = s.FinishedRuns(ExperimentsTables.PrecisionSweep);
+            string Versus(Func<RunRecord, double> value) => Estimate.Paired(runs.Where(r => r.Config["precision"] == "fp32"), runs.Where(r => r.Config["precision"] == "bf16"), value)
+                .Verdict(2, 100, higher: "higher with bf16", lower: "lower with bf16");
+            return $"test WER: {Versus(r => PrecisionExperiment.ReadingsOf(r).TestSequenceError)}; test PER: {Versus(r => PrecisionExperiment.ReadingsOf(r).TestSymbolError)}; "
+                + $"best dev WER: {Versus(r => r.TrainingReadings().DevSequenceError)}";
+        },
+
+        // notebook 05: placement at 2 layers, warm-up for 12-layer Pre-LN (300 steps against none, per peak lr), the paper's schedule against the grid's at 6 layers
+        ["ln-2-placement"] = s =>
+        {
+            var cell = s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == "2" && r.Config["lr"] == "0.002" && r.Config["warmup"] == "0").ToList();
+            return "Post-LN against Pre-LN, 2 layers, lr 0.002, no warm-up: " + Estimate.Paired(cell.Where(r => r.Config["norm"] == "pre"), cell.Where(r => r.Config["norm"] == "post"),
+                r => r.TrainingReadings().DevSequenceError).Verdict(1, 100, higher: "higher dev sequence error with Post-LN", lower: "lower dev sequence error with Post-LN");
+        },
         ["ln-pre-12-warmup"] = s => string.Join("; ", new[] { "0.0005", "0.001", "0.002" }.Select(lr =>
         {
             var cell = s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["norm"] == "pre" && r.Config["encoder_layers"] == "12" && r.Config["lr"] == lr).ToList();
@@ -51,12 +52,15 @@ public static class ExperimentsClaims
                 s.FinishedRuns(ExperimentsTables.PaperScheduleSweep).Where(r => r.Config["encoder_layers"] == "6" && r.Config["lr"] == lr), r => r.TrainingReadings().DevSequenceError)
             .Verdict(1, 100, higher: "higher dev sequence error with the paper's schedule", lower: "lower dev sequence error with the paper's schedule"))),
 
-        ["ln-2-placement"] = s =>
-        {
-            var cell = s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == "2" && r.Config["lr"] == "0.002" && r.Config["warmup"] == "0").ToList();
-            return "Post-LN against Pre-LN, 2 layers, lr 0.002, no warm-up: " + Estimate.Paired(cell.Where(r => r.Config["norm"] == "pre"), cell.Where(r => r.Config["norm"] == "post"),
-                r => r.TrainingReadings().DevSequenceError).Verdict(1, 100, higher: "higher dev sequence error with Post-LN", lower: "lower dev sequence error with Post-LN");
-        },
+        // notebook 06: the NAT against the AT, each NAT setting against the same run's one-shot NAT (refinement.csv), the NAT alone's decoder input and length rule
+        ["nat-g2p-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatG2p, "WER"),
+        ["nat-reverse-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatReverse, "sequence error"),
+        ["nat-g2p-settings"] = s => NatSettings(s, ExperimentsTables.AtVsNatG2p),
+        ["nat-reverse-settings"] = s => NatSettings(s, ExperimentsTables.AtVsNatReverse),
+        ["nat-decoder-input"] = s => "position-only queries against the uniform copy: " + Between(s.Runs(ExperimentsTables.NatDecoderInputSweep), "nat_decoder_input", "uniform_copy", "position_queries",
+            r => r.TrainingReadings().DevSequenceError, "higher dev sequence error", "lower dev sequence error"),
+        ["nat-length-rule"] = s => "cut at the first EOS against the offset classifier: " + Between(s.Runs(ExperimentsTables.NatLengthRuleSweep), "length_prediction", "offset", "cut_at_eos",
+            r => r.TrainingReadings().DevSequenceError, "higher dev sequence error", "lower dev sequence error"),
 
         // notebook 07: scheduled sampling against teacher forcing, paired by seed (test set)
         ["ss-reverse-argmax"] = s => "argmax scheduled sampling, test sequence error: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError)
@@ -67,20 +71,14 @@ public static class ExperimentsClaims
         ["ss-g2p"] = s => "test WER: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingG2pSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError)
             + "; test PER: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingG2pSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSymbolError),
 
-        // notebook 06: the NAT against the AT, and each NAT setting against the same run's one-shot NAT (refinement.csv)
-        ["nat-g2p-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatG2p, "WER"),
-        ["nat-reverse-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatReverse, "sequence error"),
-        ["nat-g2p-settings"] = s => NatSettings(s, ExperimentsTables.AtVsNatG2p),
-        ["nat-reverse-settings"] = s => NatSettings(s, ExperimentsTables.AtVsNatReverse),
-
-        ["nat-decoder-input"] = s => "position-only queries against the uniform copy: " + Between(s.Runs(ExperimentsTables.NatDecoderInputSweep), "nat_decoder_input", "uniform_copy", "position_queries",
-            r => r.TrainingReadings().DevSequenceError, "higher dev sequence error", "lower dev sequence error"),
-        ["nat-length-rule"] = s => "cut at the first EOS against the offset classifier: " + Between(s.Runs(ExperimentsTables.NatLengthRuleSweep), "length_prediction", "offset", "cut_at_eos",
-            r => r.TrainingReadings().DevSequenceError, "higher dev sequence error", "lower dev sequence error"),
-
-        // notebook 08: beam search against greedy, and the beam's own five best against five samples as candidate sets
+        // notebook 08: beam search and sampling against greedy, and the beam's own five best against five samples as candidate sets
         ["decoding-beam"] = s => string.Join("; ", new[] { 2, 4, 8 }.Select(beam => $"beam {beam}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
             DecodingExperiment.Beams(r).Single(b => b.Beam == beam && b.LengthPenalty == 0).SequenceError - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
+            .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
+        ["decoding-sampling"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Select(g =>
+            $"one sample at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : g.TopP > 0 ? $", top-p {g.TopP:0.#}" : "")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
+                DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).SequenceError
+                - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
             .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
         ["decoding-oracle"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Where(g => g.TopK > 0 || g.TopP > 0).Select(g =>
             $"against five samples at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : $", top-p {g.TopP:0.#}")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
@@ -88,34 +86,11 @@ public static class ExperimentsClaims
                 - DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).OracleSequenceError)
             .Verdict(2, 100, higher: "the beam's five best miss more often", lower: "the beam's five best miss less often"))),
 
-        ["decoding-sampling"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Select(g =>
-            $"one sample at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : g.TopP > 0 ? $", top-p {g.TopP:0.#}" : "")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
-                DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).SequenceError
-                - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
-            .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
-
-        // notebook 12: guided attention against none (λ 10 against 0), and the pointer-generator against no copying
-        ["guided-first-evaluation"] = s => "dev WER at the first evaluation: " + AgainstUnguided(s, r => r.TrainingCurve().First(p => !double.IsNaN(p.DevSequenceError)).DevSequenceError, 2),
-        ["guided-best"] = s => "best dev WER: " + AgainstUnguided(s, r => r.TrainingReadings().DevSequenceError, 2),
-        ["guided-diagonal"] = s => "attention on the diagonal band at the first evaluation: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[0].DiagonalShare, 1, "higher", "lower")
-            + "; at the last: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[^1].DiagonalShare, 1, "higher", "lower"),
-        ["copying-test-error"] = s =>
-        {
-            var runs = s.Runs(ExperimentsTables.CopyingNamesSweep);
-            return "test sequence error with copying: " + Estimate.Paired(runs.Where(r => r.Config["copy"] == "false"), runs.Where(r => r.Config["copy"] == "true"),
-                r => CopyingExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than without", lower: "lower than without");
-        },
-
-        // the precision study: mixed bf16 against fp32 on the small G2P model
-        ["precision-bf16"] = s =>
-        {
-            var runs = s.FinishedRuns(ExperimentsTables.PrecisionSweep);
-            string Versus(string what, Func<RunRecord, double> value) => what + ": " + Estimate.Paired(runs.Where(r => r.Config["precision"] == "fp32"), runs.Where(r => r.Config["precision"] == "bf16"), value)
-                .Verdict(2, 100, higher: "higher with bf16", lower: "lower with bf16");
-            return Versus("test WER", r => PrecisionExperiment.ReadingsOf(r).TestSequenceError) + "; test PER: " + Versus("", r => PrecisionExperiment.ReadingsOf(r).TestSymbolError)[2..]
-                + "; best dev WER: " + Versus("", r => r.TrainingReadings().DevSequenceError)[2..];
-        },
-
+        // notebook 09: the LSTM and the convolutional model against the Transformer at (nearly) equal size, and those sizes
+        ["architecture-g2p-lstm"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 1, "dev WER"),
+        ["architecture-g2p-cnn"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 2, "dev WER"),
+        ["architecture-reverse-lstm"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 1, "dev sequence error"),
+        ["architecture-reverse-cnn"] = s => Against(s, ExperimentsTables.ArchitectureReverseSweeps, 2, "dev sequence error"),
         ["architecture-parameters"] = s =>
         {
             string Largest(IReadOnlyList<ArchitectureVariant> sweeps)
@@ -125,6 +100,33 @@ public static class ExperimentsClaims
                 return string.Join(", ", sweeps.Skip(1).Select(v => $"{v.Name} {Cell.Signed(100 * (Parameters(v.Sweep) / transformer - 1), 1)} %"));
             }
             return $"G2P: {Largest(ExperimentsTables.ArchitectureG2pSweeps)}; reverse: {Largest(ExperimentsTables.ArchitectureReverseSweeps)}";
+        },
+
+        // notebook 10: each efficient encoder attention against full attention
+        ["attention-g2p-local"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "local", "local attention (r = 4)", "dev WER"),
+        ["attention-g2p-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "strided", "strided attention", "dev WER"),
+        ["attention-g2p-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linear", "linear attention", "dev WER"),
+        ["attention-g2p-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionSweep, "linformer", "Linformer (rank 4)", "dev WER"),
+        ["attention-reverse-local"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "local", "local attention (r = 8)", "dev sequence error"),
+        ["attention-reverse-strided"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "strided", "strided attention", "dev sequence error"),
+        ["attention-reverse-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linear", "linear attention", "dev sequence error"),
+        ["attention-reverse-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linformer", "Linformer (rank 8)", "dev sequence error"),
+
+        // notebook 11: each fine-tuning against continued MLE
+        ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
+        ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100),
+        ["sequence-reinforce-test-wer"] = s => "REINFORCE, test WER: " + AgainstContinuedMle(s, "+ reinforce", r => r.TestSequenceError).Verdict(2, 100),
+
+        // notebook 12: guided attention against none (λ 10 against 0), and the pointer-generator against no copying
+        ["guided-diagonal"] = s => "attention on the diagonal band at the first evaluation: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[0].DiagonalShare, 1, "higher", "lower")
+            + "; at the last: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[^1].DiagonalShare, 1, "higher", "lower"),
+        ["guided-first-evaluation"] = s => "dev WER at the first evaluation: " + AgainstUnguided(s, r => r.TrainingCurve().First(p => !double.IsNaN(p.DevSequenceError)).DevSequenceError, 2),
+        ["guided-best"] = s => "best dev WER: " + AgainstUnguided(s, r => r.TrainingReadings().DevSequenceError, 2),
+        ["copying-test-error"] = s =>
+        {
+            var runs = s.Runs(ExperimentsTables.CopyingNamesSweep);
+            return "test sequence error with copying: " + Estimate.Paired(runs.Where(r => r.Config["copy"] == "false"), runs.Where(r => r.Config["copy"] == "true"),
+                r => CopyingExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than without", lower: "lower than without");
         },
     };
 
