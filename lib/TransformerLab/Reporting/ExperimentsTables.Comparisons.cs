@@ -36,11 +36,11 @@ public static partial class ExperimentsTables
     /// the Transformer as the comparison defines it, the LSTM with d_model 132 and the convolutional model with 4 encoder
     /// layers (their counts then lie within 3.5 % of the Transformer's: experiments.md's claim architecture-parameters gives them).
     /// </summary>
-    public static IReadOnlyList<ArchitectureVariant> ArchitectureSweeps(Func<TrainingSettings, TrainingSettings> comparison) =>
+    public static IReadOnlyList<ArchitectureVariant> ArchitectureSweeps(Func<TrainingSettings, TrainingSettings> comparison, int seeds = 3) =>
     [
-        new(Architecture.Autoregressive, "Transformer", SweepSpec.Of("train", 3, comparison)),
-        new(Architecture.Rnn, "LSTM + attention", SweepSpec.Of("train", 3, s => comparison(s).WithTransformer(m => m with { DModel = 132 }).WithArchitecture(Architecture.Rnn))),
-        new(Architecture.Cnn, "convolutional", SweepSpec.Of("train", 3, s => comparison(s).WithTransformer(m => m with { EncoderLayers = 4 }).WithArchitecture(Architecture.Cnn))),
+        new(Architecture.Autoregressive, "Transformer", SweepSpec.Of("train", seeds, comparison)),
+        new(Architecture.Rnn, "LSTM + attention", SweepSpec.Of("train", seeds, s => comparison(s).WithTransformer(m => m with { DModel = 132 }).WithArchitecture(Architecture.Rnn))),
+        new(Architecture.Cnn, "convolutional", SweepSpec.Of("train", seeds, s => comparison(s).WithTransformer(m => m with { EncoderLayers = 4 }).WithArchitecture(Architecture.Cnn))),
     ];
 
     public static readonly IReadOnlyList<ArchitectureVariant> ArchitectureG2pSweeps = ArchitectureSweeps(SmallG2pComparison);
