@@ -36,7 +36,7 @@ public static class ExperimentsClaims
         // notebook 05: placement at 2 layers, warm-up for 12-layer Pre-LN (300 steps against none, per peak lr), the paper's schedule against the grid's at 6 layers
         ["ln-2-placement"] = s =>
         {
-            var cell = s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["encoder_layers"] == "2" && r.Config["lr"] == "0.002" && r.Config["warmup"] == "0").ToList();
+            var cell = s.Runs(ExperimentsTables.TwoLayerPlacementSweep); // seeds 1–5 (issue 36)
             return "Post-LN against Pre-LN, 2 layers, lr 0.002, no warm-up: " + Estimate.Paired(cell.Where(r => r.Config["norm"] == "pre"), cell.Where(r => r.Config["norm"] == "post"),
                 r => r.TrainingReadings().DevSequenceError).Verdict(1, 100, higher: "higher dev sequence error with Post-LN", lower: "lower dev sequence error with Post-LN");
         },

@@ -17,6 +17,13 @@ public static partial class ExperimentsTables
             .WithLoop(l => l with { MaxSteps = 6000, EvalEvery = 500 }) with { Threads = 1 },
         ("encoder_layers+decoder_layers", "6,12"), ("lr", "0.001,0.002"));
 
+    /// <summary>
+    /// Seeds 1–5 of the grid cell whose paired interval included 0 at n = 3 (issue 36): Post- against Pre-LN at 2 layers,
+    /// lr 2e-3, no warm-up. Seeds 1–3 are the grid's own runs.
+    /// </summary>
+    public static readonly SweepSpec TwoLayerPlacementSweep = SweepSpec.Of("ln-placement", 5,
+        s => s.WithTransformer(m => m with { EncoderLayers = 2, DecoderLayers = 2 }).WithOptimiser(o => o with { Lr = 0.002, Warmup = 0 }), ("norm", "post,pre"));
+
     public static readonly SweepSpec NormalizationSweep = SweepSpec.Of("ln-placement", 3, s => s.WithOptimiser(o => o with { Warmup = 300 }),
         ("normalization", "layer_norm,batch_norm"), ("norm", "post,pre"));
 
