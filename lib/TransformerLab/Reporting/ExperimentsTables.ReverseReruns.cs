@@ -114,7 +114,7 @@ public static partial class ExperimentsTables
                 r.Sweep is null ? "–" : $"`{r.Sweep.CommandLine}`"])]);
 
     /// <summary>
-    /// The reported comparison as it finishes: per arm, its seeds' best dev sequence error and the difference from full
+    /// The reported comparison as it finishes: per arm, its seeds' best dev sequence error (mean, 95 % interval) and the difference from full
     /// attention paired by seed, with its interval and the verdict it allows (the end-of-source rows against full attention
     /// with source_eos=true); the steps to 95 % dev exact match, over the seeds that reached it; the dev token accuracy at
     /// the best step. An arm without finished runs says so.
@@ -126,8 +126,8 @@ public static partial class ExperimentsTables
     public static MarkdownTable ReportedTable(IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> arms)
     {
         IReadOnlyList<RunRecord> Baseline(string arm) => arms.First(a => a.Arm.EndsWith("source_eos=true", StringComparison.Ordinal) == arm.EndsWith("source_eos=true", StringComparison.Ordinal)).Runs;
-        return new(["arm", "seeds finished", "best dev sequence error %", "minus full attention, paired by seed",
-                "steps to ≥ 95 % dev exact match (seeds that reached it)", "dev token accuracy % at best"],
+        return new(["arm", "seeds finished", "best dev sequence error % (95 % CI)", "minus full attention, paired by seed",
+                "steps to ≥ 95 % dev exact match (95 % CI; seeds that reached it)", "dev token accuracy % at best (95 % CI)"],
             [.. arms.Select(a =>
             {
                 var done = a.Runs.Where(r => r.State == RunState.Done).ToList();
@@ -137,11 +137,11 @@ public static partial class ExperimentsTables
                 var atBest = curves.Select(c => c.Curve.LastOrDefault(p => p.Step == (long)Training(c.Run).BestStep)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
                 var baseline = Baseline(a.Arm);
                 return (IReadOnlyList<string>)[a.Arm, $"{done.Count} of {ReportedSeeds}",
-                    Cell.MeanSd(done.Select(r => Training(r).DevSequenceError), 2, 100),
+                    new Estimate([.. done.Select(r => Training(r).DevSequenceError)]).Format(2, 100),
                     ReferenceEquals(baseline, a.Runs) ? "(the baseline)"
                         : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
-                    reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{Cell.MeanSd(reached, 0)} ({reached.Count} of {done.Count})",
-                    Cell.MeanSd(atBest, 2, 100)];
+                    reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{new Estimate(reached).Format(0)}; {reached.Count} of {done.Count}",
+                    new Estimate(atBest).Format(2, 100)];
             })]);
     }
 }

@@ -45,7 +45,11 @@ public sealed class ReverseTuningSweepsTests
         var table = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"]]), ("Transformer, strided attention", [runs["fa7275aa5fe7"]]),
             ("Transformer, full attention, source_eos=true", [])]).ToString();
         var full = runs["cdfacc8f5732"].TrainingReadings();
-        Assert.Contains($"| Transformer, full attention | 1 of 5 | {Cell.MeanSd([full.DevSequenceError], 2, 100)} | (the baseline) |", table);
+        Assert.Contains($"| Transformer, full attention | 1 of 5 | {100 * full.DevSequenceError:F2} (n 1, no interval) | (the baseline) |", table);
+        var twoSeeds = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
+        var (a, b) = (runs["cdfacc8f5732"].TrainingReadings().DevSequenceError, runs["52a94bcd2d6b"].TrainingReadings().DevSequenceError);
+        var half = 12.706204736174694 * Math.Abs(a - b) / 2; // t(0.975, 1) · sd / √2, sd of two values = |a − b| / √2
+        Assert.Contains($"| 2 of 5 | {100 * (a + b) / 2:F2} (95 % CI {100 * ((a + b) / 2 - half):F2} to {100 * ((a + b) / 2 + half):F2}, n 2) |".Replace("-", "−"), twoSeeds); // each arm's mean with its interval
         Assert.Contains("| Transformer, strided attention | 1 of 5 |", table);
         Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
         Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
