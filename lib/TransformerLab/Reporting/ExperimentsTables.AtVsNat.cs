@@ -24,7 +24,7 @@ public static partial class ExperimentsTables
         .WithLoop(l => l with { MaxSteps = 3000, EvalEvery = 1000, BatchSize = 64 })
         .WithLabelSmoothing(0);
 
-    public static readonly SweepSpec NatDecoderInputSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("nat_decoder_input", "uniform_copy,position_queries"));
+    public static readonly SweepSpec NatDecoderInputSweep = SweepSpec.Of("train", 5, NatAloneReverse, ("nat_decoder_input", "uniform_copy,position_queries"));
 
     public static readonly SweepSpec NatLengthRuleSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("length_prediction", "offset,cut_at_eos"));
 
