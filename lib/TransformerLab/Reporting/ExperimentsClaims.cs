@@ -19,16 +19,14 @@ public static class ExperimentsClaims
         ["g2p-headline-beam-gain"] = s =>
         {
             var runs = s.Runs(ExperimentsTables.G2pHeadlineSweep);
-            return new Estimate([.. runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed)
-                .Select(r => r.Metrics["test_beam_sequence_error"] - r.Metrics["test_greedy_sequence_error"])]).Verdict(2, 100, higher: "beam 5 is worse", lower: "beam 5 is better");
+            return Within(runs, r => r.Metrics["test_beam_sequence_error"] - r.Metrics["test_greedy_sequence_error"]).Verdict(2, 100, higher: "beam 5 is worse", lower: "beam 5 is better");
         },
 
         // notebook 00, the precision study: mixed bf16 against fp32 on the small G2P model
         ["precision-bf16"] = s =>
         {
             var runs = s.FinishedRuns(ExperimentsTables.PrecisionSweep);
-            string Versus(Func<RunRecord, double> value) => Estimate.Paired(runs.Where(r => r.Config["precision"] == "fp32"), runs.Where(r => r.Config["precision"] == "bf16"), value)
-                .Verdict(2, 100, higher: "higher with bf16", lower: "lower with bf16");
+            string Versus(Func<RunRecord, double> value) => Between(runs, "precision", "fp32", "bf16", value, "higher with bf16", "lower with bf16");
             return $"test WER: {Versus(r => PrecisionExperiment.ReadingsOf(r).TestSequenceError)}; test PER: {Versus(r => PrecisionExperiment.ReadingsOf(r).TestSymbolError)}; "
                 + $"best dev WER: {Versus(r => r.TrainingReadings().DevSequenceError)}";
         },
@@ -124,9 +122,8 @@ public static class ExperimentsClaims
         ["guided-best"] = s => "best dev WER: " + AgainstUnguided(s, r => r.TrainingReadings().DevSequenceError, 2),
         ["copying-test-error"] = s =>
         {
-            var runs = s.Runs(ExperimentsTables.CopyingNamesSweep);
-            return "test sequence error with copying: " + Estimate.Paired(runs.Where(r => r.Config["copy"] == "false"), runs.Where(r => r.Config["copy"] == "true"),
-                r => CopyingExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than without", lower: "lower than without");
+            return "test sequence error with copying: " + Between(s.Runs(ExperimentsTables.CopyingNamesSweep), "copy", "false", "true",
+                r => CopyingExperiment.ReadingsOf(r).TestSequenceError, "higher than without", "lower than without");
         },
     };
 
@@ -136,30 +133,23 @@ public static class ExperimentsClaims
             .Verdict(2, 100, higher: $"higher {metric} than the Transformer", lower: $"lower {metric} than the Transformer");
 
     /// <summary>One encoder attention of <paramref name="sweep"/> against full attention, paired by seed, in points of the error.</summary>
-    static string AgainstFull(ReportSources s, SweepSpec sweep, string kind, string name, string metric)
-    {
-        var runs = s.Runs(sweep);
-        return $"{name}: " + Estimate.Paired(runs.Where(r => r.Config["attention"] == "full"), runs.Where(r => r.Config["attention"] == kind), r => r.TrainingReadings().DevSequenceError)
-            .Verdict(2, 100, higher: $"higher {metric} than full attention", lower: $"lower {metric} than full attention");
-    }
+    static string AgainstFull(ReportSources s, SweepSpec sweep, string kind, string name, string metric) =>
+        $"{name}: " + Between(s.Runs(sweep), "attention", "full", kind, r => r.TrainingReadings().DevSequenceError, $"higher {metric} than full attention", $"lower {metric} than full attention");
 
     /// <summary>A sweep's scheduled sampling minus its teacher forcing, paired by seed, in points.</summary>
     static string AgainstTeacherForcing(ReportSources s, SweepSpec sweep, Func<RunRecord, double> value)
     {
-        var runs = s.Runs(sweep);
-        return Estimate.Paired(runs.Where(r => r.Config["decoder_input"] == "teacher_forcing"), runs.Where(r => r.Config["decoder_input"] == "scheduled_sampling"), value)
-            .Verdict(2, 100, higher: "higher than teacher forcing", lower: "lower than teacher forcing");
+        return Between(s.Runs(sweep), "decoder_input", "teacher_forcing", "scheduled_sampling", value, "higher than teacher forcing", "lower than teacher forcing");
     }
 
     /// <summary>One value of a sweep's axis minus another, paired by seed.</summary>
-    static string Between(IReadOnlyList<RunRecord> runs, string key, string baseline, string treatment, Func<RunRecord, double> value, string higher, string lower) =>
-        Estimate.Paired(runs.Where(r => r.Config[key] == baseline), runs.Where(r => r.Config[key] == treatment), value).Verdict(2, 100, higher: higher, lower: lower);
+    static string Between(IReadOnlyList<RunRecord> runs, string key, string baseline, string treatment, Func<RunRecord, double> value, string higher, string lower, int decimals = 2) =>
+        Estimate.Paired(runs.Where(r => r.Config[key] == baseline), runs.Where(r => r.Config[key] == treatment), value).Verdict(decimals, 100, higher: higher, lower: lower);
 
     /// <summary>Guided attention (λ 10) minus none, paired by seed.</summary>
     static string AgainstUnguided(ReportSources s, Func<RunRecord, double> value, int decimals, string higher = "higher with guidance", string lower = "lower with guidance")
     {
-        var runs = s.Runs(ExperimentsTables.GuidedAttentionG2pSweep);
-        return Estimate.Paired(runs.Where(r => r.Config["guided_attention"] == "0"), runs.Where(r => r.Config["guided_attention"] == "10"), value).Verdict(decimals, 100, higher: higher, lower: lower);
+        return Between(s.Runs(ExperimentsTables.GuidedAttentionG2pSweep), "guided_attention", "0", "10", value, higher, lower, decimals);
     }
 
     /// <summary>A difference measured inside each finished run (one setting minus another of the same model), in seed order.</summary>
