@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TransformerLab.Attention;
 
 /// <summary>
-/// A fixed sparse pattern (Child et al. 2019, "strided"): query i attends to the <paramref name="stride"/> keys before it
+/// A fixed sparse pattern (Child et al. 2019, "strided"): query i attends to the <c>stride</c> keys before it
 /// (its local row) and to every key j with (i − j) divisible by the stride (its column), so any key reaches any query in
 /// two steps while each query reads about 2·√n keys when the stride is √n. Computed here as full attention under the
 /// pattern's mask: the pattern, not a kernel, is what this workspace studies (a sparse kernel would gain the time).

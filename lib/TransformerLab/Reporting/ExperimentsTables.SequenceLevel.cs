@@ -20,6 +20,10 @@ public static partial class ExperimentsTables
     public static readonly SweepSpec PrecisionSweep = SweepSpec.Of("precision", 3, s => s with { Threads = 1 }, ("precision", "fp32,bf16"));
 
     /// <summary>fp32 against mixed bf16 on the small G2P model, paired by seed; run over sittings, so partial rows say what is still to run.</summary>
+    static MarkdownTable GuidedAttentionG2p(ReportSources s) => GuidedAttention(s.FinishedRuns(GuidedAttentionG2pSweep), GuidedAttentionG2pSweep.Seeds);
+
+    static MarkdownTable CopyingNames(ReportSources s) => Copying(s.FinishedRuns(CopyingNamesSweep), CopyingNamesSweep.Seeds);
+
     static MarkdownTable PrecisionG2p(ReportSources s)
     {
         var runs = s.FinishedRuns(PrecisionSweep);

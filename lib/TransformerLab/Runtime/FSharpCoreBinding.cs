@@ -22,7 +22,8 @@ public static class FSharpCoreBinding
     const string FSharpCore = "FSharp.Core";
     static int _registered;
 
-    [ModuleInitializer]
+    [ModuleInitializer] // in a library on purpose: a notebook kernel that #r-s it needs the binding before Plotly.NET loads
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "see the comment above")]
     internal static void Initialize() => Ensure();
 
     /// <summary>Registers the resolver with the default load context, once per process.</summary>

@@ -28,7 +28,8 @@ public static class OpenMpWaitPolicy
 
     static bool applied;
 
-    [ModuleInitializer]
+    [ModuleInitializer] // in a library on purpose: hosts that only #r it (notebooks, scripts) get the policy before LibTorch starts
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "see the comment above")]
     internal static void Initialize() => Apply();
 
     /// <summary>Sets <see cref="Variable"/> to <see cref="Default"/> unless the environment already chose a policy. Idempotent.</summary>

@@ -54,13 +54,13 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
     }
 
     [Fact]
-    public void Ensure_waits_for_a_run_another_process_holds_instead_of_leaving_it_out()
+    public async Task Ensure_waits_for_a_run_another_process_holds_instead_of_leaving_it_out()
     {
         var plan = Plan();
         var held = RunLock.TryAcquire(store.FolderOf(plan[0]))!;
         var release = Task.Run(async () => { await Task.Delay(1500); held.Dispose(); }); // the other owner stops without finishing it
         var runs = Sweep.Ensure(store, plan, threads: 1);
-        release.Wait();
+        await release;
         Assert.Equal(plan.Count, runs.Count);
         Assert.All(runs, r => Assert.Equal(RunState.Done, r.State));
     }
@@ -122,7 +122,7 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
         {
             Assert.Equal(RunState.Done, run.State);
             var log = File.ReadAllText(Path.Combine(run.Folder, "log.txt"));
-            Assert.Equal(1, start.Matches(log).Count);                                                  // trained once
+            Assert.Single(start.Matches(log));                                                          // trained once
             Assert.Matches(@"\(.+; fp32 GEMM oneMKL (as shipped|with its vendor check overridden).*\)", log); // on which kernels
             Assert.Single(Directory.GetFiles(Path.Combine(run.Folder, "tensorboard")));                    // by one process
         }
@@ -194,7 +194,7 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
         Assert.Equal(RunState.Damaged, inspection.State);
         Assert.Contains(reason, inspection.Reason);
         Assert.Equal(RunState.Damaged, store.Load("toy").Single(r => r.Key == spec.Key).State);
-        Assert.Empty(Sweep.Finished(store, Plan()).Where(r => r.Key == spec.Key));
+        Assert.DoesNotContain(Sweep.Finished(store, Plan()), r => r.Key == spec.Key);
         var (exit, output, _) = CliTests.Run("sweep", "toy", "--grid", "x=1,3", "--seeds", "2", "--store", root, "--status");
         Assert.Equal(ResearchCli.Ok, exit);
         Assert.Contains("damaged: " + spec.Key, output);

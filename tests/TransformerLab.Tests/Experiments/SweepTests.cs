@@ -336,7 +336,7 @@ public sealed class SweepTests() : ToyStoreTests("tlab-sweep-")
     /// stops its child runs too: each saves and stays pending, and the sweep exits as interrupted.
     /// </summary>
     [Fact]
-    public void A_terminated_sweep_stops_its_child_runs()
+    public async Task A_terminated_sweep_stops_its_child_runs()
     {
         if (OperatingSystem.IsWindows()) return; // no SIGTERM there
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -357,7 +357,7 @@ public sealed class SweepTests() : ToyStoreTests("tlab-sweep-")
         using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", sweep.Id.ToString()])) kill.WaitForExit();
         Assert.True(sweep.WaitForExit(1_200_000), "the sweep did not stop within twenty minutes");
         Assert.Equal(ResearchCli.Interrupted, sweep.ExitCode);
-        Assert.Contains("Interrupted", error.Result);
+        Assert.Contains("Interrupted", await error);
         foreach (var pid in children) // stopped by the sweep, not left training
         {
             try { using var child = System.Diagnostics.Process.GetProcessById(pid); Assert.True(child.WaitForExit(600_000), $"child run {pid} still running"); }
@@ -372,7 +372,7 @@ public sealed class SweepTests() : ToyStoreTests("tlab-sweep-")
     /// the store with exactly the local sweep's runs (tests/cluster/slurm-smoke.sh does the same on a real Slurm).
     /// </summary>
     [Fact]
-    public void A_slurm_array_script_runs_the_same_sweep_one_shard_per_task()
+    public async Task A_slurm_array_script_runs_the_same_sweep_one_shard_per_task()
     {
         var slurmDir = Path.Combine(root, "slurm");
         var (exit, output, error) = CliTests.Run(["sweep", "train", "--grid", "norm=post,pre", "--store", root, .. Tiny,
@@ -396,8 +396,9 @@ public sealed class SweepTests() : ToyStoreTests("tlab-sweep-")
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEnd();
             process.WaitForExit();
-            Assert.True(process.ExitCode == 0, stderr + stdout.Result);
-            Assert.Contains("Shard " + task + "/2: 1 runs.", stdout.Result);
+            var shardOutput = await stdout;
+            Assert.True(process.ExitCode == 0, stderr + shardOutput);
+            Assert.Contains("Shard " + task + "/2: 1 runs.", shardOutput);
         }
         var plan = Sweep.Plan(ExperimentRegistry.Get("train"), Tiny.Where((_, i) => i % 2 == 1).Select(Settings.Assignment), [Sweep.GridAxis("norm=post,pre")], 1);
         var runs = store.Load("train");

@@ -121,9 +121,9 @@ public sealed class NotebookRunnerTests : IDisposable
     /// without one the runner writes the kernel's interactive output as before, and starting the renderer says why it could not.
     /// </summary>
     [Fact]
-    public void With_a_browser_a_chart_carries_a_png_of_its_size_and_without_one_the_run_still_passes()
+    public async Task With_a_browser_a_chart_carries_a_png_of_its_size_and_without_one_the_run_still_passes()
     {
-        var (none, problem) = StaticFigures.StartAsync("/nonexistent/chromium").GetAwaiter().GetResult();
+        var (none, problem) = await StaticFigures.StartAsync("/nonexistent/chromium");
         Assert.Null(none);
         Assert.Contains("/nonexistent/chromium does not exist", problem);
         var path = Write("figures", $"#r \"{Library}\"\nusing TransformerLab.Notebooks;\nNotebookSetup.Init();",
@@ -133,11 +133,11 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.Null(plain.StaticImages);
         Assert.Null(Outputs(plain, 2).Single()!["data"]!["image/png"]);
 
-        var (figures, _) = StaticFigures.StartAsync(StaticFigures.FindBrowser()).GetAwaiter().GetResult();
+        var (figures, _) = await StaticFigures.StartAsync(StaticFigures.FindBrowser());
         if (figures is null) return; // no browser on this machine: the half above is what applies here
         NotebookReport report;
-        try { report = new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(HangSeconds)), figures: figures).RunAsync(path).GetAwaiter().GetResult(); }
-        finally { figures.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        try { report = await new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(HangSeconds)), figures: figures).RunAsync(path); }
+        finally { await figures.DisposeAsync(); }
         Assert.True(report.Ok, report.Error);
         Assert.Equal(1, report.StaticImages);
         // stored as two outputs: the static figure (the cell's value, with its count), then the script that draws it interactively
@@ -224,11 +224,11 @@ public sealed class NotebookRunnerTests : IDisposable
     }
 
     [Fact]
-    public void A_cell_over_the_timeout_stops_the_notebook_and_says_it_is_running_until_then()
+    public async Task A_cell_over_the_timeout_stops_the_notebook_and_says_it_is_running_until_then()
     {
         var progress = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var report = new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(3), HeartbeatEvery: TimeSpan.FromSeconds(1)), progress.Enqueue)
-            .RunAsync(Write("slow", "System.Threading.Thread.Sleep(60_000);", "1")).GetAwaiter().GetResult();
+        var report = await new NotebookRunner(new RunnerOptions(Out, NotebookSize.Quick, TimeSpan.FromSeconds(3), HeartbeatEvery: TimeSpan.FromSeconds(1)), progress.Enqueue)
+            .RunAsync(Write("slow", "System.Threading.Thread.Sleep(60_000);", "1"));
         Assert.False(report.Ok);
         Assert.Contains(progress, line => line.StartsWith("slow: cell 1/2 still running after 0:0", StringComparison.Ordinal) && line.EndsWith("(timeout 3 s)", StringComparison.Ordinal));
         Assert.Contains("did not finish within 3 s", Outputs(report, 1).Single()!["evalue"]!.GetValue<string>());
