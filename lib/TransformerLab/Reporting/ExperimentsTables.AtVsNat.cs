@@ -26,7 +26,7 @@ public static partial class ExperimentsTables
 
     public static readonly SweepSpec NatDecoderInputSweep = SweepSpec.Of("train", 5, NatAloneReverse, ("nat_decoder_input", "uniform_copy,position_queries"));
 
-    public static readonly SweepSpec NatLengthRuleSweep = SweepSpec.Of("train", 3, NatAloneReverse, ("length_prediction", "offset,cut_at_eos"));
+    public static readonly SweepSpec NatLengthRuleSweep = SweepSpec.Of("train", 5, NatAloneReverse, ("length_prediction", "offset,cut_at_eos"));
 
     /// <summary>The NAT alone on reverse: each decoder input with the offset classifier, and the cut-at-EOS length rule with the uniform copy.</summary>
     static MarkdownTable NatAlone(ReportSources s)
