@@ -63,6 +63,7 @@ public static class ExperimentsClaims
         // notebook 07: scheduled sampling against teacher forcing, paired by seed (test set)
         ["ss-reverse-argmax"] = s => "argmax scheduled sampling, test sequence error: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError)
             + "; test symbol error: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSymbolError),
+        ["ss-reverse-gap"] = s => "argmax scheduled sampling, teacher-forced minus free-running dev token accuracy: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).AccuracyGap),
         ["ss-reverse-sampled"] = s => "scheduled sampling with sampled predictions, test sequence error: " + Estimate.Paired(
             s.Runs(ExperimentsTables.ScheduledSamplingSweep).Where(r => r.Config["decoder_input"] == "teacher_forcing"), s.Runs(ExperimentsTables.SampledPredictionsSweep),
             r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than teacher forcing", lower: "lower than teacher forcing"),

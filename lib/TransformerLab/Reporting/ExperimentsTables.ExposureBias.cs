@@ -10,9 +10,9 @@ public static partial class ExperimentsTables
 {
     public static readonly SweepSpec ExposureBiasSweep = SweepSpec.Of("exposure-bias", 3);
 
-    public static readonly SweepSpec ScheduledSamplingSweep = SweepSpec.Of("scheduled-sampling", 3, ("decoder_input", "teacher_forcing,scheduled_sampling"));
+    public static readonly SweepSpec ScheduledSamplingSweep = SweepSpec.Of("scheduled-sampling", 5, ("decoder_input", "teacher_forcing,scheduled_sampling"));
 
-    public static readonly SweepSpec SampledPredictionsSweep = SweepSpec.Of("scheduled-sampling", 3, s => s.WithDecoderInput(d => d with { SamplingPredictions = PredictionChoice.Sample }));
+    public static readonly SweepSpec SampledPredictionsSweep = SweepSpec.Of("scheduled-sampling", 5, s => s.WithDecoderInput(d => d with { SamplingPredictions = PredictionChoice.Sample }));
 
     public static readonly SweepSpec ScheduledSamplingG2pSweep = SweepSpec.Of("scheduled-sampling", 3,
         s => s.WithTask(t => t with { Kind = TaskKind.G2p })
