@@ -69,7 +69,8 @@ public static partial class NotebookDisplay
 
     /// <summary>
     /// What every chart gets unless it sets it, applied to plotly's <c>layout</c> and <c>data</c> just before drawing:
-    /// axis numbers as powers of ten, never SI prefixes ("450µ" for a probability of 0.00045, "1n" for 10⁻⁹). On a log x
+    /// never SI prefixes ("450µ" for a probability of 0.00045, "1n" for 10⁻⁹): a linear axis's numbers written out with
+    /// thousands separated ("12,000", not "12k" or "1.2×10⁴"), a log axis's as powers of ten. On a log x
     /// axis with a few values (sequence lengths, beam sizes) labels at exactly those values, not at 10, 2, 5 of a decade;
     /// on a log axis over more than four decades one label per decade or fewer (at most about nine), otherwise labels at
     /// 1, 2 and 5 of each decade (Plotly labels every digit, "7 8 9 10 2 3…"). Lines with markers get a different open
@@ -81,8 +82,13 @@ public static partial class NotebookDisplay
             for (var k of Object.keys(layout).concat(['xaxis', 'yaxis'])) {
                 if (!/^[xy]axis[0-9]*$/.test(k)) continue;
                 var axis = layout[k] = layout[k] || {}, letter = k[0], id = letter + k.slice(5);
+                if (axis.type !== 'log') {
+                    if (axis.exponentformat === undefined) axis.exponentformat = 'none';
+                    if (axis.separatethousands === undefined) axis.separatethousands = true;
+                    continue;
+                }
                 if (axis.exponentformat === undefined) axis.exponentformat = 'power';
-                if (axis.type !== 'log' || axis.dtick !== undefined || axis.tickvals !== undefined) continue;
+                if (axis.dtick !== undefined || axis.tickvals !== undefined) continue;
                 var values = [];
                 data.forEach(function (t) {
                     if ((t[letter + 'axis'] || letter) === id && Array.isArray(t[letter]))

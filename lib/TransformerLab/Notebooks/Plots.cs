@@ -95,8 +95,18 @@ public static class Plots
         IReadOnlyList<(string Name, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> curves, string yTitle, string? title = null) =>
         Bands(curves.Select(c => (c.Name, runs, c.Curve)), yTitle, title);
 
+    /// <summary>
+    /// Training curves of named groups of runs given as such (e.g. each arm of a comparison and its seeds), one band per
+    /// group; <paramref name="logY"/> for a value that falls over decades (a point at 0 is then not drawn). Where runs stop
+    /// at different steps (early stopping), a step's mean is over the runs that reached it.
+    /// </summary>
+    public static GenericChart CurvesWithBands(IReadOnlyList<(string Name, IReadOnlyList<RunRecord> Runs)> groups, Func<TrainingCurvePoint, double> value,
+        string yTitle, string? title = null, bool logY = false) =>
+        Bands(groups.Where(g => g.Runs.Count > 0).Select(g => (g.Name, g.Runs, (Func<RunRecord, IEnumerable<(double Step, double Value)>>)(r => r.TrainingCurve().Select(p => ((double)p.Step, value(p)))))),
+            yTitle, title, logY);
+
     static GenericChart Bands(IEnumerable<(string Name, IReadOnlyList<RunRecord> Runs, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> series,
-        string yTitle, string? title)
+        string yTitle, string? title, bool logY = false)
     {
         var charts = series.SelectMany((g, i) =>
             {
@@ -114,9 +124,9 @@ public static class Plots
                         Name: $"{g.Name} (n {g.Runs.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
                 };
             });
-        var chart = Plotly.NET.CSharp.Chart.Combine(charts)
-            .WithXAxisStyle<double, double, string>(TitleText: "step")
-            .WithYAxisStyle<double, double, string>(TitleText: yTitle);
+        var chart = Plotly.NET.CSharp.Chart.Combine(charts).WithXAxisStyle<double, double, string>(TitleText: "step");
+        chart = logY ? chart.WithYAxisStyle<double, double, string>(TitleText: yTitle, AxisType: StyleParam.AxisType.Log)
+            : chart.WithYAxisStyle<double, double, string>(TitleText: yTitle);
         return title is null ? chart : chart.WithTitle(title);
     }
 

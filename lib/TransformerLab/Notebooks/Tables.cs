@@ -16,9 +16,14 @@ public static class Tables
         return new DataFrame(columns);
     }
 
-    /// <summary>A report table (<see cref="ExperimentsTables"/>) as experiments.md shows it: one text column per header.</summary>
+    /// <summary>
+    /// A report table (<see cref="ExperimentsTables"/>) as experiments.md shows it: one text column per header, its cells'
+    /// markdown marks (<c>**chosen**</c>, <c>`command`</c>) dropped, since a table cell shows them as typed.
+    /// </summary>
     public static DataFrame From(MarkdownTable table) =>
-        new(table.Header.Select((name, i) => (DataFrameColumn)new StringDataFrameColumn(name, table.Rows.Select(row => row[i]))));
+        new(table.Header.Select((name, i) => (DataFrameColumn)new StringDataFrameColumn(name, table.Rows.Select(row => Plain(row[i])))));
+
+    static string Plain(string markdown) => markdown.Replace("**", "", StringComparison.Ordinal).Replace("`", "", StringComparison.Ordinal);
 
     /// <summary>
     /// experiments.md's generated claims (<see cref="ExperimentsClaims"/>), computed here from the committed store by the
@@ -35,6 +40,23 @@ public static class Tables
             catch (ReportException missing) { return "not computed: " + missing.Message; }
         }
         return new(new StringDataFrameColumn("claim", names), new StringDataFrameColumn("verdict (paired by seed, 95 % CI)", names.Select(Verdict)));
+    }
+
+    /// <summary>
+    /// One of experiments.md's generated tables (<see cref="ExperimentsTables.All"/>), computed here from the committed store
+    /// by the same code. A table whose runs the store cannot give (a damaged run, a missing benchmark) says why in one row
+    /// instead of failing the cell. <paramref name="rows"/> keeps some of its rows (say, a notebook's arms) — after the whole
+    /// table is computed, so that a row's comparison with another row is the same as experiments.md's.
+    /// </summary>
+    public static DataFrame Report(string name, Func<IReadOnlyList<string>, bool>? rows = null)
+    {
+        if (!ExperimentsTables.All.TryGetValue(name, out var table)) throw new ArgumentException($"No table named '{name}'; the tables are: {string.Join(", ", ExperimentsTables.All.Keys)}.", nameof(name));
+        try
+        {
+            var whole = table(new ReportSources(NotebookRuns.Committed));
+            return From(rows is null ? whole : whole with { Rows = [.. whole.Rows.Where(rows)] });
+        }
+        catch (ReportException missing) { return new(new StringDataFrameColumn(name, ["not computed: " + missing.Message])); }
     }
 
     static DataFrameColumn Column<T>(PropertyInfo p, List<T> items)

@@ -119,8 +119,11 @@ public static partial class ExperimentsTables
     /// with source_eos=true); the steps to 95 % dev exact match, over the seeds that reached it; the dev token accuracy at
     /// the best step. An arm without finished runs says so.
     /// </summary>
-    static MarkdownTable ReverseReported(ReportSources s) =>
-        ReportedTable([.. ReverseReportedSweeps(s).Select(a => (a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep)))]);
+    static MarkdownTable ReverseReported(ReportSources s) => ReportedTable(ReverseReportedRuns(s));
+
+    /// <summary>The reported comparison's finished runs, per arm in <see cref="ReverseReportedSweeps"/>'s order (none for an arm whose tuning has not finished).</summary>
+    public static IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> ReverseReportedRuns(ReportSources s) =>
+        [.. ReverseReportedSweeps(s).Select(a => (a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep)))];
 
     /// <summary><see cref="ReverseReported"/>'s rows from each arm's finished runs (its first arm, and the first with source_eos=true, are the baselines).</summary>
     public static MarkdownTable ReportedTable(IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> arms)

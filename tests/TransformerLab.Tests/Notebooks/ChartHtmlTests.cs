@@ -53,6 +53,16 @@ public sealed class ChartHtmlTests
     }
 
     [Fact]
+    public void Linear_axes_write_their_numbers_out_with_thousands_separated()
+    {
+        var e = Applied("var layout = { yaxis: { type: 'linear' } }; var data = [{ x: [0, 6000, 12000], y: [0.00015, 0.00045, 0.0003] }];");
+        Assert.Equal("{\"exponentformat\":\"none\",\"separatethousands\":true}", Js(e, "layout.xaxis")); // 12,000, not 1.2×10⁴ or 12k
+        Assert.Equal("\"none\"", Js(e, "layout.yaxis.exponentformat"));                                     // 0.00045, not 450µ
+        var set = Applied("var layout = { xaxis: { exponentformat: 'e', separatethousands: false } }; var data = [{ x: [1], y: [1] }];");
+        Assert.Equal("{\"exponentformat\":\"e\",\"separatethousands\":false}", Js(set, "layout.xaxis")); // what the chart sets is kept
+    }
+
+    [Fact]
     public void Series_with_markers_get_distinct_open_symbols_so_one_lying_on_another_stays_visible()
     {
         var e = Applied("""

@@ -38,6 +38,21 @@ public sealed class ExperimentsReportTests : IDisposable
     }
 
     [Fact]
+    public void A_notebook_shows_a_table_as_experiments_md_prints_it_and_keeps_only_the_rows_asked_for()
+    {
+        var markdown = File.ReadAllText(Path.Combine(Root, "experiments.md"));
+        var printed = ExperimentsTables.All["reverse-tuning"](new ReportSources(ResultsStore.Default(Root)));
+        Assert.Contains(printed.ToString(), markdown);
+        var full = TransformerLab.Notebooks.Tables.Report("reverse-tuning", row => row[0] == "Transformer, full attention");
+        var expected = printed.Rows.Where(r => r[0] == "Transformer, full attention").ToList();
+        Assert.Equal(expected.Count, (int)full.Rows.Count);
+        Assert.All(full.Columns[0].Cast<string>(), arm => Assert.Equal("Transformer, full attention", arm));
+        Assert.Equal(expected.Select(r => r[^1].Replace("**", "")), full.Columns[^1].Cast<string>()); // "done, chosen": markdown marks dropped
+        var unknown = Assert.Throws<ArgumentException>(() => TransformerLab.Notebooks.Tables.Report("no-such-table"));
+        Assert.Contains("reverse-tuning", unknown.Message);
+    }
+
+    [Fact]
     public void Only_the_marked_lines_change()
     {
         var markdown = "# Title\n\ntext before\n<!-- report: ln-vs-bn -->\n| stale |\n<!-- /report -->\ntext after\n";
