@@ -24,6 +24,10 @@ public static partial class ExperimentsTables
     public static readonly SweepSpec TwoLayerPlacementSweep = SweepSpec.Of("ln-placement", 5,
         s => s.WithTransformer(m => m with { EncoderLayers = 2, DecoderLayers = 2 }).WithOptimiser(o => o with { Lr = 0.002, Warmup = 0 }), ("norm", "post,pre"));
 
+    /// <summary>Seeds 1–5 of the 12-layer Pre-LN cells at lr 1e-3 (warm-up 0 and 300), whose paired interval included 0 at n = 3 (issue 36).</summary>
+    public static readonly SweepSpec TwelveLayerPreLnWarmupSweep = SweepSpec.Of("ln-placement", 5,
+        s => s.WithTransformer(m => m with { Norm = NormPlacement.Pre, EncoderLayers = 12, DecoderLayers = 12 }).WithOptimiser(o => o with { Lr = 0.001 }), ("warmup", "0,300"));
+
     public static readonly SweepSpec NormalizationSweep = SweepSpec.Of("ln-placement", 3, s => s.WithOptimiser(o => o with { Warmup = 300 }),
         ("normalization", "layer_norm,batch_norm"), ("norm", "post,pre"));
 
