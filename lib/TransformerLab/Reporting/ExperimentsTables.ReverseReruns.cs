@@ -125,26 +125,51 @@ public static partial class ExperimentsTables
     public static IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> ReverseReportedRuns(ReportSources s) =>
         [.. ReverseReportedSweeps(s).Select(a => (a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep)))];
 
-    /// <summary><see cref="ReverseReported"/>'s rows from each arm's finished runs (its first arm, and the first with source_eos=true, are the baselines).</summary>
+    /// <summary>
+    /// <see cref="ReverseReported"/>'s rows from each arm's finished runs (its first arm, and the first with source_eos=true,
+    /// are the baselines). Dev readings choose the checkpoint (early stopping, best step); the test columns read what
+    /// <c>research eval --checkpoint &lt;run&gt;/best.ckpt --split test</c> wrote for that checkpoint (<see cref="TestOf"/>), and
+    /// stay empty, naming the runs still to evaluate, until every finished seed of the arm (and of its baseline) has it.
+    /// </summary>
     public static MarkdownTable ReportedTable(IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> arms)
     {
         IReadOnlyList<RunRecord> Baseline(string arm) => arms.First(a => a.Arm.EndsWith("source_eos=true", StringComparison.Ordinal) == arm.EndsWith("source_eos=true", StringComparison.Ordinal)).Runs;
+        static List<RunRecord> Done(IReadOnlyList<RunRecord> runs) => [.. runs.Where(r => r.State == RunState.Done)];
+        static string Unevaluated(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Where(r => TestOf(r) is null).OrderBy(r => r.Seed).Select(r => $"seed {r.Seed}"));
         return new(["arm", "seeds finished", "best dev sequence error % (95 % CI)", "minus full attention, paired by seed",
-                "steps to ≥ 95 % dev exact match (95 % CI; seeds that reached it)", "dev token accuracy % at best (95 % CI)"],
+                "steps to ≥ 95 % dev exact match (95 % CI; seeds that reached it)", "dev token accuracy % at best (95 % CI)",
+                "test sequence error % at the best dev checkpoint (95 % CI)", "test: minus full attention, paired by seed"],
             [.. arms.Select(a =>
             {
-                var done = a.Runs.Where(r => r.State == RunState.Done).ToList();
-                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, $"0 of {ReportedSeeds}", "", "", "", ""];
+                var done = Done(a.Runs);
+                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, $"0 of {ReportedSeeds}", "", "", "", "", "", ""];
                 var curves = done.Select(r => (Run: r, Curve: r.TrainingCurve())).ToList();
                 var reached = curves.Select(c => c.Curve.FirstOrDefault(p => p.DevExactMatch >= 0.95)).Where(p => p is not null).Select(p => (double)p!.Step).ToList();
                 var atBest = curves.Select(c => c.Curve.LastOrDefault(p => p.Step == (long)Training(c.Run).BestStep)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
                 var baseline = Baseline(a.Arm);
+                var isBaseline = ReferenceEquals(baseline, a.Runs);
+                var baselineDone = Done(baseline);
+                var armUnevaluated = Unevaluated(done);
+                var baselineUnevaluated = Unevaluated(baselineDone);
                 return (IReadOnlyList<string>)[a.Arm, $"{done.Count} of {ReportedSeeds}",
                     new Estimate([.. done.Select(r => Training(r).DevSequenceError)]).Format(2, 100),
-                    ReferenceEquals(baseline, a.Runs) ? "(the baseline)"
+                    isBaseline ? "(the baseline)"
                         : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
                     reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{new Estimate(reached).Format(0)}; {reached.Count} of {done.Count}",
-                    new Estimate(atBest).Format(2, 100)];
+                    new Estimate(atBest).Format(2, 100),
+                    armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => TestOf(r)!.SequenceError)]).Format(2, 100),
+                    isBaseline ? "(the baseline)"
+                        : armUnevaluated.Length > 0 || baselineUnevaluated.Length > 0 ? "waits for every seed's test evaluation"
+                        : Estimate.Paired(baselineDone, done, r => TestOf(r)!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower")];
             })]);
     }
+
+    /// <summary>
+    /// A finished run's greedy test readings at its best dev checkpoint, as <c>research eval</c> wrote them into the run's
+    /// folder; null when there are none, or when they are of another step than the run's best (an evaluation of an
+    /// earlier best.ckpt, say, made while the run was still training) — never a number of another checkpoint.
+    /// </summary>
+    public static Evaluation.EvaluationSummary? TestOf(RunRecord run) =>
+        Evaluation.EvaluationSummary.Read(Evaluation.EvaluationSummary.GreedyFile(run.Folder, "test")) is { } e && e.Split == "test" && e.Beam == 1
+            && e.Step == (long)Training(run).BestStep ? e : null;
 }

@@ -54,4 +54,38 @@ public sealed class ReverseTuningSweepsTests
         Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
         Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
     }
+    [Fact]
+    public void The_reported_tables_test_columns_read_each_runs_evaluation_of_its_best_checkpoint_and_nothing_else()
+    {
+        var store = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory));
+        var temp = Path.Combine(Path.GetTempPath(), "tlab-reported-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // copies of three finished tuning runs (the committed store is never written), standing in for reported ones
+            foreach (var key in new[] { "cdfacc8f5732", "52a94bcd2d6b", "fa7275aa5fe7" })
+                foreach (var file in Directory.GetFiles(Path.Combine(store.Root, "train", key)))
+                {
+                    Directory.CreateDirectory(Path.Combine(temp, "train", key));
+                    File.Copy(file, Path.Combine(temp, "train", key, Path.GetFileName(file)));
+                }
+            var runs = new ResultsStore(temp).Load("train").ToDictionary(r => r.Key);
+            void Evaluated(string key, double error, long? step = null) =>
+                new TransformerLab.Evaluation.EvaluationSummary("best.ckpt", step ?? (long)runs[key].TrainingReadings().BestStep, "test", "greedy", 1, 0, 1, 1, 1000, error, error / 10, 1 - error, 1 - error / 10, 0.99, 1)
+                    .Write(TransformerLab.Evaluation.EvaluationSummary.GreedyFile(runs[key].Folder, "test"));
+            // (all three are seed 101, so the two full-attention runs stand for two seeds only where nothing is paired)
+            string Paired() => ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["52a94bcd2d6b"]]), ("Transformer, strided attention", [runs["fa7275aa5fe7"]])]).ToString();
+            string TwoSeeds() => ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
+
+            Assert.Contains("| not evaluated yet: seed 101, seed 101 | (the baseline) |", TwoSeeds()); // nothing evaluated: no number, and it says which
+            Evaluated("cdfacc8f5732", 0.010);
+            Evaluated("52a94bcd2d6b", 0.020, step: 1); // an evaluation of another checkpoint than the run's best
+            Evaluated("fa7275aa5fe7", 0.030);
+            Assert.Contains("| not evaluated yet: seed 101 | (the baseline) |", TwoSeeds());
+            Assert.Contains("| 3.00 (n 1, no interval) | waits for every seed's test evaluation |", Paired()); // its baseline's seed is not evaluated
+            Evaluated("52a94bcd2d6b", 0.020);
+            Assert.Contains("| 1.50 (95 % CI −4.85 to 7.85, n 2) | (the baseline) |", TwoSeeds()); // mean 1.5 %, t(0.975, 1) · 0.5 = 6.35
+            Assert.Contains("| 3.00 (n 1, no interval) | no measurable difference (n 1, no interval) |", Paired());
+        }
+        finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
+    }
 }
