@@ -102,8 +102,11 @@ public static class Plots
     /// </summary>
     public static GenericChart CurvesWithBands(IReadOnlyList<(string Name, IReadOnlyList<RunRecord> Runs)> groups, Func<TrainingCurvePoint, double> value,
         string yTitle, string? title = null, bool logY = false) =>
-        Bands(groups.Where(g => g.Runs.Count > 0).Select(g => (g.Name, g.Runs, (Func<RunRecord, IEnumerable<(double Step, double Value)>>)(r => r.TrainingCurve().Select(p => ((double)p.Step, value(p)))))),
-            yTitle, title, logY);
+        Bands(groups.Where(g => g.Runs.Count > 0).Select(g => (g.Name, g.Runs, Curve(value))), yTitle, title, logY);
+
+    /// <summary>A run's training curve as (step, <paramref name="value"/>) points.</summary>
+    static Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve(Func<TrainingCurvePoint, double> value) =>
+        r => r.TrainingCurve().Select(p => ((double)p.Step, value(p)));
 
     static GenericChart Bands(IEnumerable<(string Name, IReadOnlyList<RunRecord> Runs, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> series,
         string yTitle, string? title, bool logY = false)
@@ -133,7 +136,7 @@ public static class Plots
     /// <summary>Training runs' curves with seed bands: <paramref name="value"/> picks the curve (e.g. <c>p => p.Loss</c>).</summary>
     public static GenericChart CurvesWithBands(IReadOnlyList<RunRecord> runs, Func<RunRecord, string> group, Func<TrainingCurvePoint, double> value,
         string yTitle, string? title = null) =>
-        CurvesWithBands(runs, group, r => r.TrainingCurve().Select(p => ((double)p.Step, value(p))), yTitle, title);
+        CurvesWithBands(runs, group, Curve(value), yTitle, title);
 
     static string Label<T>(T value) => value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value?.ToString() ?? "";
 }

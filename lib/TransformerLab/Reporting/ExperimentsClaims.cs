@@ -34,16 +34,15 @@ public static class ExperimentsClaims
         // notebook 05: placement at 2 layers, warm-up for 12-layer Pre-LN (300 steps against none, per peak lr), the paper's schedule against the grid's at 6 layers
         ["ln-2-placement"] = s =>
         {
-            var cell = s.Runs(ExperimentsTables.TwoLayerPlacementSweep); // seeds 1–5 (issue 36)
-            return "Post-LN against Pre-LN, 2 layers, lr 0.002, no warm-up: " + Estimate.Paired(cell.Where(r => r.Config["norm"] == "pre"), cell.Where(r => r.Config["norm"] == "post"),
-                r => r.TrainingReadings().DevSequenceError).Verdict(1, 100, higher: "higher dev sequence error with Post-LN", lower: "lower dev sequence error with Post-LN");
+            return "Post-LN against Pre-LN, 2 layers, lr 0.002, no warm-up: " + Between(s.Runs(ExperimentsTables.TwoLayerPlacementSweep), "norm", "pre", "post", // seeds 1–5 (issue 36)
+                r => r.TrainingReadings().DevSequenceError, "higher dev sequence error with Post-LN", "lower dev sequence error with Post-LN", decimals: 1);
         },
         ["ln-pre-12-warmup"] = s => string.Join("; ", new[] { "0.0005", "0.001", "0.002" }.Select(lr =>
         {
             IReadOnlyList<RunRecord> cell = lr == "0.001" ? s.Runs(ExperimentsTables.TwelveLayerPreLnWarmupSweep) // seeds 1–5 (issue 36); the other two cells seeds 1–3
                 : s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["norm"] == "pre" && r.Config["encoder_layers"] == "12" && r.Config["lr"] == lr).ToList();
-            return $"lr {lr}: " + Estimate.Paired(cell.Where(r => r.Config["warmup"] == "0"), cell.Where(r => r.Config["warmup"] == "300"), r => r.TrainingReadings().DevSequenceError)
-                .Verdict(1, 100, higher: "higher dev sequence error with warm-up", lower: "lower dev sequence error with warm-up");
+            return $"lr {lr}: " + Between(cell, "warmup", "0", "300", r => r.TrainingReadings().DevSequenceError,
+                "higher dev sequence error with warm-up", "lower dev sequence error with warm-up", decimals: 1);
         })),
         ["ln-post-6-paper-schedule"] = s => string.Join("; ", new[] { "0.001", "0.002" }.Select(lr =>
             $"lr {lr}: " + Estimate.Paired(
@@ -139,20 +138,16 @@ public static class ExperimentsClaims
         $"{name}: " + Between(s.Runs(sweep), "attention", "full", kind, r => r.TrainingReadings().DevSequenceError, $"higher {metric} than full attention", $"lower {metric} than full attention");
 
     /// <summary>A sweep's scheduled sampling minus its teacher forcing, paired by seed, in points.</summary>
-    static string AgainstTeacherForcing(ReportSources s, SweepSpec sweep, Func<RunRecord, double> value)
-    {
-        return Between(s.Runs(sweep), "decoder_input", "teacher_forcing", "scheduled_sampling", value, "higher than teacher forcing", "lower than teacher forcing");
-    }
+    static string AgainstTeacherForcing(ReportSources s, SweepSpec sweep, Func<RunRecord, double> value) =>
+        Between(s.Runs(sweep), "decoder_input", "teacher_forcing", "scheduled_sampling", value, "higher than teacher forcing", "lower than teacher forcing");
 
     /// <summary>One value of a sweep's axis minus another, paired by seed.</summary>
     static string Between(IReadOnlyList<RunRecord> runs, string key, string baseline, string treatment, Func<RunRecord, double> value, string higher, string lower, int decimals = 2) =>
         Estimate.Paired(runs.Where(r => r.Config[key] == baseline), runs.Where(r => r.Config[key] == treatment), value).Verdict(decimals, 100, higher: higher, lower: lower);
 
     /// <summary>Guided attention (λ 10) minus none, paired by seed.</summary>
-    static string AgainstUnguided(ReportSources s, Func<RunRecord, double> value, int decimals, string higher = "higher with guidance", string lower = "lower with guidance")
-    {
-        return Between(s.Runs(ExperimentsTables.GuidedAttentionG2pSweep), "guided_attention", "0", "10", value, higher, lower, decimals);
-    }
+    static string AgainstUnguided(ReportSources s, Func<RunRecord, double> value, int decimals, string higher = "higher with guidance", string lower = "lower with guidance") =>
+        Between(s.Runs(ExperimentsTables.GuidedAttentionG2pSweep), "guided_attention", "0", "10", value, higher, lower, decimals);
 
     /// <summary>A difference measured inside each finished run (one setting minus another of the same model), in seed order.</summary>
     static Estimate Within(IEnumerable<RunRecord> runs, Func<RunRecord, double> difference) =>

@@ -121,6 +121,10 @@ public static partial class ExperimentsTables
     /// </summary>
     static MarkdownTable ReverseReported(ReportSources s) => ReportedTable(ReverseReportedRuns(s));
 
+    /// <summary>Each arm's chosen tuning run (tuning seed 101), in <see cref="ReverseTuningSweeps"/>'s order; none for an arm whose tuning has not finished.</summary>
+    public static IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> ReverseTunedRuns(ReportSources s) =>
+        [.. ReverseTuningChoices(s).Select(a => (a.Label, a.Chosen is null ? (IReadOnlyList<RunRecord>)[] : [a.Chosen]))];
+
     /// <summary>The reported comparison's finished runs, per arm in <see cref="ReverseReportedSweeps"/>'s order (none for an arm whose tuning has not finished).</summary>
     public static IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> ReverseReportedRuns(ReportSources s) =>
         [.. ReverseReportedSweeps(s).Select(a => (a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep)))];
@@ -135,7 +139,8 @@ public static partial class ExperimentsTables
     {
         IReadOnlyList<RunRecord> Baseline(string arm) => arms.First(a => a.Arm.EndsWith("source_eos=true", StringComparison.Ordinal) == arm.EndsWith("source_eos=true", StringComparison.Ordinal)).Runs;
         static List<RunRecord> Done(IReadOnlyList<RunRecord> runs) => [.. runs.Where(r => r.State == RunState.Done)];
-        static string Unevaluated(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Where(r => TestOf(r) is null).OrderBy(r => r.Seed).Select(r => $"seed {r.Seed}"));
+        var tests = arms.SelectMany(a => Done(a.Runs)).Distinct().ToDictionary(r => r, TestOf); // each evaluation file read once, baselines included
+        string Unevaluated(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Where(r => tests[r] is null).OrderBy(r => r.Seed).Select(r => $"seed {r.Seed}"));
         return new(["arm", "seeds finished", "best dev sequence error % (95 % CI)", "minus full attention, paired by seed",
                 "steps to ≥ 95 % dev exact match (95 % CI; seeds that reached it)", "dev token accuracy % at best (95 % CI)",
                 "test sequence error % at the best dev checkpoint (95 % CI)", "test: minus full attention, paired by seed"],
@@ -157,10 +162,10 @@ public static partial class ExperimentsTables
                         : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
                     reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{new Estimate(reached).Format(0)}; {reached.Count} of {done.Count}",
                     new Estimate(atBest).Format(2, 100),
-                    armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => TestOf(r)!.SequenceError)]).Format(2, 100),
+                    armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => tests[r]!.SequenceError)]).Format(2, 100),
                     isBaseline ? "(the baseline)"
                         : armUnevaluated.Length > 0 || baselineUnevaluated.Length > 0 ? "waits for every seed's test evaluation"
-                        : Estimate.Paired(baselineDone, done, r => TestOf(r)!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower")];
+                        : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower")];
             })]);
     }
 
