@@ -60,5 +60,6 @@ public sealed record Estimate(IReadOnlyList<double> Values)
         };
     }
 
-    static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture).Replace("-", "−");
+    /// <summary>Fixed decimals, thousands grouped ("4,500 steps" like the tables' cells), a true minus sign.</summary>
+    static string F(double value, int decimals) => value.ToString("N" + decimals, CultureInfo.InvariantCulture).Replace("-", "−");
 }

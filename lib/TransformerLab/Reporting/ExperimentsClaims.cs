@@ -111,6 +111,18 @@ public static class ExperimentsClaims
         ["attention-reverse-linear"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linear", "linear attention", "dev sequence error"),
         ["attention-reverse-linformer"] = s => AgainstFull(s, ExperimentsTables.EncoderAttentionReverseSweep, "linformer", "Linformer (rank 8)", "dev sequence error"),
 
+        // notebooks 09 and 10, issue 36's rerun on long reverse: each arm at its tuned setting against full attention at its own,
+        // the end-of-source rows against full attention with EOS; and what the EOS changes for full and for local attention
+        ["rerun-reverse-lstm"] = s => Rerun(s, "LSTM + attention", Full, "LSTM + attention", "full attention"),
+        ["rerun-reverse-cnn"] = s => Rerun(s, "convolutional", Full, "convolutional", "full attention"),
+        ["rerun-reverse-local"] = s => Rerun(s, "Transformer, local attention", Full, "local attention (r = 8)", "full attention"),
+        ["rerun-reverse-strided"] = s => Rerun(s, "Transformer, strided attention", Full, "strided attention", "full attention"),
+        ["rerun-reverse-linear"] = s => Rerun(s, "Transformer, linear attention", Full, "linear attention", "full attention"),
+        ["rerun-reverse-linformer"] = s => Rerun(s, "Transformer, linformer attention", Full, "Linformer (rank 8)", "full attention"),
+        ["rerun-reverse-eos-local"] = s => Rerun(s, "Transformer, local attention" + Eos, Full + Eos, "local attention (r = 8) with EOS", "full attention with EOS"),
+        ["rerun-reverse-eos"] = s => Rerun(s, Full + Eos, Full, "full attention with EOS", "without") + "; "
+            + Rerun(s, "Transformer, local attention" + Eos, "Transformer, local attention", "local attention with EOS", "without"),
+
         // notebook 11: each fine-tuning against continued MLE
         ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
         ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100),
@@ -127,6 +139,44 @@ public static class ExperimentsClaims
                 r => CopyingExperiment.ReadingsOf(r).TestSequenceError, "higher than without", "lower than without");
         },
     };
+
+    const string Full = "Transformer, full attention", Eos = ", source_eos=true";
+
+    /// <summary>
+    /// An arm of the long-reverse rerun's reported comparison against another (<see cref="ExperimentsTables.ReverseReportedRuns"/>),
+    /// paired by seed: the steps to 95 % dev exact match over the seeds that reached it on both sides, and the test sequence
+    /// error at the best dev checkpoint. No verdict until both arms have all five seeds finished and evaluated on test — the
+    /// claim says what it waits for instead; seeds that diverged or never reached the target are named.
+    /// </summary>
+    static string Rerun(ReportSources s, string arm, string baseline, string name, string versus)
+    {
+        var arms = ExperimentsTables.ReverseReportedRuns(s).ToDictionary(a => a.Arm, a => a.Runs);
+        return Rerun(arms[arm], arms[baseline], name, versus);
+    }
+
+    /// <summary><see cref="Rerun(ReportSources, string, string, string, string)"/> on two arms' finished runs (<paramref name="treated"/> minus <paramref name="control"/>).</summary>
+    public static string Rerun(IReadOnlyList<RunRecord> treated, IReadOnlyList<RunRecord> control, string name, string versus)
+    {
+        int seeds = ExperimentsTables.ReportedSeeds;
+        if (treated.Count < seeds || control.Count < seeds)
+            return $"{name}: waits for {seeds} finished seeds on both sides ({name} {treated.Count}, {versus} {control.Count} of {seeds} so far)";
+        var done = treated.Concat(control).Where(r => r.State == RunState.Done).ToList();
+        var unevaluated = done.Where(r => ExperimentsTables.TestOf(r) is null).ToList();
+        if (unevaluated.Count > 0)
+            return $"{name}: waits for the test evaluation of {unevaluated.Count} finished run(s) at their best dev checkpoint";
+        string Seeds(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Select(r => r.Seed).Distinct().Order());
+        var reachedBoth = done.Where(r => ExperimentsTables.StepsToTarget(r) is not null).ToList();
+        var missed = done.Except(reachedBoth).ToList();
+        var diverged = treated.Concat(control).Where(r => r.State == RunState.Diverged).ToList();
+        var steps = Estimate.Paired(reachedBoth.Where(control.Contains), reachedBoth.Where(treated.Contains), r => ExperimentsTables.StepsToTarget(r)!.Value)
+            .Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}");
+        var test = Estimate.Paired(control, treated, r => ExperimentsTables.TestOf(r)!.SequenceError)
+            .Verdict(2, 100, higher: $"higher than {versus}", lower: $"lower than {versus}");
+        return $"{name}: steps to {100 * ExperimentsTables.ExactMatchTarget:0} % dev exact match: {steps}"
+            + (missed.Count > 0 ? $" (seeds where a run never reached it, left out: {Seeds(missed)})" : "")
+            + $"; test sequence error at the best dev checkpoint: {test}"
+            + (diverged.Count > 0 ? $" (diverged, left out: seeds {Seeds(diverged)})" : "");
+    }
 
     /// <summary>Variant <paramref name="index"/> of a comparison against its first (the Transformer), paired by seed, in points of the error.</summary>
     static string Against(ReportSources s, IReadOnlyList<ArchitectureVariant> sweeps, int index, string metric) =>

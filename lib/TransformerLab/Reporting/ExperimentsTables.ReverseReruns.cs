@@ -64,12 +64,11 @@ public static partial class ExperimentsTables
             foreach (var run in arm.Runs.OrderBy(r => r.TrainingSettings().Optimiser.Lr).ThenBy(r => r.TrainingSettings().Optimiser.Warmup))
             {
                 var t = Training(run);
-                var curve = run.TrainingCurve();
-                var reached = curve.FirstOrDefault(p => p.DevExactMatch >= 0.95);
-                var atBest = curve.LastOrDefault(p => p.Step == (long)t.BestStep);
+                var atBest = run.TrainingCurve().LastOrDefault(p => p.Step == (long)t.BestStep);
+                var reached = StepsToTarget(run);
                 rows.Add([arm.Label, run.Config["lr"], run.Config["warmup"],
                     Cell.Number(100 * t.DevSequenceError, 1), Cell.Number(t.BestStep, 0),
-                    reached is null ? "not reached" : Cell.Number(reached.Step, 0),
+                    reached is null ? "not reached" : Cell.Number(reached.Value, 0),
                     atBest is null ? "–" : Cell.Number(100 * atBest.DevTokenAccuracy, 2),
                     Cell.Number(t.Steps, 0), run.State.ToString().ToLowerInvariant() + (run == arm.Chosen ? ", **chosen**" : "")]);
             }
@@ -79,6 +78,12 @@ public static partial class ExperimentsTables
         return new(["arm", "peak lr", "warm-up", "best dev sequence error %", "at step", "first step at ≥ 95 % dev exact match", "dev token accuracy % at best",
             "steps run", "state"], rows);
     }
+
+    /// <summary>The rerun's target: 95 % exact match on dev.</summary>
+    public const double ExactMatchTarget = 0.95;
+
+    /// <summary>The first evaluated step at which a run's dev exact match reached <see cref="ExactMatchTarget"/>; null if it never did.</summary>
+    public static long? StepsToTarget(RunRecord run) => run.TrainingCurve().FirstOrDefault(p => p.DevExactMatch >= ExactMatchTarget)?.Step;
 
     /// <summary>Seeds of the reported comparison: 1–5, apart from the tuning seed 101.</summary>
     public const int ReportedSeeds = 5;
@@ -148,9 +153,8 @@ public static partial class ExperimentsTables
             {
                 var done = Done(a.Runs);
                 if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, $"0 of {ReportedSeeds}", "", "", "", "", "", ""];
-                var curves = done.Select(r => (Run: r, Curve: r.TrainingCurve())).ToList();
-                var reached = curves.Select(c => c.Curve.FirstOrDefault(p => p.DevExactMatch >= 0.95)).Where(p => p is not null).Select(p => (double)p!.Step).ToList();
-                var atBest = curves.Select(c => c.Curve.LastOrDefault(p => p.Step == (long)Training(c.Run).BestStep)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
+                var reached = done.Select(StepsToTarget).Where(s => s is not null).Select(s => (double)s!.Value).ToList();
+                var atBest = done.Select(r => r.TrainingCurve().LastOrDefault(p => p.Step == (long)Training(r).BestStep)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
                 var baseline = Baseline(a.Arm);
                 var isBaseline = ReferenceEquals(baseline, a.Runs);
                 var baselineDone = Done(baseline);

@@ -41,7 +41,7 @@ public sealed class ReverseTuningSweepsTests
     public void The_reported_table_reads_each_arms_runs_and_pairs_them_with_full_attention_by_seed()
     {
         var runs = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory)).Load("train").ToDictionary(r => r.Key);
-        // two finished tuning runs (seed 101) standing in for reported ones: full attention lr 1e-3 / 300, strided lr 2e-3 / 300
+        // finished tuning runs (seed 101) standing in for reported ones, whatever their own arm (cdfacc8f5732 and 52a94bcd2d6b: strided and full attention at lr 2e-3 / 1,000; fa7275aa5fe7: full attention at lr 1e-3 / 300)
         var table = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"]]), ("Transformer, strided attention", [runs["fa7275aa5fe7"]]),
             ("Transformer, full attention, source_eos=true", [])]).ToString();
         var full = runs["cdfacc8f5732"].TrainingReadings();
@@ -85,6 +85,45 @@ public sealed class ReverseTuningSweepsTests
             Evaluated("52a94bcd2d6b", 0.020);
             Assert.Contains("| 1.50 (95 % CI −4.85 to 7.85, n 2) | (the baseline) |", TwoSeeds()); // mean 1.5 %, t(0.975, 1) · 0.5 = 6.35
             Assert.Contains("| 3.00 (n 1, no interval) | no measurable difference (n 1, no interval) |", Paired());
+        }
+        finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
+    }
+
+    [Fact]
+    public void A_rerun_claim_waits_for_five_seeds_and_their_test_evaluations_then_pairs_steps_and_test_error_by_seed()
+    {
+        var store = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory));
+        var committed = store.Load("train").ToDictionary(r => r.Key);
+        var temp = Path.Combine(Path.GetTempPath(), "tlab-rerun-claim-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // seed-by-seed copies of finished tuning runs standing in for reported ones (the committed store is never written):
+            // full attention reached 95 % dev exact match at step 4,000 (fa7275aa5fe7), strided attention at 3,500 (7fac2fea5889),
+            // local attention at lr 5e-4 never (81145915f62b)
+            RunRecord Copy(string key, int seed)
+            {
+                var folder = Path.Combine(temp, $"{key}-{seed}");
+                Directory.CreateDirectory(folder);
+                foreach (var file in Directory.GetFiles(committed[key].Folder)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+                return committed[key] with { Folder = folder, Seed = seed };
+            }
+            void Evaluated(RunRecord run, double error) =>
+                new TransformerLab.Evaluation.EvaluationSummary("best.ckpt", (long)run.TrainingReadings().BestStep, "test", "greedy", 1, 0, 1, 1, 1000, error, error / 10, 1 - error, 1 - error / 10, 0.99, 1)
+                    .Write(TransformerLab.Evaluation.EvaluationSummary.GreedyFile(run.Folder, "test"));
+            var control = Enumerable.Range(1, 5).Select(seed => Copy("fa7275aa5fe7", seed)).ToList();
+            var treated = Enumerable.Range(1, 4).Select(seed => Copy("7fac2fea5889", seed)).Append(Copy("81145915f62b", 5)).ToList();
+            string Claim(IReadOnlyList<RunRecord> c) => ExperimentsClaims.Rerun(treated, c, "strided attention", "full attention");
+
+            Assert.Equal("strided attention: waits for 5 finished seeds on both sides (strided attention 5, full attention 4 of 5 so far)", Claim(control.Take(4).ToList()));
+            foreach (var run in control) Evaluated(run, 0.01);
+            double[] errors = [0.02, 0.03, 0.02, 0.03];
+            for (var i = 0; i < 4; i++) Evaluated(treated[i], errors[i]);
+            Assert.Equal("strided attention: waits for the test evaluation of 1 finished run(s) at their best dev checkpoint", Claim(control));
+            Evaluated(treated[4], 0.02);
+            // test: differences 1, 2, 1, 2, 1 points — mean 1.4, sd √0.3, t(0.975, 4) = 2.7764: 1.4 ± 0.68; steps: −500 in each of seeds 1–4
+            Assert.Equal("strided attention: steps to 95 % dev exact match: fewer steps than full attention by 500 steps (95 % CI 500 to 500, n 4; 4 of 4 seeds)"
+                + " (seeds where a run never reached it, left out: 5); test sequence error at the best dev checkpoint: higher than full attention by 1.40 points (95 % CI 0.72 to 2.08, n 5; 5 of 5 seeds)",
+                Claim(control));
         }
         finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
     }
