@@ -38,10 +38,21 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     public static Estimate Of(IEnumerable<RunRecord> runs, Func<RunRecord, double> value) =>
         new(runs.Where(r => r.State == RunState.Done).OrderBy(r => r.Seed).Select(value).Where(v => !double.IsNaN(v)).ToList());
 
-    /// <summary>"29.91 % (95 % CI 29.51 to 30.31, n 3)": the mean and interval, each × <paramref name="scale"/>.</summary>
-    public string Format(int decimals, double scale = 1, string unit = "") =>
-        N == 0 ? "–" : N == 1 ? $"{F(Mean * scale, decimals)}{unit} (n 1, no interval)"
-            : $"{F(Mean * scale, decimals)}{unit} (95 % CI {F(Low * scale, decimals)} to {F(High * scale, decimals)}, n {N})";
+    /// <summary>
+    /// "29.91 % (95 % CI 29.51 to 30.31, n 3)": the mean and interval, each × <paramref name="scale"/>. A quantity that
+    /// cannot leave a range (an error or an accuracy: 0 to 1) gives it as <paramref name="range"/>, and the interval is cut
+    /// to it — the t interval of a few seeds near 0 % error would otherwise reach below 0; the cut one still covers the mean.
+    /// </summary>
+    public string Format(int decimals, double scale = 1, string unit = "", (double Low, double High)? range = null)
+    {
+        if (N == 0) return "–";
+        if (N == 1) return $"{F(Mean * scale, decimals)}{unit} (n 1, no interval)";
+        var (low, high) = (Math.Max(Low, range?.Low ?? double.NegativeInfinity), Math.Min(High, range?.High ?? double.PositiveInfinity));
+        return $"{F(Mean * scale, decimals)}{unit} (95 % CI {F(low * scale, decimals)} to {F(high * scale, decimals)}, n {N})";
+    }
+
+    /// <summary>The range of a rate — an error or an accuracy — for <see cref="Format"/>.</summary>
+    public static readonly (double Low, double High) Rate = (0, 1);
 
     /// <summary>
     /// The words a comparison may use, from the interval: "lower by 3.27 points (95 % CI 1.92 to 4.62, n 3; 3 of 3 seeds)"

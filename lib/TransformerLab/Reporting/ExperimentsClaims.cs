@@ -15,7 +15,7 @@ public static class ExperimentsClaims
     public static readonly IReadOnlyDictionary<string, Func<ReportSources, string>> All = new Dictionary<string, Func<ReportSources, string>>
     {
         // the headline G2P model: its greedy test WER (against g2p-seq2seq's 30.2 %) and what beam 5 changes
-        ["g2p-headline-test-wer"] = s => Estimate.Of(s.Runs(ExperimentsTables.G2pHeadlineSweep), r => r.Metrics["test_greedy_sequence_error"]).Format(2, 100, " %"),
+        ["g2p-headline-test-wer"] = s => Estimate.Of(s.Runs(ExperimentsTables.G2pHeadlineSweep), r => r.Metrics["test_greedy_sequence_error"]).Format(2, 100, " %", Estimate.Rate),
         ["g2p-headline-beam-gain"] = s =>
         {
             var runs = s.Runs(ExperimentsTables.G2pHeadlineSweep);

@@ -161,12 +161,12 @@ public static partial class ExperimentsTables
                 var armUnevaluated = Unevaluated(done);
                 var baselineUnevaluated = Unevaluated(baselineDone);
                 return (IReadOnlyList<string>)[a.Arm, $"{done.Count} of {ReportedSeeds}",
-                    new Estimate([.. done.Select(r => Training(r).DevSequenceError)]).Format(2, 100),
+                    new Estimate([.. done.Select(r => Training(r).DevSequenceError)]).Format(2, 100, range: Estimate.Rate),
                     isBaseline ? "(the baseline)"
                         : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
                     reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{new Estimate(reached).Format(0)}; {reached.Count} of {done.Count}",
-                    new Estimate(atBest).Format(2, 100),
-                    armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => tests[r]!.SequenceError)]).Format(2, 100),
+                    new Estimate(atBest).Format(2, 100, range: Estimate.Rate),
+                    armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => tests[r]!.SequenceError)]).Format(2, 100, range: Estimate.Rate),
                     isBaseline ? "(the baseline)"
                         : armUnevaluated.Length > 0 || baselineUnevaluated.Length > 0 ? "waits for every seed's test evaluation"
                         : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower")];

@@ -106,6 +106,12 @@ public sealed class ExperimentsReportTests : IDisposable
         var crossing = new TransformerLab.Experiments.Estimate([-1.9, -4.6, -3.3]);          // same mean, sd 1.35: the interval reaches past 0
         Assert.Equal("no measurable difference (95 % CI −6.62 to 0.09, n 3)", crossing.Verdict(2)); // architecture-g2p's convolutional row, by hand
         Assert.Equal(TransformerLab.Experiments.Direction.None, new TransformerLab.Experiments.Estimate([5.0]).Direction); // one seed: no interval, no direction
+        // a rate's interval is cut to 0–100 %: errors 0.6 % and 0.8 % give 0.70 ± 12.7062 · 0.1 = −0.57 to 1.97 uncut
+        var rate = new TransformerLab.Experiments.Estimate([0.006, 0.008]);
+        Assert.Equal("0.70 (95 % CI −0.57 to 1.97, n 2)", rate.Format(2, 100));
+        Assert.Equal("0.70 (95 % CI 0.00 to 1.97, n 2)", rate.Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
+        Assert.Equal("99.97 (95 % CI 99.72 to 100.00, n 2)", new TransformerLab.Experiments.Estimate([0.9999, 0.9995]).Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
+        Assert.Equal("4,500 (n 1, no interval)", new TransformerLab.Experiments.Estimate([4500.0]).Format(0)); // thousands grouped like the tables' cells
         Assert.Equal("+1.50", Cell.Signed(1.5, 2));
         Assert.Equal("0.0", Cell.Number(-0.01, 1));
         Assert.Equal("–", Cell.MeanSd([], 2));

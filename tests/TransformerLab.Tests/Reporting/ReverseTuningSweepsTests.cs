@@ -49,7 +49,7 @@ public sealed class ReverseTuningSweepsTests
         var twoSeeds = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
         var (a, b) = (runs["cdfacc8f5732"].TrainingReadings().DevSequenceError, runs["52a94bcd2d6b"].TrainingReadings().DevSequenceError);
         var half = 12.706204736174694 * Math.Abs(a - b) / 2; // t(0.975, 1) · sd / √2, sd of two values = |a − b| / √2
-        Assert.Contains($"| 2 of 5 | {100 * (a + b) / 2:F2} (95 % CI {100 * ((a + b) / 2 - half):F2} to {100 * ((a + b) / 2 + half):F2}, n 2) |".Replace("-", "−"), twoSeeds); // each arm's mean with its interval
+        Assert.Contains($"| 2 of 5 | {100 * (a + b) / 2:F2} (95 % CI {100 * Math.Max(0, (a + b) / 2 - half):F2} to {100 * ((a + b) / 2 + half):F2}, n 2) |", twoSeeds); // each arm's mean with its interval, cut at 0 % error
         Assert.Contains("| Transformer, strided attention | 1 of 5 |", table);
         Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
         Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
@@ -83,7 +83,7 @@ public sealed class ReverseTuningSweepsTests
             Assert.Contains("| not evaluated yet: seed 101 | (the baseline) |", TwoSeeds());
             Assert.Contains("| 3.00 (n 1, no interval) | waits for every seed's test evaluation |", Paired()); // its baseline's seed is not evaluated
             Evaluated("52a94bcd2d6b", 0.020);
-            Assert.Contains("| 1.50 (95 % CI −4.85 to 7.85, n 2) | (the baseline) |", TwoSeeds()); // mean 1.5 %, t(0.975, 1) · 0.5 = 6.35
+            Assert.Contains("| 1.50 (95 % CI 0.00 to 7.85, n 2) | (the baseline) |", TwoSeeds()); // mean 1.5 %, t(0.975, 1) · 0.5 = 6.35, cut at 0 % error
             Assert.Contains("| 3.00 (n 1, no interval) | no measurable difference (n 1, no interval) |", Paired());
         }
         finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
