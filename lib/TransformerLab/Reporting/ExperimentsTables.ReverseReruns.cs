@@ -46,7 +46,7 @@ public static partial class ExperimentsTables
             {
                 var runs = finished.Where(r => t.Arm(r) == name).ToList();
                 return new ArmTuning(t.Arms.Length > 1 ? $"Transformer, {name} attention" : name, runs, settingsPerArm,
-                    TuningChoice.Choose(runs, settingsPerArm, r => r.State != RunState.Done, r => Training(r).DevSequenceError, r => Training(r).BestStep));
+                    TuningChoice.Choose(runs, settingsPerArm, r => r.State != RunState.Done, r => Training(r).DevSequenceError, r => Training(r).BestStep, r => Training(r).DevLoss));
             });
         }),
     ];
