@@ -168,8 +168,9 @@ public static class ExperimentsClaims
         var reachedBoth = done.Where(r => ExperimentsTables.StepsToTarget(r) is not null).ToList();
         var missed = done.Except(reachedBoth).ToList();
         var diverged = treated.Concat(control).Where(r => r.State == RunState.Diverged).ToList();
-        var steps = Estimate.Paired(reachedBoth.Where(control.Contains), reachedBoth.Where(treated.Contains), r => ExperimentsTables.StepsToTarget(r)!.Value)
-            .Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}");
+        var paired = Estimate.Paired(reachedBoth.Where(control.Contains), reachedBoth.Where(treated.Contains), r => ExperimentsTables.StepsToTarget(r)!.Value);
+        var steps = paired.N == 0 ? "no seed in which both reached it"
+            : paired.Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}");
         var test = Estimate.Paired(control, treated, r => ExperimentsTables.TestOf(r)!.SequenceError)
             .Verdict(2, 100, higher: $"higher than {versus}", lower: $"lower than {versus}");
         return $"{name}: steps to {100 * ExperimentsTables.ExactMatchTarget:0} % dev exact match: {steps}"

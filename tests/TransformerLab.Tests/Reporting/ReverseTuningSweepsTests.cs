@@ -102,7 +102,7 @@ public sealed class ReverseTuningSweepsTests
             // local attention at lr 5e-4 never (81145915f62b)
             RunRecord Copy(string key, int seed)
             {
-                var folder = Path.Combine(temp, $"{key}-{seed}");
+                var folder = Path.Combine(temp, $"{key}-{seed}-{Guid.NewGuid():N}");
                 Directory.CreateDirectory(folder);
                 foreach (var file in Directory.GetFiles(committed[key].Folder)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
                 return committed[key] with { Folder = folder, Seed = seed };
@@ -124,6 +124,10 @@ public sealed class ReverseTuningSweepsTests
             Assert.Equal("strided attention: steps to 95 % dev exact match: fewer steps than full attention by 500 steps (95 % CI 500 to 500, n 4; 4 of 4 seeds)"
                 + " (seeds where a run never reached it, left out: 5); test sequence error at the best dev checkpoint: higher than full attention by 1.40 points (95 % CI 0.72 to 2.08, n 5; 5 of 5 seeds)",
                 Claim(control));
+            var never = Enumerable.Range(1, 5).Select(seed => Copy("81145915f62b", seed)).ToList();
+            foreach (var run in never) Evaluated(run, 0.01);
+            Assert.StartsWith("local attention: steps to 95 % dev exact match: no seed in which both reached it (seeds where a run never reached it, left out: 1, 2, 3, 4, 5); test sequence error at the best dev checkpoint: no measurable difference",
+                ExperimentsClaims.Rerun(never, control, "local attention", "full attention"));
         }
         finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
     }
