@@ -28,7 +28,7 @@ public sealed class EvalMatchesTrainingTests : IDisposable
 
     public static TheoryData<string> Kinds => new()
     {
-        "post-ln", "pre-ln", "copy", "guided-attention", "local", "strided", "linear", "linformer", "nat", "nat-mask-predict", "rnn", "cnn", "bf16",
+        "post-ln", "pre-ln", "copy", "guided-attention", "local", "strided", "linear", "linformer", "nat", "nat-mask-predict", "rnn", "cnn", "bf16", "source-eos",
     };
 
     static TrainingSettings Settings(string kind)
@@ -49,6 +49,7 @@ public sealed class EvalMatchesTrainingTests : IDisposable
             "rnn" => tiny.WithArchitecture(Architecture.Rnn),
             "cnn" => tiny.WithArchitecture(Architecture.Cnn),
             "bf16" => tiny with { Precision = Precision.Bf16 },
+            "source-eos" => tiny.WithTask(t => t with { SourceEos = true }), // the end-of-source control of issue 36: eval must read its sources as trained
             _ => throw new ArgumentException(kind),
         };
     }
@@ -74,6 +75,7 @@ public sealed class EvalMatchesTrainingTests : IDisposable
         Assert.Equal(best.SymbolError, json.RootElement.GetProperty("symbol_error").GetDouble());
         Assert.Equal(best.ExactMatch, json.RootElement.GetProperty("exact_match").GetDouble());
         Assert.Equal(EvaluationItem.Group(data.Dev).Count, json.RootElement.GetProperty("items").GetInt32());
+        Assert.Equal(settings.Task, Checkpoint.Load(Path.Combine(run, "best.ckpt")).Settings.Task); // the data's settings (source_eos included) travel with the checkpoint
     }
 
     [Fact]
