@@ -16,5 +16,6 @@ public static class TuningChoice
     public static T? Choose<T>(IReadOnlyList<T> runs, int settings, Func<T, bool> diverged, Func<T, double> bestDevError, Func<T, double> bestStep,
         Func<T, double> devLossAtBest) where T : class =>
         runs.Count < settings ? null
-        : runs.Where(r => !diverged(r) && !double.IsNaN(bestDevError(r))).OrderBy(bestDevError).ThenBy(bestStep).ThenBy(devLossAtBest).FirstOrDefault();
+        : runs.Where(r => !diverged(r) && !double.IsNaN(bestDevError(r))).OrderBy(bestDevError).ThenBy(bestStep)
+            .ThenBy(r => double.IsNaN(devLossAtBest(r)) ? double.PositiveInfinity : devLossAtBest(r)).FirstOrDefault(); // NaN would sort first
 }

@@ -120,8 +120,8 @@ public static class ExperimentsClaims
         ["rerun-reverse-linear"] = s => Rerun(s, "Transformer, linear attention", Full, "linear attention", "full attention"),
         ["rerun-reverse-linformer"] = s => Rerun(s, "Transformer, linformer attention", Full, "Linformer (rank 8)", "full attention"),
         ["rerun-reverse-eos-local"] = s => Rerun(s, "Transformer, local attention" + Eos, Full + Eos, "local attention (r = 8) with EOS", "full attention with EOS"),
-        ["rerun-reverse-eos"] = s => Rerun(s, Full + Eos, Full, "full attention with EOS", "without") + "; "
-            + Rerun(s, "Transformer, local attention" + Eos, "Transformer, local attention", "local attention with EOS", "without"),
+        ["rerun-reverse-eos"] = s => Rerun(s, Full + Eos, Full, "full attention with EOS", "full attention without") + "; "
+            + Rerun(s, "Transformer, local attention" + Eos, "Transformer, local attention", "local attention (r = 8) with EOS", "local attention without"),
 
         // notebook 11: each fine-tuning against continued MLE
         ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
@@ -160,23 +160,24 @@ public static class ExperimentsClaims
         int seeds = ExperimentsTables.ReportedSeeds;
         if (treated.Count < seeds || control.Count < seeds)
             return $"{name}: waits for {seeds} finished seeds on both sides ({name} {treated.Count}, {versus} {control.Count} of {seeds} so far)";
-        var done = treated.Concat(control).Where(r => r.State == RunState.Done).ToList();
-        var unevaluated = done.Where(r => ExperimentsTables.TestOf(r) is null).ToList();
-        if (unevaluated.Count > 0)
-            return $"{name}: waits for the test evaluation of {unevaluated.Count} finished run(s) at their best dev checkpoint";
-        string Seeds(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Select(r => r.Seed).Distinct().Order());
-        var reachedBoth = done.Where(r => ExperimentsTables.StepsToTarget(r) is not null).ToList();
-        var missed = done.Except(reachedBoth).ToList();
-        var diverged = treated.Concat(control).Where(r => r.State == RunState.Diverged).ToList();
-        var paired = Estimate.Paired(reachedBoth.Where(control.Contains), reachedBoth.Where(treated.Contains), r => ExperimentsTables.StepsToTarget(r)!.Value);
-        var steps = paired.N == 0 ? "no seed in which both reached it"
-            : paired.Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}");
+        var unevaluated = treated.Concat(control).Count(r => r.State == RunState.Done && ExperimentsTables.TestOf(r) is null);
+        if (unevaluated > 0)
+            return $"{name}: waits for the test evaluation of {unevaluated} finished run(s) at their best dev checkpoint";
+        static bool Reached(RunRecord r) => r.State == RunState.Done && ExperimentsTables.StepsToTarget(r) is not null;
+        // how many seeds of each arm reached the target comes first: a difference over the seeds where both did says nothing of the others
+        var steps = Estimate.Paired(control.Where(Reached), treated.Where(Reached), r => ExperimentsTables.StepsToTarget(r)!.Value) is { N: > 0 } paired
+            ? paired.Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}")
+            : "no seed in which both reached it";
         var test = Estimate.Paired(control, treated, r => ExperimentsTables.TestOf(r)!.SequenceError)
             .Verdict(2, 100, higher: $"higher than {versus}", lower: $"lower than {versus}");
-        return $"{name}: steps to {100 * ExperimentsTables.ExactMatchTarget:0} % dev exact match: {steps}"
-            + (missed.Count > 0 ? $" (seeds where a run never reached it, left out: {Seeds(missed)})" : "")
-            + $"; test sequence error at the best dev checkpoint: {test}"
-            + (diverged.Count > 0 ? $" (diverged, left out: seeds {Seeds(diverged)})" : "");
+        string? Diverged(string arm, IEnumerable<RunRecord> runs) =>
+            runs.Where(r => r.State == RunState.Diverged).Select(r => r.Seed).Order().ToList() is { Count: > 0 } d ? $"{arm} diverged in seed {string.Join(", ", d)}" : null;
+        var diverged = new[] { Diverged(name, treated), Diverged(versus, control) }.OfType<string>().ToList();
+        var target = $"{100 * ExperimentsTables.ExactMatchTarget:0} % dev exact match";
+        return $"{name}: reached {target} in {treated.Count(Reached)} of {seeds} seeds ({versus}: {control.Count(Reached)} of {seeds}); "
+            + $"steps to it, paired over the seeds where both reached it (dev evaluated every {control[0].TrainingSettings().Loop.EvalEvery:N0} steps): {steps}; "
+            + $"test sequence error at the best dev checkpoint: {test}"
+            + (diverged.Count > 0 ? $"; {string.Join(" and ", diverged)}, left out of both comparisons" : "");
     }
 
     /// <summary>Variant <paramref name="index"/> of a comparison against its first (the Transformer), paired by seed, in points of the error.</summary>

@@ -64,7 +64,7 @@ public static partial class ExperimentsTables
             foreach (var run in arm.Runs.OrderBy(r => r.TrainingSettings().Optimiser.Lr).ThenBy(r => r.TrainingSettings().Optimiser.Warmup))
             {
                 var t = Training(run);
-                var atBest = run.TrainingCurve().LastOrDefault(p => p.Step == (long)t.BestStep);
+                var atBest = DevAtBest(run);
                 var reached = StepsToTarget(run);
                 rows.Add([arm.Label, run.Config["lr"], run.Config["warmup"],
                     Cell.Number(100 * t.DevSequenceError, 1), Cell.Number(t.BestStep, 0),
@@ -84,6 +84,9 @@ public static partial class ExperimentsTables
 
     /// <summary>The first evaluated step at which a run's dev exact match reached <see cref="ExactMatchTarget"/>; null if it never did.</summary>
     public static long? StepsToTarget(RunRecord run) => run.TrainingCurve().FirstOrDefault(p => p.DevExactMatch >= ExactMatchTarget)?.Step;
+
+    /// <summary>The dev evaluation at a run's best step (its curve's point), or null when the curve lacks it.</summary>
+    public static TrainingCurvePoint? DevAtBest(RunRecord run) => run.TrainingCurve().LastOrDefault(p => p.Step == (long)Training(run).BestStep);
 
     /// <summary>Seeds of the reported comparison: 1–5, apart from the tuning seed 101.</summary>
     public const int ReportedSeeds = 5;
@@ -152,15 +155,17 @@ public static partial class ExperimentsTables
             [.. arms.Select(a =>
             {
                 var done = Done(a.Runs);
-                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, $"0 of {ReportedSeeds}", "", "", "", "", "", ""];
+                var diverged = a.Runs.Count - done.Count; // finished without a usable model: counted, named, left out of every column
+                var finished = $"{a.Runs.Count} of {ReportedSeeds}" + (diverged > 0 ? $" ({diverged} diverged)" : "");
+                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, finished, "", "", "", "", "", ""];
                 var reached = done.Select(StepsToTarget).Where(s => s is not null).Select(s => (double)s!.Value).ToList();
-                var atBest = done.Select(r => r.TrainingCurve().LastOrDefault(p => p.Step == (long)Training(r).BestStep)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
+                var atBest = done.Select(DevAtBest).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
                 var baseline = Baseline(a.Arm);
                 var isBaseline = ReferenceEquals(baseline, a.Runs);
                 var baselineDone = Done(baseline);
                 var armUnevaluated = Unevaluated(done);
                 var baselineUnevaluated = Unevaluated(baselineDone);
-                return (IReadOnlyList<string>)[a.Arm, $"{done.Count} of {ReportedSeeds}",
+                return (IReadOnlyList<string>)[a.Arm, finished,
                     new Estimate([.. done.Select(r => Training(r).DevSequenceError)]).Format(2, 100, range: Estimate.Rate),
                     isBaseline ? "(the baseline)"
                         : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),

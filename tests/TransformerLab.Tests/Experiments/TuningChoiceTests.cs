@@ -30,5 +30,7 @@ public sealed class TuningChoiceTests
         Run short_ = new("warm-up 300", 0.008, 11000, Loss: 0.00120), long_ = new("warm-up 1000", 0.008, 11000, Loss: 0.00148);
         Assert.Equal("warm-up 300", Choose(2, long_, short_)!.Name);
         Assert.Equal("warm-up 300", Choose(2, short_, long_)!.Name);
+        Assert.Equal("fewer steps", Choose(2, new("fewer steps", 0.008, 10500, Loss: 0.002), short_)!.Name); // the loss decides only a tie in both
+        Assert.Equal("warm-up 300", Choose(2, new("no loss", 0.008, 11000, Loss: double.NaN), short_)!.Name); // a missing loss never wins (NaN sorts first)
     }
 }

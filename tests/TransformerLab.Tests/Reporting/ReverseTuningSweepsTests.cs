@@ -97,11 +97,12 @@ public sealed class ReverseTuningSweepsTests
         var temp = Path.Combine(Path.GetTempPath(), "tlab-rerun-claim-" + Guid.NewGuid().ToString("N"));
         try
         {
-            // seed-by-seed copies of finished tuning runs standing in for reported ones (the committed store is never written):
-            // full attention reached 95 % dev exact match at step 4,000 (fa7275aa5fe7), strided attention at 3,500 (7fac2fea5889),
-            // local attention at lr 5e-4 never (81145915f62b)
-            RunRecord Copy(string key, int seed)
+            // seed-by-seed copies of finished tuning runs standing in for reported ones (the committed store is never written),
+            // by the first step at which each reached 95 % dev exact match
+            var at = new Dictionary<int, string> { [3500] = "7fac2fea5889", [4000] = "fa7275aa5fe7", [4500] = "c9d69c998318", [5000] = "3107c9dda76b", [0] = "81145915f62b" /* never */ };
+            RunRecord Copy(int reached, int seed)
             {
+                var key = at[reached];
                 var folder = Path.Combine(temp, $"{key}-{seed}-{Guid.NewGuid():N}");
                 Directory.CreateDirectory(folder);
                 foreach (var file in Directory.GetFiles(committed[key].Folder)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
@@ -110,24 +111,36 @@ public sealed class ReverseTuningSweepsTests
             void Evaluated(RunRecord run, double error) =>
                 new TransformerLab.Evaluation.EvaluationSummary("best.ckpt", (long)run.TrainingReadings().BestStep, "test", "greedy", 1, 0, 1, 1, 1000, error, error / 10, 1 - error, 1 - error / 10, 0.99, 1)
                     .Write(TransformerLab.Evaluation.EvaluationSummary.GreedyFile(run.Folder, "test"));
-            var control = Enumerable.Range(1, 5).Select(seed => Copy("fa7275aa5fe7", seed)).ToList();
-            var treated = Enumerable.Range(1, 4).Select(seed => Copy("7fac2fea5889", seed)).Append(Copy("81145915f62b", 5)).ToList();
-            string Claim(IReadOnlyList<RunRecord> c) => ExperimentsClaims.Rerun(treated, c, "strided attention", "full attention");
+            int[] controlAt = [4000, 4000, 4000, 5000, 4000], treatedAt = [3500, 4000, 4500, 3500, 0];
+            var control = controlAt.Select((step, i) => Copy(step, i + 1)).ToList();
+            var treated = treatedAt.Select((step, i) => Copy(step, i + 1)).ToList();
+            string Claim(IReadOnlyList<RunRecord> t, IReadOnlyList<RunRecord> c) => ExperimentsClaims.Rerun(t, c, "strided attention", "full attention");
 
-            Assert.Equal("strided attention: waits for 5 finished seeds on both sides (strided attention 5, full attention 4 of 5 so far)", Claim(control.Take(4).ToList()));
+            Assert.Equal("strided attention: waits for 5 finished seeds on both sides (strided attention 5, full attention 4 of 5 so far)", Claim(treated, control.Take(4).ToList()));
             foreach (var run in control) Evaluated(run, 0.01);
             double[] errors = [0.02, 0.03, 0.02, 0.03];
             for (var i = 0; i < 4; i++) Evaluated(treated[i], errors[i]);
-            Assert.Equal("strided attention: waits for the test evaluation of 1 finished run(s) at their best dev checkpoint", Claim(control));
+            Assert.Equal("strided attention: waits for the test evaluation of 1 finished run(s) at their best dev checkpoint", Claim(treated, control));
             Evaluated(treated[4], 0.02);
-            // test: differences 1, 2, 1, 2, 1 points — mean 1.4, sd √0.3, t(0.975, 4) = 2.7764: 1.4 ± 0.68; steps: −500 in each of seeds 1–4
-            Assert.Equal("strided attention: steps to 95 % dev exact match: fewer steps than full attention by 500 steps (95 % CI 500 to 500, n 4; 4 of 4 seeds)"
-                + " (seeds where a run never reached it, left out: 5); test sequence error at the best dev checkpoint: higher than full attention by 1.40 points (95 % CI 0.72 to 2.08, n 5; 5 of 5 seeds)",
-                Claim(control));
-            var never = Enumerable.Range(1, 5).Select(seed => Copy("81145915f62b", seed)).ToList();
-            foreach (var run in never) Evaluated(run, 0.01);
-            Assert.StartsWith("local attention: steps to 95 % dev exact match: no seed in which both reached it (seeds where a run never reached it, left out: 1, 2, 3, 4, 5); test sequence error at the best dev checkpoint: no measurable difference",
-                ExperimentsClaims.Rerun(never, control, "local attention", "full attention"));
+            // steps, seeds 1–4 (seed 5's strided run never reached 95 %): −500, 0, +500, −1,500 — mean −375, sd 853.9, t(0.975, 3) = 3.1824: −1,734 to 984
+            // test: 1, 2, 1, 2, 1 points — mean 1.4, sd √0.3, t(0.975, 4) = 2.7764: 0.72 to 2.08
+            Assert.Equal("strided attention: reached 95 % dev exact match in 4 of 5 seeds (full attention: 5 of 5); steps to it, paired over the seeds where both reached it"
+                + " (dev evaluated every 500 steps): no measurable difference (95 % CI −1,734 to 984, n 4); test sequence error at the best dev checkpoint: higher than full attention by 1.40 points"
+                + " (95 % CI 0.72 to 2.08, n 5; 5 of 5 seeds)", Claim(treated, control));
+
+            // a diverged seed is named and left out of both comparisons: steps over seeds 1, 3, 4 (−500, +500, −1,500: t(0.975, 2) = 4.3027, −2,984 to 1,984);
+            // test over 1, 3, 4, 5 (1, 1, 2, 1: mean 1.25, sd 0.5, t(0.975, 3): 0.45 to 2.05)
+            List<RunRecord> withDiverged = [treated[0], treated[1] with { State = RunState.Diverged }, .. treated.Skip(2)];
+            Assert.Equal("strided attention: reached 95 % dev exact match in 3 of 5 seeds (full attention: 5 of 5); steps to it, paired over the seeds where both reached it"
+                + " (dev evaluated every 500 steps): no measurable difference (95 % CI −2,984 to 1,984, n 3); test sequence error at the best dev checkpoint: higher than full attention by 1.25 points"
+                + " (95 % CI 0.45 to 2.05, n 4; 4 of 4 seeds); strided attention diverged in seed 2, left out of both comparisons", Claim(withDiverged, control));
+
+            // an arm that never reached the target: no steps to compare, and the counts say which arm missed it
+            var never = Enumerable.Range(1, 5).Select(seed => Copy(0, seed)).ToList();
+            foreach (var run in never) Evaluated(run, 0.005);
+            Assert.Equal("local attention: reached 95 % dev exact match in 0 of 5 seeds (full attention: 5 of 5); steps to it, paired over the seeds where both reached it"
+                + " (dev evaluated every 500 steps): no seed in which both reached it; test sequence error at the best dev checkpoint: lower than full attention by 0.50 points"
+                + " (95 % CI 0.50 to 0.50, n 5; 5 of 5 seeds)", ExperimentsClaims.Rerun(never, control, "local attention", "full attention"));
         }
         finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
     }
