@@ -160,15 +160,18 @@ public static class ExperimentsClaims
         int seeds = ExperimentsTables.ReportedSeeds;
         if (treated.Count < seeds || control.Count < seeds)
             return $"{name}: waits for {seeds} finished seeds on both sides ({name} {treated.Count}, {versus} {control.Count} of {seeds} so far)";
-        var unevaluated = treated.Concat(control).Count(r => r.State == RunState.Done && ExperimentsTables.TestOf(r) is null);
+        // each run's test file and curve read once (a run is its own key, as in ExperimentsTables.ReportedTable)
+        var done = treated.Concat(control).Where(r => r.State == RunState.Done)
+            .ToDictionary(r => r, r => (Test: ExperimentsTables.TestOf(r), Steps: ExperimentsTables.StepsToTarget(r)));
+        var unevaluated = done.Values.Count(v => v.Test is null);
         if (unevaluated > 0)
             return $"{name}: waits for the test evaluation of {unevaluated} finished run(s) at their best dev checkpoint";
-        static bool Reached(RunRecord r) => r.State == RunState.Done && ExperimentsTables.StepsToTarget(r) is not null;
+        bool Reached(RunRecord r) => done.TryGetValue(r, out var v) && v.Steps is not null;
         // how many seeds of each arm reached the target comes first: a difference over the seeds where both did says nothing of the others
-        var steps = Estimate.Paired(control.Where(Reached), treated.Where(Reached), r => ExperimentsTables.StepsToTarget(r)!.Value) is { N: > 0 } paired
+        var steps = Estimate.Paired(control.Where(Reached), treated.Where(Reached), r => done[r].Steps!.Value) is { N: > 0 } paired
             ? paired.Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}")
             : "no seed in which both reached it";
-        var test = Estimate.Paired(control, treated, r => ExperimentsTables.TestOf(r)!.SequenceError)
+        var test = Estimate.Paired(control, treated, r => done[r].Test!.SequenceError)
             .Verdict(2, 100, higher: $"higher than {versus}", lower: $"lower than {versus}");
         string? Diverged(string arm, IEnumerable<RunRecord> runs) =>
             runs.Where(r => r.State == RunState.Diverged).Select(r => r.Seed).Order().ToList() is { Count: > 0 } d ? $"{arm} diverged in seed {string.Join(", ", d)}" : null;

@@ -64,8 +64,9 @@ public static partial class ExperimentsTables
             foreach (var run in arm.Runs.OrderBy(r => r.TrainingSettings().Optimiser.Lr).ThenBy(r => r.TrainingSettings().Optimiser.Warmup))
             {
                 var t = Training(run);
-                var atBest = DevAtBest(run);
-                var reached = StepsToTarget(run);
+                var curve = run.TrainingCurve();
+                var atBest = DevAtBest(run, curve);
+                var reached = StepsToTarget(curve);
                 rows.Add([arm.Label, run.Config["lr"], run.Config["warmup"],
                     Cell.Number(100 * t.DevSequenceError, 1), Cell.Number(t.BestStep, 0),
                     reached is null ? "not reached" : Cell.Number(reached.Value, 0),
@@ -83,10 +84,13 @@ public static partial class ExperimentsTables
     public const double ExactMatchTarget = 0.95;
 
     /// <summary>The first evaluated step at which a run's dev exact match reached <see cref="ExactMatchTarget"/>; null if it never did.</summary>
-    public static long? StepsToTarget(RunRecord run) => run.TrainingCurve().FirstOrDefault(p => p.DevExactMatch >= ExactMatchTarget)?.Step;
+    public static long? StepsToTarget(RunRecord run) => StepsToTarget(run.TrainingCurve());
+
+    /// <summary><see cref="StepsToTarget(RunRecord)"/> on a curve already read (curve.csv is read once per run).</summary>
+    static long? StepsToTarget(IEnumerable<TrainingCurvePoint> curve) => curve.FirstOrDefault(p => p.DevExactMatch >= ExactMatchTarget)?.Step;
 
     /// <summary>The dev evaluation at a run's best step (its curve's point), or null when the curve lacks it.</summary>
-    public static TrainingCurvePoint? DevAtBest(RunRecord run) => run.TrainingCurve().LastOrDefault(p => p.Step == (long)Training(run).BestStep);
+    static TrainingCurvePoint? DevAtBest(RunRecord run, IEnumerable<TrainingCurvePoint> curve) => curve.LastOrDefault(p => p.Step == (long)Training(run).BestStep);
 
     /// <summary>Seeds of the reported comparison: 1–5, apart from the tuning seed 101.</summary>
     public const int ReportedSeeds = 5;
@@ -158,8 +162,9 @@ public static partial class ExperimentsTables
                 var diverged = a.Runs.Count - done.Count; // finished without a usable model: counted, named, left out of every column
                 var finished = $"{a.Runs.Count} of {ReportedSeeds}" + (diverged > 0 ? $" ({diverged} diverged)" : "");
                 if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, finished, "", "", "", "", "", ""];
-                var reached = done.Select(StepsToTarget).Where(s => s is not null).Select(s => (double)s!.Value).ToList();
-                var atBest = done.Select(DevAtBest).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
+                var curves = done.Select(r => (Run: r, Curve: r.TrainingCurve())).ToList();
+                var reached = curves.Select(c => StepsToTarget(c.Curve)).Where(s => s is not null).Select(s => (double)s!.Value).ToList();
+                var atBest = curves.Select(c => DevAtBest(c.Run, c.Curve)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
                 var baseline = Baseline(a.Arm);
                 var isBaseline = ReferenceEquals(baseline, a.Runs);
                 var baselineDone = Done(baseline);
