@@ -100,7 +100,7 @@ public static partial class ExperimentsTables
     /// same budget and stopping rule — with seeds 1–5; then the end-of-source control, full and local attention at theirs
     /// with <c>source_eos=true</c>. An arm whose tuning has not finished has no sweep yet (null).
     /// </summary>
-    public static IReadOnlyList<(string Arm, RunRecord? Tuned, SweepSpec? Sweep, string? Why)> ReverseReportedSweeps(ReportSources s)
+    public static IReadOnlyList<(string Arm, bool SourceEos, RunRecord? Tuned, SweepSpec? Sweep, string? Why)> ReverseReportedSweeps(ReportSources s)
     {
         var arms = ReverseTuningChoices(s);
         SweepSpec? Reported(RunRecord? tuned, bool sourceEos) => tuned is null ? null : ReportedSweep(tuned, sourceEos);
@@ -108,9 +108,9 @@ public static partial class ExperimentsTables
             : a.Runs.Count < a.Settings ? $"tuning not finished ({a.Runs.Count} of {a.Settings} settings)" : "every tuning run diverged: no setting to report";
         return
         [
-            .. arms.Select(a => (a.Label, a.Chosen, Reported(a.Chosen, sourceEos: false), Why(a))),
+            .. arms.Select(a => (a.Label, false, a.Chosen, Reported(a.Chosen, sourceEos: false), Why(a))),
             .. arms.Where(a => a.Label is "Transformer, full attention" or "Transformer, local attention")
-                .Select(a => (a.Label + ", source_eos=true", a.Chosen, Reported(a.Chosen, sourceEos: true), Why(a))),
+                .Select(a => (a.Label + ", source_eos=true", true, a.Chosen, Reported(a.Chosen, sourceEos: true), Why(a))),
         ];
     }
 
@@ -131,7 +131,11 @@ public static partial class ExperimentsTables
     /// with source_eos=true); the steps to 95 % dev exact match, over the seeds that reached it; the dev token accuracy at
     /// the best step. An arm without finished runs says so.
     /// </summary>
-    static MarkdownTable ReverseReported(ReportSources s) => ReportedTable(ReverseReportedRuns(s));
+    static MarkdownTable ReverseReported(ReportSources s) =>
+        ReportedTable([.. ReverseReportedSweeps(s).Select(a => new ReportedArm(a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep), a.SourceEos))]);
+
+    /// <summary>An arm of the reported comparison: its label, its finished runs, and whether every source ends with EOS — its baseline is the first arm of the table with the same.</summary>
+    public sealed record ReportedArm(string Arm, IReadOnlyList<RunRecord> Runs, bool SourceEos = false);
 
     /// <summary>Each arm's chosen tuning run (tuning seed 101), in <see cref="ReverseTuningSweeps"/>'s order; none for an arm whose tuning has not finished.</summary>
     public static IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> ReverseTunedRuns(ReportSources s) =>
@@ -142,14 +146,14 @@ public static partial class ExperimentsTables
         [.. ReverseReportedSweeps(s).Select(a => (a.Arm, a.Sweep is null ? [] : s.FinishedRuns(a.Sweep)))];
 
     /// <summary>
-    /// <see cref="ReverseReported"/>'s rows from each arm's finished runs (its first arm, and the first with source_eos=true,
-    /// are the baselines). Dev readings choose the checkpoint (early stopping, best step); the test columns read what
+    /// <see cref="ReverseReported"/>'s rows from each arm's finished runs (the first arm without EOS-ended sources, and the
+    /// first with them, are the baselines). Dev readings choose the checkpoint (early stopping, best step); the test columns read what
     /// <c>research eval --checkpoint &lt;run&gt;/best.ckpt --split test</c> wrote for that checkpoint (<see cref="TestOf"/>), and
     /// stay empty, naming the runs still to evaluate, until every finished seed of the arm (and of its baseline) has it.
     /// </summary>
-    public static MarkdownTable ReportedTable(IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> arms)
+    public static MarkdownTable ReportedTable(IReadOnlyList<ReportedArm> arms)
     {
-        IReadOnlyList<RunRecord> Baseline(string arm) => arms.First(a => a.Arm.EndsWith("source_eos=true", StringComparison.Ordinal) == arm.EndsWith("source_eos=true", StringComparison.Ordinal)).Runs;
+        IReadOnlyList<RunRecord> Baseline(ReportedArm arm) => arms.First(a => a.SourceEos == arm.SourceEos).Runs;
         static List<RunRecord> Done(IReadOnlyList<RunRecord> runs) => [.. runs.Where(r => r.State == RunState.Done)];
         var tests = arms.SelectMany(a => Done(a.Runs)).Distinct().ToDictionary(r => r, TestOf); // each evaluation file read once, baselines included
         string Unevaluated(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Where(r => tests[r] is null).OrderBy(r => r.Seed).Select(r => $"seed {r.Seed}"));
@@ -165,7 +169,7 @@ public static partial class ExperimentsTables
                 var curves = done.Select(r => (Run: r, Curve: r.TrainingCurve())).ToList();
                 var reached = curves.Select(c => StepsToTarget(c.Curve)).Where(s => s is not null).Select(s => (double)s!.Value).ToList();
                 var atBest = curves.Select(c => DevAtBest(c.Run, c.Curve)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
-                var baseline = Baseline(a.Arm);
+                var baseline = Baseline(a);
                 var isBaseline = ReferenceEquals(baseline, a.Runs);
                 var baselineDone = Done(baseline);
                 var armUnevaluated = Unevaluated(done);

@@ -42,17 +42,33 @@ public sealed class ReverseTuningSweepsTests
     {
         var runs = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory)).Load("train").ToDictionary(r => r.Key);
         // finished tuning runs (seed 101) standing in for reported ones, whatever their own arm (cdfacc8f5732 and 52a94bcd2d6b: strided and full attention at lr 2e-3 / 1,000; fa7275aa5fe7: full attention at lr 1e-3 / 300)
-        var table = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"]]), ("Transformer, strided attention", [runs["fa7275aa5fe7"]]),
-            ("Transformer, full attention, source_eos=true", [])]).ToString();
+        var table = ExperimentsTables.ReportedTable([new("Transformer, full attention", [runs["cdfacc8f5732"]]), new("Transformer, strided attention", [runs["fa7275aa5fe7"]]),
+            new("Transformer, full attention, source_eos=true", [], SourceEos: true)]).ToString();
         var full = runs["cdfacc8f5732"].TrainingReadings();
         Assert.Contains($"| Transformer, full attention | 1 of 5 | {100 * full.DevSequenceError:F2} (n 1, no interval) | (the baseline) |", table);
-        var twoSeeds = ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
+        var twoSeeds = ExperimentsTables.ReportedTable([new("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
         var (a, b) = (runs["cdfacc8f5732"].TrainingReadings().DevSequenceError, runs["52a94bcd2d6b"].TrainingReadings().DevSequenceError);
         var half = 12.706204736174694 * Math.Abs(a - b) / 2; // t(0.975, 1) · sd / √2, sd of two values = |a − b| / √2
         Assert.Contains($"| 2 of 5 | {100 * (a + b) / 2:F2} (95 % CI {100 * Math.Max(0, (a + b) / 2 - half):F2} to {100 * ((a + b) / 2 + half):F2}, n 2) |", twoSeeds); // each arm's mean with its interval, cut at 0 % error
         Assert.Contains("| Transformer, strided attention | 1 of 5 |", table);
         Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
         Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
+    }
+
+    [Fact]
+    public void An_end_of_source_arm_is_compared_with_full_attention_with_eos_only_even_before_that_baseline_has_a_run()
+    {
+        var runs = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory)).Load("train").ToDictionary(r => r.Key);
+        // the baseline is named by the arm's SourceEos, not guessed from labels or runs: with full attention with EOS still
+        // empty, local attention with EOS is neither its own baseline nor paired with full attention without EOS
+        ExperimentsTables.ReportedArm[] arms = [new("full", [runs["cdfacc8f5732"]]), new("full, EOS", [], SourceEos: true), new("local, EOS", [runs["fa7275aa5fe7"]], SourceEos: true)];
+        var local = ExperimentsTables.ReportedTable(arms).ToString().Split('\n').Single(l => l.StartsWith("| local, EOS |", StringComparison.Ordinal));
+        Assert.Contains("| not measured (no seed finished on both sides) |", local);
+        Assert.DoesNotContain("(the baseline)", local);
+        // the labels do not matter: the same arms with other names pair the same way
+        var renamed = ExperimentsTables.ReportedTable([arms[0] with { Arm = "a" }, arms[1] with { Arm = "b, source_eos=false" }, arms[2] with { Arm = "c" }]).ToString();
+        Assert.Contains("| c | 1 of 5 |", renamed);
+        Assert.Contains("| not measured (no seed finished on both sides) |", renamed.Split('\n').Single(l => l.StartsWith("| c |", StringComparison.Ordinal)));
     }
     [Fact]
     public void The_reported_tables_test_columns_read_each_runs_evaluation_of_its_best_checkpoint_and_nothing_else()
@@ -73,8 +89,8 @@ public sealed class ReverseTuningSweepsTests
                 new TransformerLab.Evaluation.EvaluationSummary("best.ckpt", step ?? (long)runs[key].TrainingReadings().BestStep, "test", "greedy", 1, 0, 1, 1, 1000, error, error / 10, 1 - error, 1 - error / 10, 0.99, 1)
                     .Write(TransformerLab.Evaluation.EvaluationSummary.GreedyFile(runs[key].Folder, "test"));
             // (all three are seed 101, so the two full-attention runs stand for two seeds only where nothing is paired)
-            string Paired() => ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["52a94bcd2d6b"]]), ("Transformer, strided attention", [runs["fa7275aa5fe7"]])]).ToString();
-            string TwoSeeds() => ExperimentsTables.ReportedTable([("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
+            string Paired() => ExperimentsTables.ReportedTable([new("Transformer, full attention", [runs["52a94bcd2d6b"]]), new("Transformer, strided attention", [runs["fa7275aa5fe7"]])]).ToString();
+            string TwoSeeds() => ExperimentsTables.ReportedTable([new("Transformer, full attention", [runs["cdfacc8f5732"], runs["52a94bcd2d6b"]])]).ToString();
 
             Assert.Contains("| not evaluated yet: seed 101, seed 101 | (the baseline) |", TwoSeeds()); // nothing evaluated: no number, and it says which
             Evaluated("cdfacc8f5732", 0.010);
