@@ -113,6 +113,7 @@ public static class ExperimentsClaims
 
         // notebooks 09 and 10, issue 36's rerun on long reverse: each arm at its tuned setting against full attention at its own,
         // the end-of-source rows against full attention with EOS; and what the EOS changes for full and for local attention
+        ["rerun-reverse-progress"] = RerunProgress,
         ["rerun-reverse-lstm"] = s => Rerun(s, "LSTM + attention", Full, "LSTM + attention", "full attention"),
         ["rerun-reverse-cnn"] = s => Rerun(s, "convolutional", Full, "convolutional", "full attention"),
         ["rerun-reverse-local"] = s => Rerun(s, "Transformer, local attention", Full, "local attention (r = 8)", "full attention"),
@@ -141,6 +142,29 @@ public static class ExperimentsClaims
     };
 
     const string Full = "Transformer, full attention", Eos = ", source_eos=true";
+
+    /// <summary>
+    /// How far the long-reverse rerun has run, from the store: tuning runs finished (and the arms whose setting is chosen),
+    /// reported runs finished per arm and how many of them are evaluated on test. "Complete" only when every tuning setting
+    /// and every arm's five seeds have finished and every finished reported run is evaluated.
+    /// </summary>
+    public static string RerunProgress(ReportSources s)
+    {
+        var tuning = ExperimentsTables.ReverseTuningChoices(s);
+        var reported = ExperimentsTables.ReverseReportedRuns(s);
+        int seeds = ExperimentsTables.ReportedSeeds;
+        var (tuned, settings) = (tuning.Sum(a => a.Runs.Count), tuning.Sum(a => a.Settings));
+        var (ran, planned) = (reported.Sum(a => a.Runs.Count), reported.Count * seeds);
+        var done = reported.SelectMany(a => a.Runs).Where(r => r.State == RunState.Done).ToList();
+        var evaluated = done.Count(r => ExperimentsTables.TestOf(r) is not null);
+        if (tuned == settings && ran == planned && evaluated == done.Count)
+            return $"complete: all {settings} tuning runs and all {planned} reported runs ({reported.Count} arms × {seeds} seeds) have finished, every finished reported run evaluated on test";
+        var chosen = tuning.Where(a => a.Chosen is not null).Select(a => a.Label).ToList();
+        var started = reported.Where(a => a.Runs.Count > 0).Select(a => $"{a.Arm}: {a.Runs.Count} of {seeds}").ToList();
+        return $"under way: tuning {tuned} of {settings} runs finished (setting chosen for {(chosen.Count == 0 ? "no arm yet" : string.Join("; ", chosen))}); "
+            + $"reported comparison {ran} of {planned} runs finished ({(started.Count == 0 ? "none yet" : string.Join("; ", started))}); "
+            + $"test evaluated for {evaluated} of the {done.Count} reported runs that did not diverge";
+    }
 
     /// <summary>
     /// An arm of the long-reverse rerun's reported comparison against another (<see cref="ExperimentsTables.ReverseReportedRuns"/>),

@@ -106,6 +106,35 @@ public sealed class ReverseTuningSweepsTests
     }
 
     [Fact]
+    public void The_rerun_progress_counts_the_stores_tuning_and_reported_runs_and_their_test_evaluations()
+    {
+        var committed = new ReportSources(ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory)));
+        var temp = Path.Combine(Path.GetTempPath(), "tlab-rerun-progress-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(temp, "train"));
+            string Progress() => ExperimentsClaims.RerunProgress(new ReportSources(new ResultsStore(temp)));
+            void Copy(RunRecord run, bool withTest)
+            {
+                var folder = Path.Combine(temp, "train", run.Key);
+                Directory.CreateDirectory(folder);
+                foreach (var file in Directory.GetFiles(run.Folder).Where(f => withTest || !Path.GetFileName(f).StartsWith("predictions-best-test", StringComparison.Ordinal)))
+                    File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            }
+            // 7 arms × 6 settings tuned; 9 arms (7, and full and local attention with EOS) × 5 seeds reported
+            Assert.Equal("under way: tuning 0 of 42 runs finished (setting chosen for no arm yet); reported comparison 0 of 45 runs finished (none yet); "
+                + "test evaluated for 0 of the 0 reported runs that did not diverge", Progress());
+            foreach (var run in ExperimentsTables.ReverseTuningChoices(committed)[0].Runs) Copy(run, withTest: false); // full attention's six finished settings
+            var reported = ExperimentsTables.ReverseReportedRuns(committed)[0].Runs.OrderBy(r => r.Seed).ToList();
+            Copy(reported[0], withTest: true);
+            Copy(reported[1], withTest: false);
+            Assert.Equal("under way: tuning 6 of 42 runs finished (setting chosen for Transformer, full attention); reported comparison 2 of 45 runs finished "
+                + "(Transformer, full attention: 2 of 5); test evaluated for 1 of the 2 reported runs that did not diverge", Progress());
+        }
+        finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
+    }
+
+    [Fact]
     public void A_rerun_claim_waits_for_five_seeds_and_their_test_evaluations_then_pairs_steps_and_test_error_by_seed()
     {
         var store = ResultsStore.Default(Runtime.Workspace.Root(AppContext.BaseDirectory));
