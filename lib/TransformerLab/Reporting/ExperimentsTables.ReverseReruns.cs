@@ -118,11 +118,22 @@ public static partial class ExperimentsTables
     public static SweepSpec ReportedSweep(RunRecord tuned, bool sourceEos) =>
         SweepSpec.Of("train", ReportedSeeds, d => tuned.TrainingSettings().WithTask(t => t with { SourceEos = t.SourceEos || sourceEos }) with { Seed = d.Seed });
 
+    /// <summary>
+    /// " (the grid's highest)" when a tuned value is the largest of its axis's values in <see cref="TuningGrid"/> (lowest
+    /// likewise), for an axis of three or more: a better setting may lie beyond the grid. Empty otherwise.
+    /// </summary>
+    public static string AtGridEdge(string key, string value)
+    {
+        var axis = TuningGrid.Single(a => a.Item1 == key).Item2.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var x = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        return axis.Count < 3 ? "" : x == axis.Max() ? " (the grid's highest)" : x == axis.Min() ? " (the grid's lowest)" : "";
+    }
+
     /// <summary>The reported comparison's commands, one per arm, as its tuning chose them (what the rerun runs next).</summary>
     static MarkdownTable ReverseReportedCommands(ReportSources s) =>
         new(["arm", "tuned peak lr, warm-up", "command (seeds 1–5)"],
             [.. ReverseReportedSweeps(s).Select(r => (IReadOnlyList<string>)[r.Arm,
-                r.Tuned is null ? r.Why! : $"{r.Tuned.Config["lr"]}, {r.Tuned.Config["warmup"]}",
+                r.Tuned is null ? r.Why! : $"{r.Tuned.Config["lr"]}{AtGridEdge("lr", r.Tuned.Config["lr"])}, {r.Tuned.Config["warmup"]}",
                 r.Sweep is null ? "–" : $"`{r.Sweep.CommandLine}`"])]);
 
     /// <summary>
@@ -159,13 +170,14 @@ public static partial class ExperimentsTables
         string Unevaluated(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Where(r => tests[r] is null).OrderBy(r => r.Seed).Select(r => $"seed {r.Seed}"));
         return new(["arm", "seeds finished", "best dev sequence error % (95 % CI)", "minus full attention, paired by seed",
                 "steps to ≥ 95 % dev exact match (95 % CI; seeds that reached it)", "dev token accuracy % at best (95 % CI)",
-                "test sequence error % at the best dev checkpoint (95 % CI)", "test: minus full attention, paired by seed"],
+                "test sequence error % at the best dev checkpoint (95 % CI)", "test: minus full attention, paired by seed",
+                "best dev step (95 % CI); where the runs stopped"],
             [.. arms.Select(a =>
             {
                 var done = Done(a.Runs);
                 var diverged = a.Runs.Count - done.Count; // finished without a usable model: counted, named, left out of every column
                 var finished = $"{a.Runs.Count} of {ReportedSeeds}" + (diverged > 0 ? $" ({diverged} diverged)" : "");
-                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, finished, "", "", "", "", "", ""];
+                if (done.Count == 0) return (IReadOnlyList<string>)[a.Arm, finished, "", "", "", "", "", "", ""];
                 var curves = done.Select(r => (Run: r, Curve: r.TrainingCurve())).ToList();
                 var reached = curves.Select(c => StepsToTarget(c.Curve)).Where(s => s is not null).Select(s => (double)s!.Value).ToList();
                 var atBest = curves.Select(c => DevAtBest(c.Run, c.Curve)).Where(p => p is not null).Select(p => p!.DevTokenAccuracy).ToList();
@@ -183,8 +195,20 @@ public static partial class ExperimentsTables
                     armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => tests[r]!.SequenceError)]).Format(2, 100, range: Estimate.Rate),
                     isBaseline ? "(the baseline)"
                         : armUnevaluated.Length > 0 || baselineUnevaluated.Length > 0 ? "waits for every seed's test evaluation"
-                        : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower")];
+                        : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
+                    $"{new Estimate([.. done.Select(r => Training(r).BestStep)]).Format(0, range: (0, done.Max(r => r.TrainingSettings().Loop.MaxSteps)))}; {Stopped(done)}"];
             })]);
+    }
+
+    /// <summary>
+    /// Where finished runs stopped: how many by the patience rule (no lower dev error for that many evaluations) and how
+    /// many at the step cap — a run at the cap whose best step is near it was still improving.
+    /// </summary>
+    static string Stopped(IReadOnlyList<RunRecord> done)
+    {
+        var atCap = done.Count(r => Training(r).Steps >= r.TrainingSettings().Loop.MaxSteps);
+        var caps = string.Join(" / ", done.Select(r => r.TrainingSettings().Loop.MaxSteps).Distinct().Order().Select(c => c.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)));
+        return $"{done.Count - atCap} of {done.Count} by the patience rule, {atCap} at the {caps}-step cap";
     }
 
     /// <summary>

@@ -51,8 +51,20 @@ public sealed class ReverseTuningSweepsTests
         var half = 12.706204736174694 * Math.Abs(a - b) / 2; // t(0.975, 1) · sd / √2, sd of two values = |a − b| / √2
         Assert.Contains($"| 2 of 5 | {100 * (a + b) / 2:F2} (95 % CI {100 * Math.Max(0, (a + b) / 2 - half):F2} to {100 * ((a + b) / 2 + half):F2}, n 2) |", twoSeeds); // each arm's mean with its interval, cut at 0 % error
         Assert.Contains("| Transformer, strided attention | 1 of 5 |", table);
+        // best steps 9,000 (cdfacc8f5732, ran to the 12,000 cap) and 7,000 (52a94bcd2d6b, stopped by patience at 10,000): mean 8,000 ± t(0.975, 1) · 1,000, cut to 0–12,000
+        Assert.EndsWith("| 8,000 (95 % CI 0 to 12,000, n 2); 1 of 2 by the patience rule, 1 at the 12,000-step cap |", twoSeeds.Split('\n')[2]);
+        Assert.Contains("| 9,000 (n 1, no interval); 0 of 1 by the patience rule, 1 at the 12,000-step cap |", table);
         Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
         Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
+    }
+
+    [Fact]
+    public void A_tuned_setting_at_the_edge_of_the_grid_says_so()
+    {
+        Assert.Equal(" (the grid's highest)", ExperimentsTables.AtGridEdge("lr", "0.002"));
+        Assert.Equal(" (the grid's lowest)", ExperimentsTables.AtGridEdge("lr", "5E-4")); // the value, not its spelling
+        Assert.Equal("", ExperimentsTables.AtGridEdge("lr", "0.001"));
+        Assert.Equal("", ExperimentsTables.AtGridEdge("warmup", "1000")); // two values: both are edges, nothing to say
     }
 
     [Fact]
