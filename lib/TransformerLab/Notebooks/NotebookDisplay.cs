@@ -71,9 +71,11 @@ public static partial class NotebookDisplay
     /// What every chart gets unless it sets it, applied to plotly's <c>layout</c> and <c>data</c> just before drawing:
     /// never SI prefixes ("450µ" for a probability of 0.00045, "1n" for 10⁻⁹): a linear axis's numbers written out with
     /// thousands separated ("12,000", not "12k" or "1.2×10⁴"), a log axis's as powers of ten. On a log x
-    /// axis with a few values (sequence lengths, beam sizes) labels at exactly those values, not at 10, 2, 5 of a decade;
+    /// axis with a few values (sequence lengths, beam sizes) labels at exactly those values ("16,384", not "1.6384×10⁴"), not at 10, 2, 5 of a decade;
     /// on a log axis over more than four decades one label per decade or fewer (at most about nine), otherwise labels at
-    /// 1, 2 and 5 of each decade (Plotly labels every digit, "7 8 9 10 2 3…"). Lines with markers get a different open
+    /// 1, 2 and 5 of each decade written out in full ("0.5", "20", "1,000": Plotly labels every digit, "7 8 9 10 2 3…", or
+    /// with its D2 ticks a bare "5" that may be 0.5 or 50) — at 1 of each decade only on an x axis over more than two,
+    /// where the labels would collide. Lines with markers get a different open
     /// symbol each, so that a series lying on another stays visible. The legend sits in rows under the plot, so that a
     /// 600-pixel figure keeps its width for the data instead of giving ~40 % of it to a column of long names.
     /// </summary>
@@ -96,9 +98,22 @@ public static partial class NotebookDisplay
                 });
                 var distinct = Array.from(new Set(values)).sort(function (a, b) { return a - b; });
                 var decades = distinct.length > 1 ? Math.log10(distinct[distinct.length - 1] / distinct[0]) : 0;
-                if (letter === 'x' && distinct.length > 0 && distinct.length <= 8) { axis.tickmode = 'array'; axis.tickvals = distinct; }
+                if (distinct.length === 0) continue;
+                if (letter === 'x' && distinct.length <= 8) {
+                    axis.tickmode = 'array'; axis.tickvals = distinct;
+                    axis.ticktext = distinct.map(function (v) { return Number.isInteger(v) ? String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : String(v); });
+                }
                 else if (decades > 4) axis.dtick = Math.ceil(decades / 9);
-                else axis.dtick = 'D2';
+                else {
+                    // written out in full at 1, 2 and 5 of each decade (at 1 of each on an x axis over more than two, whose labels are wide)
+                    var steps = letter === 'y' || decades <= 2 ? [1, 2, 5] : [1];
+                    axis.tickmode = 'array'; axis.tickvals = []; axis.ticktext = [];
+                    for (var e = Math.floor(Math.log10(distinct[0])); e <= Math.ceil(Math.log10(distinct[distinct.length - 1])); e++)
+                        steps.forEach(function (m) {
+                            axis.tickvals.push(Number((m * Math.pow(10, e)).toPrecision(1)));
+                            axis.ticktext.push(e >= 0 ? (m + '0'.repeat(e)).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '0.' + '0'.repeat(-e - 1) + m);
+                        });
+                }
             }
             var symbols = ['circle-open', 'square-open', 'diamond-open', 'triangle-up-open', 'triangle-down-open', 'star-open', 'hexagon-open', 'cross-open'];
             var marked = data.filter(function (t) { return typeof t.mode === 'string' && t.mode.indexOf('markers') >= 0; });

@@ -42,12 +42,20 @@ public sealed class ChartHtmlTests
                 { x: [8, 16, 32, 64], y: [1e-18, 1e-6, 1, 10], mode: 'lines' },
                 { x: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], y: [0.02, 0.5, 3, 12, 1, 1, 1, 1, 1, 1], yaxis: 'y2', xaxis: 'x', mode: 'lines' } ];
             """);
-        Assert.Equal("\"D2\"", Js(e, "layout.xaxis.dtick")); // 13 values over two decades: 1, 2 and 5 of each
+        // 13 values over two decades: 1, 2 and 5 of each, written out
+        Assert.Equal("[1,2,5,10,20,50,100,200,500]", Js(e, "layout.xaxis.tickvals"));
+        Assert.Equal("[\"1\",\"2\",\"5\",\"10\",\"20\",\"50\",\"100\",\"200\",\"500\"]", Js(e, "layout.xaxis.ticktext"));
         Assert.Equal("\"power\"", Js(e, "layout.yaxis.exponentformat"));
         Assert.Equal("3", Js(e, "layout.yaxis.dtick"));      // 19 decades: a label every 3rd, at most about nine
-        Assert.Equal("\"D2\"", Js(e, "layout.yaxis2.dtick")); // under four decades: 1, 2 and 5 of each
+        // under four decades (0.02 to 12): 1, 2 and 5 of each from 0.01 to 100 — never a bare "5" that could be 0.5 or 50
+        Assert.Equal("[0.01,0.02,0.05,0.1,0.2,0.5,1,2,5,10,20,50,100,200,500]", Js(e, "layout.yaxis2.tickvals"));
+        Assert.Equal("[\"0.01\",\"0.02\",\"0.05\",\"0.1\",\"0.2\",\"0.5\",\"1\",\"2\",\"5\",\"10\",\"20\",\"50\",\"100\",\"200\",\"500\"]", Js(e, "layout.yaxis2.ticktext"));
+        var wide = Applied("var layout = { xaxis: { type: 'log' } }; var data = [{ x: [0.5, 1, 3, 8, 20, 90, 300, 900, 2500, 4000], y: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }];");
+        Assert.Equal("[\"0.1\",\"1\",\"10\",\"100\",\"1,000\",\"10,000\"]", Js(wide, "layout.xaxis.ticktext")); // an x axis over four decades: one label each, thousands separated
         var few = Applied("var layout = { xaxis: { type: 'log' } }; var data = [{ x: [8, 16, 32, 64], y: [1, 2, 3, 4] }];");
         Assert.Equal("[8,16,32,64]", Js(few, "layout.xaxis.tickvals")); // sequence lengths labelled as themselves
+        var contexts = Applied("var layout = { xaxis: { type: 'log' } }; var data = [{ x: [64, 1024, 16384], y: [1, 2, 3] }];");
+        Assert.Equal("[\"64\",\"1,024\",\"16,384\"]", Js(contexts, "layout.xaxis.ticktext")); // written out, not 1.6384×10⁴
         var set = Applied("var layout = { yaxis: { type: 'log', dtick: 1, exponentformat: 'e' } }; var data = [{ x: [1], y: [1] }];");
         Assert.Equal("{\"type\":\"log\",\"dtick\":1,\"exponentformat\":\"e\"}", Js(set, "layout.yaxis")); // what the chart sets is kept
     }
