@@ -70,7 +70,7 @@ public static class NotebooksCommand
         finally { figures?.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
         var provenance = $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC at {Workspace.Revision(options.Workspace ?? Environment.CurrentDirectory)}";
         AtomicFile.WriteAllBytes(Path.Combine(folder, "index.html"),
-            new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports, size.ToString().ToLowerInvariant(), provenance)));
+            new UTF8Encoding(false).GetBytes(NotebookPage.Index(reports, size.ToString().ToLowerInvariant(), provenance, EarlierPage.In(folder, reports.Select(r => r.Name)))));
 
         if (inPlace)
             foreach (var (report, source) in reports.Zip(paths))

@@ -115,23 +115,30 @@ public static partial class NotebookPage
     /// The entry page: for each notebook its question, its one-line answer and its key figure, linked to the full page,
     /// with the run's status and time; and when and at which commit the pages were made.
     /// </summary>
-    public static string Index(IReadOnlyList<NotebookReport> reports, string mode, string provenance)
+    /// <remarks>
+    /// A run of some notebooks into a folder that holds the pages of others (say, two re-executed after new results)
+    /// keeps those in the index as <paramref name="earlier"/> pages, marked with when they were written: the index
+    /// lists every page the folder links to, not only this run's.
+    /// </remarks>
+    public static string Index(IReadOnlyList<NotebookReport> reports, string mode, string provenance, IReadOnlyList<EarlierPage>? earlier = null)
     {
-        var sections = new StringBuilder();
-        foreach (var r in reports)
+        static string Section(string name, NotebookSummary? s, string? error, string meta)
         {
-            var s = r.Summary;
-            sections.Append("<section class=\"cell\">")
-                .Append($"<h2><a href=\"{WebUtility.HtmlEncode(r.Name)}.html\">{WebUtility.HtmlEncode(s?.Title ?? r.Name)}</a></h2>");
-            if (s?.Question is { } q) sections.Append("<p><b>Question.</b> ").Append(Inline(q)).Append("</p>");
-            if (!r.Ok) sections.Append($"<pre class=\"error\">{WebUtility.HtmlEncode(r.Error)}</pre>");
+            var section = new StringBuilder("<section class=\"cell\">")
+                .Append($"<h2><a href=\"{WebUtility.HtmlEncode(name)}.html\">{WebUtility.HtmlEncode(s?.Title ?? name)}</a></h2>");
+            if (s?.Question is { } q) section.Append("<p><b>Question.</b> ").Append(Inline(q)).Append("</p>");
+            if (error is not null) section.Append($"<pre class=\"error\">{WebUtility.HtmlEncode(error)}</pre>");
             else
                 foreach (var a in s?.Answers ?? [])
-                    sections.Append("<p><b>").Append(WebUtility.HtmlEncode(a.Heading)).Append("</b> ").Append(Inline(a.Text)).Append("</p>");
-            if (s?.KeyFigure is { } figure) sections.Append("<div class=\"html\">").Append(figure).Append("</div>");
-            sections.Append($"<p class=\"meta\">{r.ExecutedCells}/{r.CodeCells} cells, {r.Elapsed.TotalSeconds:F1} s, {(r.Ok ? "ok" : "failed")}</p></section>\n");
+                    section.Append("<p><b>").Append(WebUtility.HtmlEncode(a.Heading)).Append("</b> ").Append(Inline(a.Text)).Append("</p>");
+            if (s?.KeyFigure is { } figure) section.Append("<div class=\"html\">").Append(figure).Append("</div>");
+            return section.Append($"<p class=\"meta\">{WebUtility.HtmlEncode(meta)}</p></section>\n").ToString();
         }
-        var html = sections.ToString();
+        var html = string.Concat(reports
+            .Select(r => (r.Name, Html: Section(r.Name, r.Summary, r.Error, $"{r.ExecutedCells}/{r.CodeCells} cells, {r.Elapsed.TotalSeconds:F1} s, {(r.Ok ? "ok" : "failed")}")))
+            .Concat((earlier ?? []).Where(e => reports.All(r => r.Name != e.Name))
+                .Select(e => (e.Name, Html: Section(e.Name, e.Summary, null, $"page from an earlier run, written {e.WrittenUtc:yyyy-MM-dd HH:mm} UTC"))))
+            .OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => e.Html));
         var plotly = html.Contains("Plotly.newPlot", StringComparison.Ordinal) ? $"<script>{NotebookDisplay.PlotlyJs()}</script>" : "";
         return $"""
             <!DOCTYPE html>
@@ -151,6 +158,28 @@ public static partial class NotebookPage
     {
         var html = Markdig.Markdown.ToHtml(markdown, Markdown).Trim();
         return html.StartsWith("<p>", StringComparison.Ordinal) && html.EndsWith("</p>", StringComparison.Ordinal) ? html[3..^4] : html;
+    }
+}
+
+/// <summary>A notebook page already in the output folder from an earlier run: its name, what the index shows of it, when it was written.</summary>
+public sealed record EarlierPage(string Name, NotebookSummary Summary, DateTime WrittenUtc)
+{
+    /// <summary>
+    /// The executed notebooks in <paramref name="folder"/> that have their page beside them (<c>name.ipynb</c> and
+    /// <c>name.html</c>), other than <paramref name="except"/> (this run's); one that cannot be read is left out.
+    /// </summary>
+    public static IReadOnlyList<EarlierPage> In(string folder, IEnumerable<string> except)
+    {
+        var skip = except.ToHashSet(StringComparer.Ordinal);
+        var pages = new List<EarlierPage>();
+        foreach (var path in Directory.GetFiles(folder, "*.ipynb").Order(StringComparer.Ordinal))
+        {
+            var (name, html) = (Path.GetFileNameWithoutExtension(path), Path.ChangeExtension(path, ".html"));
+            if (skip.Contains(name) || !File.Exists(html)) continue;
+            try { pages.Add(new EarlierPage(name, NotebookPage.Summarise(NotebookDocument.Load(path), name), File.GetLastWriteTimeUtc(html))); }
+            catch (Exception e) when (e is IOException or NotebookFormatException) { } // a damaged page has no entry
+        }
+        return pages;
     }
 }
 

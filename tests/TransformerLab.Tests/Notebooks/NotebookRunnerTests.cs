@@ -197,6 +197,35 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.Contains("<b>Answer (3 seeds, paired).</b> Lower in every seed.", index);
     }
 
+    /// <summary>A run of some notebooks into a folder with the pages of others keeps those in the index, marked as earlier; a damaged one is left out.</summary>
+    [Fact]
+    public void The_index_keeps_the_pages_of_notebooks_this_run_did_not_execute()
+    {
+        var folder = Path.Combine(_dir, "pages");
+        Directory.CreateDirectory(folder);
+        void Page(string name, string markdown)
+        {
+            File.WriteAllText(Path.Combine(folder, name + ".ipynb"), NotebookDocument.NewRoot([NotebookDocument.MarkdownCell("m1", markdown)]).ToJsonString());
+            File.WriteAllText(Path.Combine(folder, name + ".html"), "<html></html>");
+        }
+        Page("00-first", "# First\n\n**Question.** Old?\n\n**Answer.** From before.");
+        Page("02-third", "# Third\n\n**Answer.** Also from before.");
+        Page("01-second", "# Second, stale\n\n**Answer.** Replaced by this run.");
+        File.WriteAllText(Path.Combine(folder, "03-damaged.ipynb"), "{ not json");
+        File.WriteAllText(Path.Combine(folder, "03-damaged.html"), "");
+        var fresh = NotebookPage.Summarise(NotebookDocument.Load(Path.Combine(folder, "01-second.ipynb")), "01-second") with { Title = "Second", Answers = [new NotebookAnswer("Answer.", "Fresh.")] };
+        var earlier = EarlierPage.In(folder, ["01-second"]);
+        Assert.Equal(["00-first", "02-third"], earlier.Select(e => e.Name)); // this run's page and the damaged one are not earlier pages
+        var index = NotebookPage.Index([new NotebookReport("01-second", 1, 1, TimeSpan.FromSeconds(2), TimeSpan.Zero, null, null, null, fresh, null)], "default", "test", earlier);
+        Assert.Contains("<b>Answer.</b> Fresh.", index);
+        Assert.DoesNotContain("Replaced by this run", index);
+        Assert.Contains("<b>Answer.</b> From before.", index);
+        Assert.Contains("page from an earlier run, written", index);
+        // in the notebooks' order, not this run's first
+        Assert.True(index.IndexOf("From before.", StringComparison.Ordinal) < index.IndexOf("Fresh.", StringComparison.Ordinal)
+            && index.IndexOf("Fresh.", StringComparison.Ordinal) < index.IndexOf("Also from before.", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void An_exception_stops_the_notebook_and_the_partial_notebook_is_still_written()
     {
