@@ -77,6 +77,9 @@ public sealed class ReverseTuningSweepsTests
         var local = ExperimentsTables.ReportedTable(arms).ToString().Split('\n').Single(l => l.StartsWith("| local, EOS |", StringComparison.Ordinal));
         Assert.Contains("| not measured (no seed finished on both sides) |", local);
         Assert.DoesNotContain("(the baseline)", local);
+        // once it has a run, full attention with EOS is the baseline of its own rows, and says so
+        var eosRow = ExperimentsTables.ReportedTable([arms[0], arms[1] with { Runs = [runs["52a94bcd2d6b"]] }]).ToString().Split('\n').Single(l => l.StartsWith("| full, EOS |", StringComparison.Ordinal));
+        Assert.Contains("| (the baseline of the source_eos rows) |", eosRow);
         // the labels do not matter: the same arms with other names pair the same way
         var renamed = ExperimentsTables.ReportedTable([arms[0] with { Arm = "a" }, arms[1] with { Arm = "b, source_eos=false" }, arms[2] with { Arm = "c" }]).ToString();
         Assert.Contains("| c | 1 of 5 |", renamed);
