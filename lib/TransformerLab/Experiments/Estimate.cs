@@ -59,17 +59,25 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     /// or "no measurable difference (95 % CI −0.40 to 1.20, n 3)". <paramref name="higher"/>/<paramref name="lower"/> name
     /// the direction in the metric's terms (for an error, "higher" is worse).
     /// </summary>
-    public string Verdict(int decimals, double scale = 1, string unit = " points", string higher = "higher", string lower = "lower")
+    /// <remarks>
+    /// A difference that cannot leave a range (of two rates: −1 to 1, <see cref="RateDifference"/>) gives it as
+    /// <paramref name="range"/>, and the interval is printed cut to it; the direction is decided on the whole interval.
+    /// </remarks>
+    public string Verdict(int decimals, double scale = 1, string unit = " points", string higher = "higher", string lower = "lower", (double Low, double High)? range = null)
     {
         if (N == 0) return "not measured (no seed finished on both sides)";
-        string Interval(double low, double high) => N < 2 ? $"n {N}, no interval" : $"95 % CI {F(low * scale, decimals)} to {F(high * scale, decimals)}, n {N}";
+        var (low, high) = (Math.Max(Low, range?.Low ?? double.NegativeInfinity), Math.Min(High, range?.High ?? double.PositiveInfinity));
+        string Interval(double from, double to) => N < 2 ? $"n {N}, no interval" : $"95 % CI {F(from * scale, decimals)} to {F(to * scale, decimals)}, n {N}";
         return Direction switch
         {
-            Direction.Higher => $"{higher} by {F(Mean * scale, decimals)}{unit} ({Interval(Low, High)}; {Above} of {N} seeds)",
-            Direction.Lower => $"{lower} by {F(-Mean * scale, decimals)}{unit} ({Interval(-High, -Low)}; {Below} of {N} seeds)", // the size of the drop, as a positive interval
-            _ => $"no measurable difference ({Interval(Low, High)})",
+            Direction.Higher => $"{higher} by {F(Mean * scale, decimals)}{unit} ({Interval(low, high)}; {Above} of {N} seeds)",
+            Direction.Lower => $"{lower} by {F(-Mean * scale, decimals)}{unit} ({Interval(-high, -low)}; {Below} of {N} seeds)", // the size of the drop, as a positive interval
+            _ => $"no measurable difference ({Interval(low, high)})",
         };
     }
+
+    /// <summary>The range of a difference of two rates (errors, accuracies) for <see cref="Verdict"/>: −1 to 1.</summary>
+    public static readonly (double Low, double High) RateDifference = (-1, 1);
 
     /// <summary>Fixed decimals, thousands grouped ("4,500 steps" like the tables' cells), a true minus sign.</summary>
     static string F(double value, int decimals) => value.ToString("N" + decimals, CultureInfo.InvariantCulture).Replace("-", "−");

@@ -19,7 +19,7 @@ public static class ExperimentsClaims
         ["g2p-headline-beam-gain"] = s =>
         {
             var runs = s.Runs(ExperimentsTables.G2pHeadlineSweep);
-            return Within(runs, r => r.Metrics["test_beam_sequence_error"] - r.Metrics["test_greedy_sequence_error"]).Verdict(2, 100, higher: "beam 5 is worse", lower: "beam 5 is better");
+            return Within(runs, r => r.Metrics["test_beam_sequence_error"] - r.Metrics["test_greedy_sequence_error"]).Verdict(2, 100, range: Estimate.RateDifference, higher: "beam 5 is worse", lower: "beam 5 is better");
         },
 
         // notebook 00, the precision study: mixed bf16 against fp32 on the small G2P model
@@ -48,7 +48,7 @@ public static class ExperimentsClaims
             $"lr {lr}: " + Estimate.Paired(
                 s.Runs(ExperimentsTables.LayerNormGridSweep).Where(r => r.Config["norm"] == "post" && r.Config["encoder_layers"] == "6" && r.Config["lr"] == lr && r.Config["warmup"] == "300"),
                 s.FinishedRuns(ExperimentsTables.PaperScheduleSweep).Where(r => r.Config["encoder_layers"] == "6" && r.Config["lr"] == lr), r => r.TrainingReadings().DevSequenceError)
-            .Verdict(1, 100, higher: "higher dev sequence error with the paper's schedule", lower: "lower dev sequence error with the paper's schedule"))),
+            .Verdict(1, 100, range: Estimate.RateDifference, higher: "higher dev sequence error with the paper's schedule", lower: "lower dev sequence error with the paper's schedule"))),
 
         // notebook 06: the NAT against the AT, each NAT setting against the same run's one-shot NAT (refinement.csv), the NAT alone's decoder input and length rule
         ["nat-g2p-vs-at"] = s => AgainstAt(s, ExperimentsTables.AtVsNatG2p, "WER"),
@@ -66,24 +66,24 @@ public static class ExperimentsClaims
         ["ss-reverse-gap"] = s => "argmax scheduled sampling, teacher-forced minus free-running dev token accuracy: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingSweep, r => ExposureBiasExperiment.ReadingsOf(r).AccuracyGap),
         ["ss-reverse-sampled"] = s => "scheduled sampling with sampled predictions, test sequence error: " + Estimate.Paired(
             s.Runs(ExperimentsTables.ScheduledSamplingSweep).Where(r => r.Config["decoder_input"] == "teacher_forcing"), s.Runs(ExperimentsTables.SampledPredictionsSweep),
-            r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, higher: "higher than teacher forcing", lower: "lower than teacher forcing"),
+            r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError).Verdict(2, 100, range: Estimate.RateDifference, higher: "higher than teacher forcing", lower: "lower than teacher forcing"),
         ["ss-g2p"] = s => "test WER: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingG2pSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSequenceError)
             + "; test PER: " + AgainstTeacherForcing(s, ExperimentsTables.ScheduledSamplingG2pSweep, r => ExposureBiasExperiment.ReadingsOf(r).TestSymbolError),
 
         // notebook 08: beam search and sampling against greedy, and the beam's own five best against five samples as candidate sets
         ["decoding-beam"] = s => string.Join("; ", new[] { 2, 4, 8 }.Select(beam => $"beam {beam}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
             DecodingExperiment.Beams(r).Single(b => b.Beam == beam && b.LengthPenalty == 0).SequenceError - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
-            .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
+            .Verdict(2, 100, range: Estimate.RateDifference, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
         ["decoding-sampling"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Select(g =>
             $"one sample at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : g.TopP > 0 ? $", top-p {g.TopP:0.#}" : "")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
                 DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).SequenceError
                 - DecodingExperiment.Beams(r).Single(b => b.Beam == 1 && b.LengthPenalty == 0).SequenceError)
-            .Verdict(2, 100, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
+            .Verdict(2, 100, range: Estimate.RateDifference, higher: "higher test WER than greedy", lower: "lower test WER than greedy"))),
         ["decoding-oracle"] = s => string.Join("; ", DecodingExperiment.SamplingGrid.Where(g => g.TopK > 0 || g.TopP > 0).Select(g =>
             $"against five samples at T {g.Temperature:0.#}{(g.TopK > 0 ? $", top-k {g.TopK}" : $", top-p {g.TopP:0.#}")}: " + Within(s.Runs(ExperimentsTables.DecodingSweep), r =>
                 DecodingExperiment.BeamOracle(r).Single(o => o.Candidates == DecodingExperiment.OracleCandidates).OracleSequenceError
                 - DecodingExperiment.SamplingRows(r).Single(x => x.Temperature == g.Temperature && x.TopK == g.TopK && x.TopP == g.TopP).OracleSequenceError)
-            .Verdict(2, 100, higher: "the beam's five best miss more often", lower: "the beam's five best miss less often"))),
+            .Verdict(2, 100, range: Estimate.RateDifference, higher: "the beam's five best miss more often", lower: "the beam's five best miss less often"))),
 
         // notebook 09: the LSTM and the convolutional model against the Transformer at (nearly) equal size, and those sizes
         ["architecture-g2p-lstm"] = s => Against(s, ExperimentsTables.ArchitectureG2pSweeps, 1, "dev WER"),
@@ -125,9 +125,9 @@ public static class ExperimentsClaims
             + Rerun(s, "Transformer, local attention" + Eos, "Transformer, local attention", "local attention (r = 8) with EOS", "local attention without"),
 
         // notebook 11: each fine-tuning against continued MLE
-        ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100),
-        ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100),
-        ["sequence-reinforce-test-wer"] = s => "REINFORCE, test WER: " + AgainstContinuedMle(s, "+ reinforce", r => r.TestSequenceError).Verdict(2, 100),
+        ["sequence-mrt-test-wer"] = s => "MRT, test WER: " + AgainstContinuedMle(s, "+ mrt", r => r.TestSequenceError).Verdict(2, 100, range: Estimate.RateDifference),
+        ["sequence-mrt-free-running"] = s => "MRT, free-running token accuracy on test: " + AgainstContinuedMle(s, "+ mrt", r => r.FreeRunningAccuracy).Verdict(2, 100, range: Estimate.RateDifference),
+        ["sequence-reinforce-test-wer"] = s => "REINFORCE, test WER: " + AgainstContinuedMle(s, "+ reinforce", r => r.TestSequenceError).Verdict(2, 100, range: Estimate.RateDifference),
 
         // notebook 12: guided attention against none (λ 10 against 0), and the pointer-generator against no copying
         ["guided-diagonal"] = s => "attention on the diagonal band at the first evaluation: " + AgainstUnguided(s, r => GuidedAttentionExperiment.Diagonality(r)[0].DiagonalShare, 1, "higher", "lower")
@@ -196,7 +196,7 @@ public static class ExperimentsClaims
             ? paired.Verdict(0, 1, " steps", higher: $"more steps than {versus}", lower: $"fewer steps than {versus}")
             : "no seed in which both reached it";
         var test = Estimate.Paired(control, treated, r => done[r].Test!.SequenceError)
-            .Verdict(2, 100, higher: $"higher than {versus}", lower: $"lower than {versus}");
+            .Verdict(2, 100, range: Estimate.RateDifference, higher: $"higher than {versus}", lower: $"lower than {versus}");
         string? Diverged(string arm, IEnumerable<RunRecord> runs) =>
             runs.Where(r => r.State == RunState.Diverged).Select(r => r.Seed).Order().ToList() is { Count: > 0 } d ? $"{arm} diverged in seed {string.Join(", ", d)}" : null;
         var diverged = new[] { Diverged(name, treated), Diverged(versus, control) }.OfType<string>().ToList();
@@ -210,7 +210,7 @@ public static class ExperimentsClaims
     /// <summary>Variant <paramref name="index"/> of a comparison against its first (the Transformer), paired by seed, in points of the error.</summary>
     static string Against(ReportSources s, IReadOnlyList<ArchitectureVariant> sweeps, int index, string metric) =>
         $"{sweeps[index].Name}: " + Estimate.Paired(s.Runs(sweeps[0].Sweep), s.Runs(sweeps[index].Sweep), r => r.TrainingReadings().DevSequenceError)
-            .Verdict(2, 100, higher: $"higher {metric} than the Transformer", lower: $"lower {metric} than the Transformer");
+            .Verdict(2, 100, range: Estimate.RateDifference, higher: $"higher {metric} than the Transformer", lower: $"lower {metric} than the Transformer");
 
     /// <summary>One encoder attention of <paramref name="sweep"/> against full attention, paired by seed, in points of the error.</summary>
     static string AgainstFull(ReportSources s, SweepSpec sweep, string kind, string name, string metric) =>
@@ -222,7 +222,7 @@ public static class ExperimentsClaims
 
     /// <summary>One value of a sweep's axis minus another, paired by seed.</summary>
     static string Between(IReadOnlyList<RunRecord> runs, string key, string baseline, string treatment, Func<RunRecord, double> value, string higher, string lower, int decimals = 2) =>
-        Estimate.Paired(runs.Where(r => r.Config[key] == baseline), runs.Where(r => r.Config[key] == treatment), value).Verdict(decimals, 100, higher: higher, lower: lower);
+        Estimate.Paired(runs.Where(r => r.Config[key] == baseline), runs.Where(r => r.Config[key] == treatment), value).Verdict(decimals, 100, range: Estimate.RateDifference, higher: higher, lower: lower);
 
     /// <summary>Guided attention (λ 10) minus none, paired by seed.</summary>
     static string AgainstUnguided(ReportSources s, Func<RunRecord, double> value, int decimals, string higher = "higher with guidance", string lower = "lower with guidance") =>
@@ -237,7 +237,7 @@ public static class ExperimentsClaims
     {
         var quality = AtVsNatExperiment.Quality(r);
         return quality.Single(q => q.Decoder == "nat").SequenceError - quality.Single(q => q.Decoder == "at greedy").SequenceError;
-    }).Verdict(2, 100, higher: $"the NAT's test {metric} is higher than greedy AT decoding's", lower: $"the NAT's test {metric} is lower than greedy AT decoding's");
+    }).Verdict(2, 100, range: Estimate.RateDifference, higher: $"the NAT's test {metric} is higher than greedy AT decoding's", lower: $"the NAT's test {metric} is lower than greedy AT decoding's");
 
     /// <summary>Distillation, refinement and the length beam, each minus the same run's one-shot NAT (refinement.csv).</summary>
     static string NatSettings(ReportSources s, SweepSpec sweep)
@@ -249,7 +249,7 @@ public static class ExperimentsClaims
             var rows = AtVsNatExperiment.Refinement(r);
             double At(bool distilled, int beam, int iterations) => rows.Single(o => o.Distilled == distilled && o.LengthBeam == beam && o.Iterations == iterations).SequenceError;
             return At(x.Distilled, x.LengthBeam, x.Iterations) - At(false, 1, 1);
-        }).Verdict(2, 100, higher: "higher error than one shot", lower: "lower error than one shot")));
+        }).Verdict(2, 100, range: Estimate.RateDifference, higher: "higher error than one shot", lower: "lower error than one shot")));
     }
 
     /// <summary>A fine-tuning of notebook 11's sweep minus continued MLE, per seed (objectives.csv of each run), as an estimate.</summary>

@@ -189,13 +189,13 @@ public static partial class ExperimentsTables
                 return (IReadOnlyList<string>)[a.Arm, finished,
                     new Estimate([.. done.Select(r => Training(r).DevSequenceError)]).Format(2, 100, range: Estimate.Rate),
                     isBaseline ? BaselineCell(a.SourceEos)
-                        : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
+                        : Estimate.Paired(baseline, done, r => Training(r).DevSequenceError).Verdict(2, 100, range: Estimate.RateDifference, higher: "higher", lower: "lower"),
                     reached.Count == 0 ? $"not reached (0 of {done.Count})" : $"{new Estimate(reached).Format(0)}; {reached.Count} of {done.Count}",
                     new Estimate(atBest).Format(2, 100, range: Estimate.Rate),
                     armUnevaluated.Length > 0 ? $"not evaluated yet: {armUnevaluated}" : new Estimate([.. done.Select(r => tests[r]!.SequenceError)]).Format(2, 100, range: Estimate.Rate),
                     isBaseline ? BaselineCell(a.SourceEos)
                         : armUnevaluated.Length > 0 || baselineUnevaluated.Length > 0 ? "waits for every seed's test evaluation"
-                        : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, higher: "higher", lower: "lower"),
+                        : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, range: Estimate.RateDifference, higher: "higher", lower: "lower"),
                     $"{new Estimate([.. done.Select(r => Training(r).BestStep)]).Format(0, range: (0, done.Max(r => r.TrainingSettings().Loop.MaxSteps)))}; {Stopped(done)}"];
             })]);
     }

@@ -112,6 +112,13 @@ public sealed class ExperimentsReportTests : IDisposable
         Assert.Equal("0.70 (95 % CI 0.00 to 1.97, n 2)", rate.Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
         Assert.Equal("99.97 (95 % CI 99.72 to 100.00, n 2)", new TransformerLab.Experiments.Estimate([0.9999, 0.9995]).Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
         Assert.Equal("4,500 (n 1, no interval)", new TransformerLab.Experiments.Estimate([4500.0]).Format(0)); // thousands grouped like the tables' cells
+        // a difference of two rates cannot pass ±100 points: copying's test error, 1.0, 0.96 and 0.995 lower (mean 0.985, sd 0.0218,
+        // t(0.975, 2) · sd / √3 = 0.0541: 0.9309 to 1.0391 uncut); the direction is the uncut interval's, the printed one is cut at 100
+        var drop = new TransformerLab.Experiments.Estimate([-1.0, -0.96, -0.995]);
+        Assert.Equal("lower by 98.50 points (95 % CI 93.09 to 103.91, n 3; 3 of 3 seeds)", drop.Verdict(2, 100));
+        Assert.Equal("lower by 98.50 points (95 % CI 93.09 to 100.00, n 3; 3 of 3 seeds)", drop.Verdict(2, 100, range: TransformerLab.Experiments.Estimate.RateDifference));
+        // two seeds far apart: −0.1 ± 12.7062 · 1.1314 / √2 = −10.26 to 10.06 uncut, both ends cut
+        Assert.Equal("no measurable difference (95 % CI −100.00 to 100.00, n 2)", new TransformerLab.Experiments.Estimate([-0.9, 0.7]).Verdict(2, 100, range: TransformerLab.Experiments.Estimate.RateDifference));
         Assert.Equal("+1.50", Cell.Signed(1.5, 2));
         Assert.Equal("0.0", Cell.Number(-0.01, 1));
         Assert.Equal("–", Cell.MeanSd([], 2));
