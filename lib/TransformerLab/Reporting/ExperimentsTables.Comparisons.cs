@@ -70,7 +70,7 @@ public static partial class ExperimentsTables
         return new([variant, $"best dev {sequenceError} %", $"best dev {symbolError} %", $"{sequenceError} minus {first.Name}, paired (points)", $"per seed, dev {sequenceError} %",
                 "parameters", "training time (s)", "runs"],
             variants.Select(g => (IReadOnlyList<string>)[g.Name, Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 2, 100),
-                g.Name == first.Name ? "–" : Cell.SignedMeanSd(Analysis.Paired(first.Runs, g.Runs, r => Training(r).DevSequenceError), 2, 100),
+                g.Name == first.Name ? "–" : Cell.RateDifference(Analysis.Paired(first.Runs, g.Runs, r => Training(r).DevSequenceError), 2),
                 Cell.PerSeed(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100),
                 string.Join(" / ", Done(g.Runs, r => Training(r).Parameters).Distinct().Select(p => Cell.Number(p, 0))),
                 Cell.MeanSd(Done(g.Runs, r => Training(r).TrainSeconds), 0),

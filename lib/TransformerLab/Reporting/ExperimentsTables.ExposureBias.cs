@@ -105,8 +105,8 @@ public static partial class ExperimentsTables
         };
         return new(["policy", "test sequence error %", "paired", "test symbol error %", "paired", "teacher-forced acc. %", "free-running acc. %", "gap (points)", "per seed, test sequence error %"],
             policies.Select(p => (IReadOnlyList<string>)[p.Name,
-                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TestSequenceError), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Analysis.Paired(teacher, p.Runs, r => Exposure(r).TestSequenceError), 2, 100),
-                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TestSymbolError), 2, 100), p.Runs == teacher ? "–" : Cell.SignedMeanSd(Analysis.Paired(teacher, p.Runs, r => Exposure(r).TestSymbolError), 2, 100),
+                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TestSequenceError), 2, 100), p.Runs == teacher ? "–" : Cell.RateDifference(Analysis.Paired(teacher, p.Runs, r => Exposure(r).TestSequenceError), 2),
+                Cell.MeanSd(Done(p.Runs, r => Exposure(r).TestSymbolError), 2, 100), p.Runs == teacher ? "–" : Cell.RateDifference(Analysis.Paired(teacher, p.Runs, r => Exposure(r).TestSymbolError), 2),
                 Cell.MeanSd(Done(p.Runs, r => Exposure(r).TfTokenAccuracy), 2, 100), Cell.MeanSd(Done(p.Runs, r => Exposure(r).FreeTokenAccuracy), 2, 100),
                 Cell.MeanSd(Done(p.Runs, r => Exposure(r).AccuracyGap), 2, 100), Cell.PerSeed(Done(p.Runs, r => Exposure(r).TestSequenceError), 1, 100)]).ToList());
     }

@@ -58,7 +58,7 @@ public static partial class ExperimentsTables
             ["test PER %, greedy", Cell.MeanSd(done.Select(r => Test(r).TestGreedySymbolError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestGreedySymbolError), 2, 100)],
             [$"test WER %, beam {HeldOutTestExperiment.Beam}", Cell.MeanSd(done.Select(r => Test(r).TestBeamSequenceError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestBeamSequenceError), 2, 100)],
             [$"test PER %, beam {HeldOutTestExperiment.Beam}", Cell.MeanSd(done.Select(r => Test(r).TestBeamSymbolError), 2, 100), Cell.PerSeed(done.Select(r => Test(r).TestBeamSymbolError), 2, 100)],
-            [$"beam {HeldOutTestExperiment.Beam} − greedy, test WER (points, paired by seed)", Cell.SignedMeanSd(done.Select(r => Test(r).TestBeamSequenceError - Test(r).TestGreedySequenceError).ToList(), 2, 100),
+            [$"beam {HeldOutTestExperiment.Beam} − greedy, test WER (points, paired by seed)", Cell.RateDifference(done.Select(r => Test(r).TestBeamSequenceError - Test(r).TestGreedySequenceError).ToList(), 2),
              string.Join(" / ", done.Select(r => Cell.Signed(100 * (Test(r).TestBeamSequenceError - Test(r).TestGreedySequenceError), 2)))],
             ["training time (evaluations included)", Cell.MeanSd(done.Select(r => Training(r).TrainSeconds / 60), 1) + " min", Cell.PerSeed(done.Select(r => Training(r).TrainSeconds / 60), 1)],
             ["target tokens/s", Cell.MeanSd(done.Select(r => Training(r).TokensPerSecond), 0), Cell.PerSeed(done.Select(r => Training(r).TokensPerSecond), 0)],

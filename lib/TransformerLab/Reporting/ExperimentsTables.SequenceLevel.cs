@@ -39,9 +39,9 @@ public static partial class ExperimentsTables
         return new(["precision", "dev WER % (best)", "test WER %", "test PER %", "per seed, test WER %", "runs"],
         [
             Row("fp32", fp32), Row("bf16 (mixed)", bf16),
-            ["bf16 − fp32, paired by seed", Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Training(r).DevSequenceError), 2, 100),
-             Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError), 2, 100),
-             Cell.SignedMeanSd(Analysis.Paired(fp32, bf16, r => Test(r).TestSymbolError), 2, 100),
+            ["bf16 − fp32, paired by seed", Cell.RateDifference(Analysis.Paired(fp32, bf16, r => Training(r).DevSequenceError), 2),
+             Cell.RateDifference(Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError), 2),
+             Cell.RateDifference(Analysis.Paired(fp32, bf16, r => Test(r).TestSymbolError), 2),
              string.Join(" / ", Analysis.Paired(fp32, bf16, r => Test(r).TestSequenceError).Select(d => Cell.Signed(100 * d, 2))), ""],
         ]);
     }
@@ -67,7 +67,7 @@ public static partial class ExperimentsTables
                 "exposure gap (points)", $"per seed, test {sequenceError} %", "runs"],
             SequenceTrainingExperiment.Models.Select(model => (IReadOnlyList<string>)[SequenceTrainingExperiment.DisplayName(model),
                 Cell.MeanSd(Of(model, o => o.DevSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSequenceError), 2, 100), Cell.MeanSd(Of(model, o => o.TestSymbolError), 2, 100),
-                model != SequenceTrainingExperiment.Models[0] && model != control ? Cell.SignedMeanSd(AgainstMle(model, o => o.TestSequenceError), 2, 100) : "–",
+                model != SequenceTrainingExperiment.Models[0] && model != control ? Cell.RateDifference(AgainstMle(model, o => o.TestSequenceError), 2) : "–",
                 Cell.MeanSd(Of(model, o => o.TeacherForcedAccuracy - o.FreeRunningAccuracy), 2, 100),
                 Cell.PerSeed(Of(model, o => o.TestSequenceError), 1, 100),
                 $"{rows.Count(r => r.ContainsKey(model))} done" + (missing > 0 ? $", {missing} not run yet" : "")]).ToList());
@@ -89,7 +89,7 @@ public static partial class ExperimentsTables
         return new(["guided attention λ", "dev WER % at the first evaluation", "best dev WER %", $"best WER minus λ = {first.Name}, paired (points)", "per seed, best dev WER %",
                 "attention on the diagonal band, first → last evaluation (%)", "runs"],
             groups.Select(g => (IReadOnlyList<string>)[g.Name, Cell.MeanSd(Done(g.Runs, FirstDev), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSequenceError), 2, 100),
-                g.Name == first.Name ? "–" : Cell.SignedMeanSd(Analysis.Paired(first.Runs, g.Runs, r => Training(r).DevSequenceError), 2, 100),
+                g.Name == first.Name ? "–" : Cell.RateDifference(Analysis.Paired(first.Runs, g.Runs, r => Training(r).DevSequenceError), 2),
                 Cell.PerSeed(Done(g.Runs, r => Training(r).DevSequenceError), 1, 100),
                 $"{Cell.MeanSd(Done(g.Runs, r => Share(r, last: false)), 1, 100)} → {Cell.MeanSd(Done(g.Runs, r => Share(r, last: true)), 1, 100)}",
                 Outcome(g.Runs) + (g.Runs.Count < seeds ? $", {seeds - g.Runs.Count} not run yet" : "")]).ToList());
@@ -101,12 +101,12 @@ public static partial class ExperimentsTables
         var groups = new[] { "false", "true" }.Select(c => (Name: c == "true" ? "with copying (pointer-generator)" : "without copying",
             Runs: (IReadOnlyList<RunRecord>)finished.Where(r => r.Config["copy"] == c).OrderBy(r => r.Seed).ToList())).ToList();
         CopyingExperiment.Readings R(RunRecord r) => CopyingExperiment.ReadingsOf(r);
-        return new(["model", "test sequence error %", "items with seen names %", "items with an unseen name %", "unseen names recalled %", "seen names recalled %",
+        return new(["model", "test sequence error %", "sequence error, items with only seen names %", "sequence error, items with an unseen name %", "unseen names recalled %", "seen names recalled %",
                 "test error minus without copying, paired (points)", "runs"],
             groups.Select(g => (IReadOnlyList<string>)[g.Name, Cell.MeanSd(Done(g.Runs, r => R(r).TestSequenceError), 2, 100),
                 Cell.MeanSd(Done(g.Runs, r => R(r).TestSequenceErrorSeenNames), 2, 100), Cell.MeanSd(Done(g.Runs, r => R(r).TestSequenceErrorUnseenName), 2, 100),
                 Cell.MeanSd(Done(g.Runs, r => R(r).UnseenNameRecall), 2, 100), Cell.MeanSd(Done(g.Runs, r => R(r).SeenNameRecall), 2, 100),
-                g.Name == groups[0].Name ? "–" : Cell.SignedMeanSd(Analysis.Paired(groups[0].Runs, g.Runs, r => R(r).TestSequenceError), 2, 100),
+                g.Name == groups[0].Name ? "–" : Cell.RateDifference(Analysis.Paired(groups[0].Runs, g.Runs, r => R(r).TestSequenceError), 2),
                 Outcome(g.Runs) + (g.Runs.Count < seeds ? $"{(g.Runs.Count > 0 ? ", " : "")}{seeds - g.Runs.Count} not run yet" : "")]).ToList());
     }
 }

@@ -50,11 +50,18 @@ public static class Cell
     /// "+1.45 ± 0.15 (95 % CI +1.08 to +1.82)": mean ± sd of paired differences and the 95 % interval of their mean
     /// (<see cref="Estimate"/>; Student's t over the seeds), so a reader sees at once whether the interval excludes 0.
     /// </summary>
-    public static string SignedMeanSd(IReadOnlyList<double> differences, int decimals, double scale = 1)
+    public static string SignedMeanSd(IReadOnlyList<double> differences, int decimals, double scale = 1, (double Low, double High)? range = null)
     {
         if (differences.Count == 0) return "–";
         var e = new Estimate([.. differences.Select(d => d * scale)]);
         var core = $"{Signed(e.Mean, decimals)} ± {Number(e.StandardDeviation, decimals)}";
-        return e.N < 2 ? core : $"{core} (95 % CI {Signed(e.Low, decimals)} to {Signed(e.High, decimals)})";
+        var (low, high) = (Math.Max(e.Low, scale * (range?.Low ?? double.NegativeInfinity)), Math.Min(e.High, scale * (range?.High ?? double.PositiveInfinity)));
+        return e.N < 2 ? core : $"{core} (95 % CI {Signed(low, decimals)} to {Signed(high, decimals)})";
     }
+
+    /// <summary>
+    /// <see cref="SignedMeanSd"/> of differences of two rates (errors, accuracies) in points: its interval cut to ±100
+    /// points, which a difference of two rates cannot pass (<see cref="Estimate.RateDifference"/>).
+    /// </summary>
+    public static string RateDifference(IReadOnlyList<double> differences, int decimals) => SignedMeanSd(differences, decimals, 100, Estimate.RateDifference);
 }

@@ -117,6 +117,8 @@ public sealed class ExperimentsReportTests : IDisposable
         var drop = new TransformerLab.Experiments.Estimate([-1.0, -0.96, -0.995]);
         Assert.Equal("lower by 98.50 points (95 % CI 93.09 to 103.91, n 3; 3 of 3 seeds)", drop.Verdict(2, 100));
         Assert.Equal("lower by 98.50 points (95 % CI 93.09 to 100.00, n 3; 3 of 3 seeds)", drop.Verdict(2, 100, range: TransformerLab.Experiments.Estimate.RateDifference));
+        Assert.Equal("−98.50 ± 2.18 (95 % CI −100.00 to −93.09)", Cell.RateDifference([-1.0, -0.96, -0.995], 2)); // the tables' cells, cut the same way
+        Assert.Equal("−98.50 ± 2.18 (95 % CI −103.91 to −93.09)", Cell.SignedMeanSd([-1.0, -0.96, -0.995], 2, 100));
         // two seeds far apart: −0.1 ± 12.7062 · 1.1314 / √2 = −10.26 to 10.06 uncut, both ends cut
         Assert.Equal("no measurable difference (95 % CI −100.00 to 100.00, n 2)", new TransformerLab.Experiments.Estimate([-0.9, 0.7]).Verdict(2, 100, range: TransformerLab.Experiments.Estimate.RateDifference));
         Assert.Equal("+1.50", Cell.Signed(1.5, 2));
