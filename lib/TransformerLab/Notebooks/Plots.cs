@@ -52,6 +52,14 @@ public static class Plots
     }
 
     /// <summary>
+    /// The rows of a decoder's attention map for a target sequence: each decoder step as the token it reads and the one it
+    /// predicts ("&lt;s&gt; → K", "K → AE", …, "T → &lt;/s&gt;"), so that a row is not mistaken for the alignment of the token
+    /// it reads (under teacher forcing a step reads the previous target token and predicts the next).
+    /// </summary>
+    public static IReadOnlyList<string> DecoderRows(IReadOnlyList<string> target) =>
+        [.. target.Prepend("<s>").Zip(target.Append("</s>"), (read, predicted) => $"{read} → {predicted}")];
+
+    /// <summary>
     /// A value's seed mean over two settings (e.g. x = peak lr, y = warm-up), every cell printed with its value and sd;
     /// empty where no run of that cell finished, "diverged" where every one diverged. Cells are ordered by the settings'
     /// own order (numbers numerically). The colour scale runs from <paramref name="zMin"/> to <paramref name="zMax"/>

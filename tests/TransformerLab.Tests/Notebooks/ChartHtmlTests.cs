@@ -84,6 +84,14 @@ public sealed class ChartHtmlTests
     }
 
     [Fact]
+    public void A_decoder_maps_rows_name_the_token_each_step_reads_and_the_one_it_predicts()
+    {
+        // teacher forcing: step t reads <s> or target t − 1 and predicts target t, then EOS — one row per decoder input
+        Assert.Equal(["<s> → N", "N → AY", "AY → T", "T → </s>"], Plots.DecoderRows(["N", "AY", "T"]));
+        Assert.Equal(["<s> → </s>"], Plots.DecoderRows([]));
+    }
+
+    [Fact]
     public void A_title_longer_than_a_line_is_broken_at_spaces_and_a_short_one_is_left_alone()
     {
         const string longTitle = "Dev sequence error during training, fp32 and bf16 (band: one sd over seeds), by step";
