@@ -116,6 +116,10 @@ public static class Plots
     static Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve(Func<TrainingCurvePoint, double> value) =>
         r => r.TrainingCurve().Select(p => ((double)p.Step, value(p)));
 
+    /// <summary>Each group's line its own dash: curves that coincide (bf16 on fp32, a control on its treatment) all stay visible.</summary>
+    static readonly StyleParam.DrawingStyle[] Dashes = [StyleParam.DrawingStyle.Solid, StyleParam.DrawingStyle.Dash, StyleParam.DrawingStyle.Dot,
+        StyleParam.DrawingStyle.DashDot, StyleParam.DrawingStyle.LongDash, StyleParam.DrawingStyle.LongDashDot];
+
     static GenericChart Bands(IEnumerable<(string Name, IReadOnlyList<RunRecord> Runs, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> series,
         string yTitle, string? title, bool logY = false)
     {
@@ -132,7 +136,7 @@ public static class Plots
                     Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean - b.StandardDeviation),
                         ShowLegend: false, LineWidth: 0, LineColor: shade, Fill: StyleParam.Fill.ToNext_y, FillColor: shade),
                     Plotly.NET.CSharp.Chart.Line<double, double, string>(steps, band.Select(b => b.Mean),
-                        Name: $"{g.Name} (n {g.Runs.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour)),
+                        Name: $"{g.Name} (n {g.Runs.Select(r => r.Seed).Distinct().Count()})", LineColor: Color.fromHex(colour), LineDash: Dashes[i % Dashes.Length]),
                 };
             });
         var chart = Plotly.NET.CSharp.Chart.Combine(charts).WithXAxisStyle<double, double, string>(TitleText: "step");
