@@ -145,7 +145,7 @@ public static partial class NotebookPage
             <html lang="en"><head><meta charset="utf-8"><title>Transformer Lab notebooks</title><style>{Style}{IndexStyle}</style>{plotly}</head>
             <body><h1>Transformer Lab notebooks</h1>
             <p class="meta">{WebUtility.HtmlEncode(provenance)}; notebook size {WebUtility.HtmlEncode(mode)}. Each section is one notebook: its question,
-            its answer as the page states it, and its key figure; the title links to the whole page.</p>
+            its answer as the page states it (its "above" and "below" point into that page), and its key figure; the title links to the whole page.</p>
             {html}</body></html>
 
             """;
