@@ -17,6 +17,31 @@ public static class Tables
     }
 
     /// <summary>
+    /// <c>train</c> runs one row each, as a reader compares them: the run, its seed and state, where it stopped and its best
+    /// step, and its dev readings at that step in % (<see cref="TrainingReadings"/>); <paramref name="setting"/>, when
+    /// given, adds the column that tells the runs apart (e.g. with or without the causal mask).
+    /// </summary>
+    public static DataFrame TrainingRuns(IEnumerable<RunRecord> runs, (string Name, Func<RunRecord, string> Value)? setting = null)
+    {
+        var rows = runs.OrderBy(r => r.Seed).ToList();
+        var readings = rows.Select(r => r.TrainingReadings()).ToList();
+        static long? Steps(double steps) => double.IsNaN(steps) ? null : (long)steps; // none where a run diverged before its first evaluation
+        DataFrameColumn Percent(string name, Func<TrainingReadings, double> value) =>
+            new DoubleDataFrameColumn(name, readings.Select(t => Math.Round(100 * value(t), 2)));
+        return new DataFrame([
+            new StringDataFrameColumn("run", rows.Select(r => r.Key)),
+            .. setting is { } s ? [new StringDataFrameColumn(s.Name, rows.Select(s.Value))] : Array.Empty<DataFrameColumn>(),
+            new Int32DataFrameColumn("seed", rows.Select(r => r.Seed)),
+            new StringDataFrameColumn("state", rows.Select(r => r.State.ToString().ToLowerInvariant())),
+            new Int64DataFrameColumn("steps", readings.Select(t => Steps(t.Steps))),
+            new Int64DataFrameColumn("best step", readings.Select(t => Steps(t.BestStep))),
+            Percent("dev sequence error %", t => t.DevSequenceError),
+            Percent("dev symbol error %", t => t.DevSymbolError),
+            Percent("dev token accuracy %", t => t.DevTokenAccuracy),
+        ]);
+    }
+
+    /// <summary>
     /// A report table (<see cref="ExperimentsTables"/>) as experiments.md shows it: one text column per header, its cells'
     /// markdown marks (<c>**chosen**</c>, <c>`command`</c>) dropped, since a table cell shows them as typed.
     /// </summary>
