@@ -47,9 +47,13 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     {
         if (N == 0) return "–";
         if (N == 1) return $"{F(Mean * scale, decimals)}{unit} (n 1, no interval)";
-        var (low, high) = (Math.Max(Low, range?.Low ?? double.NegativeInfinity), Math.Min(High, range?.High ?? double.PositiveInfinity));
+        var (low, high) = Within(range);
         return $"{F(Mean * scale, decimals)}{unit} (95 % CI {F(low * scale, decimals)} to {F(high * scale, decimals)}, n {N})";
     }
+
+    /// <summary>The 95 % interval cut to <paramref name="range"/> (none: as it is); it still covers the mean.</summary>
+    public (double Low, double High) Within((double Low, double High)? range) =>
+        (Math.Max(Low, range?.Low ?? double.NegativeInfinity), Math.Min(High, range?.High ?? double.PositiveInfinity));
 
     /// <summary>The range of a rate — an error or an accuracy — for <see cref="Format"/>.</summary>
     public static readonly (double Low, double High) Rate = (0, 1);
@@ -66,7 +70,7 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     public string Verdict(int decimals, double scale = 1, string unit = " points", string higher = "higher", string lower = "lower", (double Low, double High)? range = null)
     {
         if (N == 0) return "not measured (no seed finished on both sides)";
-        var (low, high) = (Math.Max(Low, range?.Low ?? double.NegativeInfinity), Math.Min(High, range?.High ?? double.PositiveInfinity));
+        var (low, high) = Within(range);
         string Interval(double from, double to) => N < 2 ? $"n {N}, no interval" : $"95 % CI {F(from * scale, decimals)} to {F(to * scale, decimals)}, n {N}";
         return Direction switch
         {

@@ -116,8 +116,8 @@ public static class Plots
     static Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve(Func<TrainingCurvePoint, double> value) =>
         r => r.TrainingCurve().Select(p => ((double)p.Step, value(p)));
 
-    /// <summary>Each group's line its own dash: curves that coincide (bf16 on fp32, a control on its treatment) all stay visible.</summary>
-    static readonly StyleParam.DrawingStyle[] Dashes = [StyleParam.DrawingStyle.Solid, StyleParam.DrawingStyle.Dash, StyleParam.DrawingStyle.Dot,
+    /// <summary>Each series its own dash: curves that coincide (bf16 on fp32, a control on its treatment) all stay visible; for the band charts here and the notebooks' own line charts.</summary>
+    public static readonly StyleParam.DrawingStyle[] Dashes = [StyleParam.DrawingStyle.Solid, StyleParam.DrawingStyle.Dash, StyleParam.DrawingStyle.Dot,
         StyleParam.DrawingStyle.DashDot, StyleParam.DrawingStyle.LongDash, StyleParam.DrawingStyle.LongDashDot];
 
     static GenericChart Bands(IEnumerable<(string Name, IReadOnlyList<RunRecord> Runs, Func<RunRecord, IEnumerable<(double Step, double Value)>> Curve)> series,

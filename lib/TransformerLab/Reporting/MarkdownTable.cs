@@ -55,7 +55,7 @@ public static class Cell
         if (differences.Count == 0) return "–";
         var e = new Estimate([.. differences.Select(d => d * scale)]);
         var core = $"{Signed(e.Mean, decimals)} ± {Number(e.StandardDeviation, decimals)}";
-        var (low, high) = (Math.Max(e.Low, scale * (range?.Low ?? double.NegativeInfinity)), Math.Min(e.High, scale * (range?.High ?? double.PositiveInfinity)));
+        var (low, high) = e.Within(range is { } r ? (scale * r.Low, scale * r.High) : null);
         return e.N < 2 ? core : $"{core} (95 % CI {Signed(low, decimals)} to {Signed(high, decimals)})";
     }
 
