@@ -81,6 +81,7 @@ public static partial class NotebookDisplay
     /// </summary>
     public const string LayoutDefaults = """
         (function (layout, data) {
+            function thousands(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
             for (var k of Object.keys(layout).concat(['xaxis', 'yaxis'])) {
                 if (!/^[xy]axis[0-9]*$/.test(k)) continue;
                 var axis = layout[k] = layout[k] || {}, letter = k[0], id = letter + k.slice(5);
@@ -101,7 +102,7 @@ public static partial class NotebookDisplay
                 if (distinct.length === 0) continue;
                 if (letter === 'x' && distinct.length <= 8) {
                     axis.tickmode = 'array'; axis.tickvals = distinct;
-                    axis.ticktext = distinct.map(function (v) { return Number.isInteger(v) ? String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : String(v); });
+                    axis.ticktext = distinct.map(function (v) { return Number.isInteger(v) ? thousands(String(v)) : String(v); });
                 }
                 else if (decades > 4) axis.dtick = Math.ceil(decades / 9);
                 else {
@@ -111,7 +112,7 @@ public static partial class NotebookDisplay
                     for (var e = Math.floor(Math.log10(distinct[0])); e <= Math.ceil(Math.log10(distinct[distinct.length - 1])); e++)
                         steps.forEach(function (m) {
                             axis.tickvals.push(Number((m * Math.pow(10, e)).toPrecision(1)));
-                            axis.ticktext.push(e >= 0 ? (m + '0'.repeat(e)).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '0.' + '0'.repeat(-e - 1) + m);
+                            axis.ticktext.push(e >= 0 ? thousands(m + '0'.repeat(e)) : '0.' + '0'.repeat(-e - 1) + m);
                         });
                 }
             }
@@ -179,11 +180,33 @@ public static partial class NotebookDisplay
     static string Cell(object? value) => value switch
     {
         null => "",
-        double d => d.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
-        float f => f.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+        double d => Number(d),
+        float f => Number(f),
         IFormattable x => x.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>
+    /// A table cell's number: <paramref name="digits"/> significant digits (six unless a cell asks for fewer), and a
+    /// magnitude below 10⁻⁴ (a float difference, a gradient far down the sequence) as "8.94 × 10⁻⁷" — .NET's "8.9407E-07"
+    /// reads as a typo to most readers; three digits at most are all such a figure means.
+    /// </summary>
+    public static string Number(double value, int digits = 6)
+    {
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        if (value == 0 || !double.IsFinite(value) || Math.Abs(value) >= 1e-4) return value.ToString("G" + digits, culture);
+        int exponent = (int)Math.Floor(Math.Log10(Math.Abs(value)));
+        double mantissa = Math.Round(value / Math.Pow(10, exponent), Math.Min(digits, 3) - 1);
+        if (Math.Abs(mantissa) >= 10) { mantissa /= 10; exponent++; }   // 9.996e-7 rounds to 10.00: write 1 × 10⁻⁶
+        return $"{mantissa.ToString("0.##", culture)} × 10{Superscript(exponent)}";
+    }
+
+    static string Superscript(int exponent) =>
+        string.Concat(exponent.ToString(System.Globalization.CultureInfo.InvariantCulture).Select(c => c switch
+        {
+            '-' => '⁻', '0' => '⁰', '1' => '¹', '2' => '²', '3' => '³', '4' => '⁴',
+            '5' => '⁵', '6' => '⁶', '7' => '⁷', '8' => '⁸', _ => '⁹',
+        }));
 
     /// <summary>A tensor as TorchSharp prints it: a line with its shape, type and device, then its values in numpy style.</summary>
     public static string TensorText(Tensor tensor) =>
