@@ -60,8 +60,9 @@ public sealed record Estimate(IReadOnlyList<double> Values)
 
     /// <summary>
     /// The words a comparison may use, from the interval: "lower by 3.27 points (95 % CI 1.92 to 4.62, n 3; 3 of 3 seeds)"
-    /// or "no measurable difference (95 % CI −0.40 to 1.20, n 3)". <paramref name="higher"/>/<paramref name="lower"/> name
-    /// the direction in the metric's terms (for an error, "higher" is worse).
+    /// or "no measurable difference (95 % CI −0.40 to 1.20, n 3)"; one seed gives its difference and no verdict ("+0.44
+    /// points in the one seed finished on both sides (n 1, no interval: no verdict)"). <paramref name="higher"/>/<paramref
+    /// name="lower"/> name the direction in the metric's terms (for an error, "higher" is worse).
     /// </summary>
     /// <remarks>
     /// A difference that cannot leave a range (of two rates: −1 to 1, <see cref="RateDifference"/>) gives it as
@@ -70,8 +71,10 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     public string Verdict(int decimals, double scale = 1, string unit = " points", string higher = "higher", string lower = "lower", (double Low, double High)? range = null)
     {
         if (N == 0) return "not measured (no seed finished on both sides)";
+        // one difference has no interval: it is shown, and no word about it — "no measurable difference" would read as a finding
+        if (N == 1) return $"{(Mean > 0 ? "+" : "")}{F(Mean * scale, decimals)}{unit} in the one seed finished on both sides (n 1, no interval: no verdict)";
         var (low, high) = Within(range);
-        string Interval(double from, double to) => N < 2 ? $"n {N}, no interval" : $"95 % CI {F(from * scale, decimals)} to {F(to * scale, decimals)}, n {N}";
+        string Interval(double from, double to) => $"95 % CI {F(from * scale, decimals)} to {F(to * scale, decimals)}, n {N}";
         return Direction switch
         {
             Direction.Higher => $"{higher} by {F(Mean * scale, decimals)}{unit} ({Interval(low, high)}; {Above} of {N} seeds)",

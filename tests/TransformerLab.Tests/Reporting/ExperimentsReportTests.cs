@@ -112,6 +112,8 @@ public sealed class ExperimentsReportTests : IDisposable
         Assert.Equal("0.70 (95 % CI 0.00 to 1.97, n 2)", rate.Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
         Assert.Equal("99.97 (95 % CI 99.72 to 100.00, n 2)", new TransformerLab.Experiments.Estimate([0.9999, 0.9995]).Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
         Assert.Equal("4,500 (n 1, no interval)", new TransformerLab.Experiments.Estimate([4500.0]).Format(0)); // thousands grouped like the tables' cells
+        // one paired difference: shown with its sign, and no verdict either way
+        Assert.Equal("−0.40 points in the one seed finished on both sides (n 1, no interval: no verdict)", new TransformerLab.Experiments.Estimate([-0.004]).Verdict(2, 100));
         // a difference of two rates cannot pass ±100 points: copying's test error, 1.0, 0.96 and 0.995 lower (mean 0.985, sd 0.0218,
         // t(0.975, 2) · sd / √3 = 0.0541: 0.9309 to 1.0391 uncut); the direction is the uncut interval's, the printed one is cut at 100
         var drop = new TransformerLab.Experiments.Estimate([-1.0, -0.96, -0.995]);

@@ -54,7 +54,10 @@ public sealed class ReverseTuningSweepsTests
         // best steps 9,000 (cdfacc8f5732, ran to the 12,000 cap) and 7,000 (52a94bcd2d6b, stopped by patience at 10,000): mean 8,000 ± t(0.975, 1) · 1,000, cut to 0–12,000
         Assert.EndsWith("| 8,000 (95 % CI 0 to 12,000, n 2); 1 of 2 by the patience rule, 1 at the 12,000-step cap |", twoSeeds.Split('\n')[2]);
         Assert.Contains("| 9,000 (n 1, no interval); 0 of 1 by the patience rule, 1 at the 12,000-step cap |", table);
-        Assert.Contains("no measurable difference (n 1, no interval)", table); // one seed: no direction may be claimed
+        // one seed on both sides: its difference, and no word about it (neither a direction nor "no measurable difference")
+        var oneSeed = 100 * (runs["fa7275aa5fe7"].TrainingReadings().DevSequenceError - full.DevSequenceError);
+        Assert.Contains($"| {(oneSeed > 0 ? "+" : "")}{oneSeed.ToString("N2", System.Globalization.CultureInfo.InvariantCulture).Replace("-", "−")} points in the one seed finished on both sides (n 1, no interval: no verdict) |", table);
+        Assert.DoesNotContain("no measurable difference", table);
         Assert.Contains("| Transformer, full attention, source_eos=true | 0 of 5 |", table);
     }
 
@@ -115,7 +118,7 @@ public sealed class ReverseTuningSweepsTests
             Assert.Contains("| 3.00 (n 1, no interval) | waits for every seed's test evaluation |", Paired()); // its baseline's seed is not evaluated
             Evaluated("52a94bcd2d6b", 0.020);
             Assert.Contains("| 1.50 (95 % CI 0.00 to 7.85, n 2) | (the baseline) |", TwoSeeds()); // mean 1.5 %, t(0.975, 1) · 0.5 = 6.35, cut at 0 % error
-            Assert.Contains("| 3.00 (n 1, no interval) | no measurable difference (n 1, no interval) |", Paired());
+            Assert.Contains("| 3.00 (n 1, no interval) | +1.00 points in the one seed finished on both sides (n 1, no interval: no verdict) |", Paired());
         }
         finally { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); }
     }
