@@ -72,7 +72,7 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     {
         if (N == 0) return "not measured (no seed finished on both sides)";
         // one difference has no interval: it is shown, and no word about it — "no measurable difference" would read as a finding
-        if (N == 1) return $"{(Mean > 0 ? "+" : "")}{F(Mean * scale, decimals)}{unit} in the one seed finished on both sides (n 1, no interval: no verdict)";
+        if (N == 1) return $"{Signed(Mean * scale, decimals)}{unit} in the one seed finished on both sides (n 1, no interval: no verdict)";
         var (low, high) = Within(range);
         string Interval(double from, double to) => $"95 % CI {F(from * scale, decimals)} to {F(to * scale, decimals)}, n {N}";
         return Direction switch
@@ -88,4 +88,11 @@ public sealed record Estimate(IReadOnlyList<double> Values)
 
     /// <summary>Fixed decimals, thousands grouped ("4,500 steps" like the tables' cells), a true minus sign.</summary>
     static string F(double value, int decimals) => value.ToString("N" + decimals, CultureInfo.InvariantCulture).Replace("-", "−");
+
+    /// <summary><see cref="F"/> with "+" before a positive value; a value that rounds to zero gets no sign ("0.00", not "+0.00" or "−0.00").</summary>
+    static string Signed(double value, int decimals)
+    {
+        var text = F(value, decimals);
+        return text.TrimStart('−').All(c => c is '0' or '.' or ',') ? text.TrimStart('−') : value > 0 ? "+" + text : text;
+    }
 }
