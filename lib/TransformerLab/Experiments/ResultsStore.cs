@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -204,7 +205,6 @@ public sealed class ResultsStore(string root)
         var before = Inspect(folder, spec.Experiment, owned: true);
         if (before.Finished) return before.State;
         Prepare(spec);
-        foreach (var stale in new[] { "summary.json", "curve.csv" }) File.Delete(Path.Combine(folder, stale)); // an unfinished run's leftovers
         var started = DateTime.UtcNow;
         WriteStatus(folder, RunState.Running, started, null);
         using var log = new StreamWriter(Path.Combine(folder, "log.txt"), append: true) { AutoFlush = true };
@@ -212,7 +212,7 @@ public sealed class ResultsStore(string root)
         log.WriteLine($"[{started:O}] {spec.Experiment.Name} {spec.Key} seed {spec.Seed} on {Environment.MachineName} ({MachineProfile.Read().Cpu}; {MachineProfile.MatmulLibraries()})");
         try
         {
-            var result = spec.Experiment.Run(spec.Config, spec.Seed, new RunContext(folder, log, cancel, threads));
+            var result = RunResumingAfterLibTorchFailures(spec, folder, log, cancel, threads);
             Csv.Write(Path.Combine(folder, "curve.csv"), result.Curve);
             var summary = new JsonObject { ["metrics"] = new JsonObject(result.Metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) };
             Write(Path.Combine(folder, "summary.json"), summary.ToJsonString(Indented));
@@ -230,11 +230,45 @@ public sealed class ResultsStore(string root)
         }
         catch (Exception e)
         {
-            WriteStatus(folder, RunState.Failed, started, $"{e.GetType().Name}: {e.Message}");
+            WriteStatus(folder, RunState.Failed, started, e is ExternalException native
+                ? $"libtorch stopped it in each of {LibTorchAttempts} attempts; the last: {LibTorchMessage(native)}"
+                : $"{e.GetType().Name}: {e.Message}");
             log.WriteLine($"[{DateTime.UtcNow:O}] failed: {e}");
             return RunState.Failed;
         }
     }
+
+    /// <summary>How many times one <see cref="Execute"/> runs an experiment that libtorch stopped (the first attempt included).</summary>
+    public const int LibTorchAttempts = 3;
+
+    /// <summary>
+    /// The experiment's run; when libtorch stops it with an error, the run again from its last checkpoint, up to
+    /// <see cref="LibTorchAttempts"/> attempts in all — each logged. A resumed run ends with the same files as an
+    /// uninterrupted one (TrainerTests, StoreIntegrityTests), so a run that needed a second attempt reports the numbers
+    /// it would have reported without the failure; an error that is not transient recurs and the run fails.
+    /// </summary>
+    /// <remarks>
+    /// Why: TorchSharp 0.107 hands libtorch a <c>Scalar</c> it converted implicitly (the alpha <c>1</c> behind every
+    /// <c>a + b</c>) and keeps no reference to it during the native call; a garbage collection in that window lets the
+    /// finalizer free it, and libtorch then reads freed memory and stops with "Expected false to be true … toFloat"
+    /// (dotnet/TorchSharp PR 1496, open). It cost one 45-minute tuning run of about 80 in this store.
+    /// </remarks>
+    RunResult RunResumingAfterLibTorchFailures(RunSpec spec, string folder, StreamWriter log, CancellationToken cancel, int threads)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            foreach (var stale in new[] { "summary.json", "curve.csv" }) File.Delete(Path.Combine(folder, stale)); // an unfinished run's leftovers
+            try { return spec.Experiment.Run(spec.Config, spec.Seed, new RunContext(folder, log, cancel, threads)); }
+            catch (ExternalException e) when (attempt < LibTorchAttempts && !cancel.IsCancellationRequested)
+            {
+                log.WriteLine($"[{DateTime.UtcNow:O}] libtorch stopped attempt {attempt} of {LibTorchAttempts}: {LibTorchMessage(e)}; resuming from the last checkpoint");
+            }
+        }
+    }
+
+    /// <summary>A libtorch error without its native backtrace: what failed and where it was raised.</summary>
+    static string LibTorchMessage(ExternalException e) =>
+        string.Join(" ", e.Message.Split('\n').Select(l => l.Trim()).TakeWhile(l => !l.StartsWith("frame #", StringComparison.Ordinal)).Where(l => l.Length > 0));
 
     /// <summary>Every run of <paramref name="experiment"/> in the store (all states).</summary>
     public IReadOnlyList<RunRecord> Load(string experiment)

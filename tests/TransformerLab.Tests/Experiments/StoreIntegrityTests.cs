@@ -286,6 +286,38 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
     static List<string> Untimed(IReadOnlyList<IReadOnlyDictionary<string, double>> rows) =>
         rows.Select(r => string.Join(",", r.Where(kv => !TimeColumns.Contains(kv.Key)).Select(kv => $"{kv.Key}={kv.Value:R}"))).ToList();
 
+    // ---- libtorch errors: TorchSharp's finalized-Scalar race stops a run now and then ----
+
+    [Fact]
+    public void A_run_libtorch_stops_once_resumes_in_the_same_execute_and_ends_with_the_files_of_an_unstopped_run()
+    {
+        var spec = Plan()[0];
+        var clean = new ResultsStore(Path.Combine(root, "clean"));
+        Assert.Equal(RunState.Done, clean.Execute(spec, 1));
+
+        ToyExperiment.LibTorchFailures[1] = 1;
+        Assert.Equal(RunState.Done, store.Execute(spec, 1));
+        lock (ToyExperiment.Calls) Assert.Equal(3, ToyExperiment.Calls.Count); // the clean run, the stopped attempt, the resumed one
+        var (stopped, unstopped) = (Files(store.FolderOf(spec)), Files(clean.FolderOf(spec)));
+        foreach (var file in new[] { "summary.json", "curve.csv", "config.json" }) Assert.Equal(unstopped[file], stopped[file]);
+        var log = File.ReadAllText(Path.Combine(store.FolderOf(spec), "log.txt"));
+        Assert.Contains("libtorch stopped attempt 1 of 3: Expected false to be true, but got false. Exception raised from toFloat at /pytorch/c10/core/Scalar.h:140", log);
+        Assert.Contains("resuming from the last checkpoint", log);
+        Assert.DoesNotContain("frame #0", log); // the native backtrace says nothing a reader can use
+    }
+
+    [Fact]
+    public void A_libtorch_error_that_recurs_fails_the_run_after_three_attempts_with_its_message()
+    {
+        var spec = Plan()[0];
+        ToyExperiment.LibTorchFailures[1] = int.MaxValue;
+        Assert.Equal(RunState.Failed, store.Execute(spec, 1));
+        lock (ToyExperiment.Calls) Assert.Equal(ResultsStore.LibTorchAttempts, ToyExperiment.Calls.Count);
+        Assert.Equal("libtorch stopped it in each of 3 attempts; the last: Expected false to be true, but got false. Exception raised from toFloat at /pytorch/c10/core/Scalar.h:140 (most recent call first):",
+            store.ReasonOf(spec));
+        Assert.False(File.Exists(Path.Combine(store.FolderOf(spec), "summary.json")));
+    }
+
     [Fact]
     public void A_stopped_run_is_interrupted_with_its_reason()
     {

@@ -21,6 +21,8 @@ public sealed class ToyExperiment : Experiment<ToyConfig>
 {
     public static readonly List<(double X, int Seed)> Calls = [];
     public static readonly HashSet<double> FailFor = [];
+    /// <summary>Runs with this x raise this many libtorch errors (as TorchSharp reports them) before they run through.</summary>
+    public static readonly Dictionary<double, int> LibTorchFailures = [];
     /// <summary>Runs with this x cancel the sweep's token (as Ctrl+C would) and stop.</summary>
     public static (double X, CancellationTokenSource Source)? InterruptAt;
 
@@ -30,7 +32,16 @@ public sealed class ToyExperiment : Experiment<ToyConfig>
 
     public override RunResult Run(ToyConfig config, int seed, RunContext context)
     {
-        lock (Calls) Calls.Add((config.X, seed));
+        lock (Calls)
+        {
+            Calls.Add((config.X, seed));
+            if (LibTorchFailures.TryGetValue(config.X, out var left) && left > 0)
+            {
+                LibTorchFailures[config.X] = left - 1;
+                throw new System.Runtime.InteropServices.ExternalException(
+                    "Expected false to be true, but got false.\nException raised from toFloat at /pytorch/c10/core/Scalar.h:140 (most recent call first):\nframe #0: c10::Error::Error(c10::SourceLocation)\n");
+            }
+        }
         if (FailFor.Contains(config.X)) throw new InvalidOperationException($"injected failure at x={config.X}");
         if (InterruptAt is { } stop && stop.X == config.X)
         {
@@ -60,11 +71,13 @@ public abstract class ToyStoreTests : IDisposable
         store = new ResultsStore(root);
         lock (ToyExperiment.Calls) ToyExperiment.Calls.Clear();
         ToyExperiment.FailFor.Clear();
+        ToyExperiment.LibTorchFailures.Clear();
     }
 
     public void Dispose()
     {
         ToyExperiment.FailFor.Clear();
+        ToyExperiment.LibTorchFailures.Clear();
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         GC.SuppressFinalize(this);
     }
