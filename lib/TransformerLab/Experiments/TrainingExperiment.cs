@@ -27,6 +27,7 @@ public class TrainingExperiment : Experiment<TrainingSettings>
         var summary = new Trainer(settings, data, context.Folder, new TrainerHooks
         {
             OnEvaluation = r => context.Log.WriteLine($"dev @ {r.Step}: loss {r.Loss:F4}, sequence error {r.SequenceError:P2}, symbol error {r.SymbolError:P2}"),
+            OnResume = step => context.Log.WriteLine($"resumed from last.ckpt at step {step}"),
             InspectModel = (r, model) => AtEvaluation(r, model, settings, data, context),
         }).RunToCompletion(context.Cancel); // a run stopped mid-way (Ctrl+C, SIGTERM, a crash) continues from its last checkpoint
         if (summary.Status == RunStatus.Interrupted) throw new OperationCanceledException("interrupted");

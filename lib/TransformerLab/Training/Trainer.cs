@@ -33,6 +33,8 @@ public sealed class TrainerHooks
 {
     public Action<StepReport>? OnLog { get; init; }
     public Action<DevReport>? OnEvaluation { get; init; }
+    /// <summary>Once, when the run continues from <see cref="Trainer.LastCheckpoint"/>: the step it continues from.</summary>
+    public Action<long>? OnResume { get; init; }
     /// <summary>After each dev evaluation, before the checkpoint: a reading of the model at that step (e.g. its attention). May run again for a step after a resume.</summary>
     public Action<DevReport, nn.Module>? InspectModel { get; init; }
     public Action<StepContext>? AfterBackward { get; init; }
@@ -106,6 +108,7 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
             resumeFrom.LoadOptimizerState(optimizer);
             resumeFrom.RestoreRng();
             progress = resumeFrom.Progress;
+            hooks.OnResume?.Invoke(progress.Step);
         }
         else
         {

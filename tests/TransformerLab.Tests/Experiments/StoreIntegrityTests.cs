@@ -277,6 +277,7 @@ public sealed class StoreIntegrityTests() : ToyStoreTests("tlab-store-")
         var resumed = Assert.Single(new ResultsStore(killed).Load("train"));
         var uninterrupted = Assert.Single(new ResultsStore(whole).Load("train"));
         Assert.Equal(RunState.Done, resumed.State);
+        Assert.Matches(@"resumed from last\.ckpt at step \d+", File.ReadAllText(Path.Combine(resumed.Folder, "log.txt")));
         foreach (var file in new[] { "steps.csv", "dev.csv", "curve.csv" })
             Assert.Equal(Untimed(Csv.Read(Path.Combine(uninterrupted.Folder, file))), Untimed(Csv.Read(Path.Combine(resumed.Folder, file))));
         Assert.Equal(uninterrupted.Metrics.Where(m => !TimeColumns.Contains(m.Key)).OrderBy(m => m.Key),

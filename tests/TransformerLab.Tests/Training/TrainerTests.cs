@@ -71,8 +71,10 @@ public sealed class TrainerTests : IDisposable
         var first = new Trainer(s, data, split, new TrainerHooks { OnLog = r => { if (r.Step == 25) cancel.Cancel(); } }).Run(cancel: cancel.Token);
         Assert.Equal(RunStatus.Interrupted, first.Status);
         Assert.Equal(25, first.Steps);
-        var second = new Trainer(s, data, split).Run(resume: true);
+        long? resumedAt = null;
+        var second = new Trainer(s, data, split, new TrainerHooks { OnResume = step => resumedAt = step }).Run(resume: true);
         Assert.Equal(RunStatus.Done, second.Status);
+        Assert.Equal(25, resumedAt); // what the run's log.txt says it continued from
 
         var a = FinalParameters(Path.Combine(whole, "last.ckpt"));
         var b = FinalParameters(Path.Combine(split, "last.ckpt"));
