@@ -45,7 +45,7 @@ public static class ScaledDotProductAttention
         using var scope = NewDisposeScope();
         var scores = query.matmul(key.transpose(-2, -1));
         if (scaled) scores = scores / Math.Sqrt(query.shape[^1]);
-        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), HeldScalars.NegativeInfinity);
         var weights = scores.softmax(-1);
         var attended = training && dropout > 0 ? nn.functional.dropout(weights, dropout, training: true) : weights;
         var output = attended.matmul(value);

@@ -251,7 +251,9 @@ public sealed class ResultsStore(string root)
     /// Why: TorchSharp 0.107 hands libtorch a <c>Scalar</c> it converted implicitly (the alpha <c>1</c> behind every
     /// <c>a + b</c>) and keeps no reference to it during the native call; a garbage collection in that window lets the
     /// finalizer free it, and libtorch then reads freed memory and stops with "Expected false to be true … toFloat"
-    /// (dotnet/TorchSharp PR 1496, open). It cost one 45-minute tuning run of about 80 in this store.
+    /// (dotnet/TorchSharp PR 1496, open). <see cref="HeldScalars"/> takes the hottest calls out of that window, not all of
+    /// them (TorchSharp's own modules and optimisers make their own): it stopped a recurrent run, then a Transformer
+    /// tuning run (<c>a746c7c6ccdc</c>, in a residual connection's add).
     /// </remarks>
     RunResult RunResumingAfterLibTorchFailures(RunSpec spec, string folder, StreamWriter log, CancellationToken cancel, int threads)
     {

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using TransformerLab.Runtime;
 
 namespace TransformerLab.Model;
 
@@ -39,9 +40,10 @@ public sealed class ResidualConnection : nn.Module
     public Tensor forward(Tensor x, Func<Tensor, Tensor> sublayer)
     {
         using var scope = NewDisposeScope();
+        // x + …, with the alpha = 1 held for the process (HeldScalars): one of these adds is where libtorch read a freed Scalar
         var output = Placement == NormPlacement.Post
-            ? norm.forward(x + dropout.forward(sublayer(x)))
-            : x + dropout.forward(sublayer(norm.forward(x)));
+            ? norm.forward(x.add(dropout.forward(sublayer(x)), HeldScalars.One))
+            : x.add(dropout.forward(sublayer(norm.forward(x))), HeldScalars.One);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -8,7 +8,10 @@ namespace TransformerLab.Runtime;
 /// its native handle without keeping the object alive for the call (no <c>GC.KeepAlive</c>), so a garbage collection
 /// during the call can run its finalizer and LibTorch reads freed memory. It failed one recurrent G2P-size run here
 /// ("Expected false to be true … toFloat" inside <c>THSTensor_add</c>): a recurrence makes such calls for every time
-/// step, hundreds of times a batch. Code that runs once per time step passes these instead of numbers.
+/// step, hundreds of times a batch. It later stopped a Transformer run in a residual connection's add. Code that runs once
+/// per time step, and the Transformer's residual connections and attention masks, pass these instead of numbers; the
+/// calls this cannot reach (TorchSharp's own modules and optimisers make their own scalars) are why the results store
+/// resumes a run libtorch stopped (<c>ResultsStore.LibTorchAttempts</c>).
 /// </summary>
 public static class HeldScalars
 {
