@@ -250,8 +250,9 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         var smoothed = average / (1 - Math.Pow(beta, step)); // bias-corrected, as Adam does
         var lowest = step > 100 ? Math.Min(progress.LowestSmoothedLoss, smoothed) : progress.LowestSmoothedLoss;
         progress = progress with { LossAverage = average, LowestSmoothedLoss = lowest };
-        return step > 100 && smoothed > Settings.Loop.DivergenceFactor * lowest
-            ? $"smoothed loss {smoothed:F3} exceeds {Settings.Loop.DivergenceFactor}× its lowest value {lowest:F3} at step {step}"
+        var chance = Math.Log(data.TargetVocabulary.Count); // a uniform guess's loss
+        return step > 100 && Settings.Loop.Diverged(smoothed, lowest, chance)
+            ? $"smoothed loss {smoothed:F3} exceeds {Settings.Loop.DivergenceFactor}× its lowest value {lowest:F3}, more than half of the way back to a uniform guess's {chance:F3}, at step {step}"
             : null;
     }
 

@@ -161,6 +161,16 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("\"status\": \"diverged\"", File.ReadAllText(Path.Combine(folder, "summary.json")));
     }
 
+    [Theory]
+    [InlineData(0.061, 0.011, false)] // LSTM tuning run 9eac830f3465 at 0.2 % dev error: a spike near zero, 5.5× its lowest
+    [InlineData(1.000, 0.011, false)] // 90× its lowest, but not half of the way back to chance (3.4)
+    [InlineData(2.000, 0.011, true)]  // more than half of the way back, and 4×
+    [InlineData(3.000, 0.500, true)]  // a Post-LN-like blow-up towards chance
+    [InlineData(1.900, 0.500, false)] // below 4× its lowest
+    [InlineData(9.000, 2.000, true)]  // never learned below half of chance: the factor alone decides, as before
+    public void Divergence_needs_4x_the_lowest_loss_and_half_of_the_way_back_to_chance(double smoothed, double lowest, bool diverged) =>
+        Assert.Equal(diverged, new LoopSettings().Diverged(smoothed, lowest, chance: Math.Log(30)));
+
     [Fact]
     public void The_step_hook_reads_per_layer_gradient_norms_before_the_update()
     {
