@@ -22,8 +22,8 @@ public sealed record LoopSettings
     /// The growth rule: the smoothed training loss is above <see cref="DivergenceFactor"/> × its lowest value <b>and</b> has
     /// climbed back more than half of the way from that lowest value to a uniform guess's loss, <paramref name="chance"/>
     /// = ln(target vocabulary). The second half keeps a spike near zero loss from ending a run that is still learning (an
-    /// LSTM at 0.2 % dev sequence error went from 0.011 to 0.061, 5.5×, and was stopped as diverged before the rule had
-    /// it); a loss that heads back towards chance still counts, and so does any run that never got below half of chance.
+    /// LSTM at 0.2 % dev sequence error went from 0.011 to 0.061, 5.5×, and was stopped as diverged when the factor alone
+    /// decided); a loss that heads back towards chance still counts, and so does any run that never got below half of chance.
     /// </summary>
     public bool Diverged(double smoothed, double lowest, double chance) =>
         smoothed > DivergenceFactor * lowest && smoothed - lowest > 0.5 * (chance - lowest);
