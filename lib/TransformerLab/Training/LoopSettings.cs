@@ -28,6 +28,9 @@ public sealed record LoopSettings
     public bool Diverged(double smoothed, double lowest, double chance) =>
         smoothed > DivergenceFactor * lowest && smoothed - lowest > 0.5 * (chance - lowest);
 
+    /// <summary>Whether the patience rule ends the run after <paramref name="evaluationsWithoutImprovement"/> evaluations without a better dev error.</summary>
+    public bool OutOfPatience(int evaluationsWithoutImprovement) => Patience > 0 && evaluationsWithoutImprovement >= Patience;
+
     /// <summary>Whether step <paramref name="step"/> evaluates on dev (every eval_every steps, and the last).</summary>
     public bool EvaluatesAt(long step) => step % EvalEvery == 0 || step == MaxSteps;
 

@@ -132,9 +132,13 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
         DevReport? last = null, best = progress.Best;
         RunStatus status = RunStatus.Done;
         string? reason = null;
+        string patienceReason = $"no better dev error in {s.Loop.Patience} evaluations";
+        // resumed from the checkpoint of the evaluation that used up the patience (the process ended before the store marked
+        // the run done): it stops there, as it did, rather than train one more interval and look again
+        if (s.Loop.OutOfPatience(progress.EvaluationsWithoutImprovement)) (status, reason) = (RunStatus.EarlyStopped, patienceReason);
 
         model.train();
-        while (progress.Step < s.Loop.MaxSteps)
+        while (status == RunStatus.Done && progress.Step < s.Loop.MaxSteps)
         {
             if (cancel.IsCancellationRequested) { status = RunStatus.Interrupted; reason = "interrupted; resume with --resume"; break; }
             if (progress.BatchInEpoch >= plan.Count)
@@ -195,10 +199,9 @@ public sealed class Trainer(TrainingSettings settings, TaskData data, string run
                 if (last.Best) checkpoint.Save(BestCheckpoint);
                 checkpoint.Save(LastCheckpoint);
                 model.train();
-                if (s.Loop.Patience > 0 && progress.EvaluationsWithoutImprovement >= s.Loop.Patience)
+                if (s.Loop.OutOfPatience(progress.EvaluationsWithoutImprovement))
                 {
-                    status = RunStatus.EarlyStopped;
-                    reason = $"no better dev error in {s.Loop.Patience} evaluations";
+                    (status, reason) = (RunStatus.EarlyStopped, patienceReason);
                     break;
                 }
             }

@@ -40,6 +40,26 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(first, summary.Best!.Step);
     }
 
+    /// <summary>
+    /// The process can end after the trainer wrote an early-stopped run's summary but before the store marked it done; the
+    /// store then resumes it from the checkpoint of the evaluation that used up the patience. It must stop there, as it did,
+    /// not train one more interval and look again (a seventh chance at a better dev error for that one seed).
+    /// </summary>
+    [Fact]
+    public void A_run_resumed_from_the_evaluation_that_used_up_its_patience_stops_there()
+    {
+        var s = Tiny().WithOptimiser(o => o with { Lr = 1e-9, Warmup = 0 }).WithLoop(l => l with { MaxSteps = 100, EvalEvery = 10, EvalItems = 8, Patience = 2 }); // learns nothing
+        var data = Data(s);
+        var run = Path.Combine(folder, "patience");
+        var first = new Trainer(s, data, run).Run();
+        Assert.Equal(RunStatus.EarlyStopped, first.Status);
+        Assert.Equal(30, first.Steps); // best at 10, then two evaluations without a better one
+        var dev = File.ReadAllLines(Path.Combine(run, "dev.csv"));
+        var again = new Trainer(s, data, run).Run(resume: true);
+        Assert.Equal((RunStatus.EarlyStopped, 30L, first.BestStep, first.Reason), (again.Status, again.Steps, again.BestStep, again.Reason));
+        Assert.Equal(dev, File.ReadAllLines(Path.Combine(run, "dev.csv")));
+    }
+
     [Fact]
     public void A_tiny_model_learns_the_copy_task_to_100_percent()
     {
