@@ -80,11 +80,12 @@ public static class EvalCommand
         ResearchCli.Terminal.Write(table);
 
         var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
-            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}.tsv"));
+            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}{(precision == Precision.Bf16 ? "-bf16" : "")}.tsv"));
         Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
         PredictionsFile.Write(tsv, predictions);
         new EvaluationSummary(Path.GetFullPath(checkpointPath), checkpoint.Progress.Step, split, decodingName, beam, alpha, nat.LengthBeam, nat.Iterations,
-            metrics.Items, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.TokenAccuracy, bleu, clock.Elapsed.TotalSeconds)
+            metrics.Items, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.TokenAccuracy, bleu, clock.Elapsed.TotalSeconds,
+            precision == Precision.Bf16 ? "bf16" : "fp32")
             .Write(Path.ChangeExtension(tsv, ".json"));
         Console.WriteLine($"Predictions: {tsv}");
         return ResearchCli.Ok;

@@ -27,8 +27,26 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     public int Above => Values.Count(v => v > 0);
     public int Below => Values.Count(v => v < 0);
 
-    /// <summary>Higher or lower only when the whole 95 % interval is on one side of 0.</summary>
-    public Direction Direction => N < 2 || double.IsNaN(HalfWidth) ? Direction.None : Low > 0 ? Direction.Higher : High < 0 ? Direction.Lower : Direction.None;
+    /// <summary>
+    /// Every seed gave the same value (n ≥ 2). The t interval then has zero width and would call any nonzero difference a
+    /// direction — and with readings as coarse as these (steps to a target in units of the evaluation interval, an error
+    /// rate in steps of 1/500) equal values are a measurement's resolution, not certainty. Such an estimate has no interval.
+    /// </summary>
+    public bool NoSpread => N >= 2 && Values.All(v => v == Values[0]);
+
+    /// <summary>
+    /// With <see cref="NoSpread"/>, the exact two-sided sign test of n differences all on one side: 2 · 0.5ⁿ (0.0625 at n 5,
+    /// 0.031 at n 6); 1 when they are all 0.
+    /// </summary>
+    public double SignTestP => Values.All(v => v == 0) ? 1 : Math.Min(1, 2 * Math.Pow(0.5, N));
+
+    /// <summary>
+    /// Higher or lower only when the whole 95 % interval is on one side of 0; for values without spread (no interval), only
+    /// when the sign test, which needs no spread, puts p below 0.05.
+    /// </summary>
+    public Direction Direction => N < 2 || double.IsNaN(HalfWidth) ? Direction.None
+        : NoSpread ? (SignTestP >= 0.05 ? Direction.None : Mean > 0 ? Direction.Higher : Direction.Lower)
+        : Low > 0 ? Direction.Higher : High < 0 ? Direction.Lower : Direction.None;
 
     /// <summary>Seed-by-seed differences of <paramref name="value"/>, treatment − baseline, over the seeds finished in both (<see cref="Analysis.Paired"/>).</summary>
     public static Estimate Paired(IEnumerable<RunRecord> baseline, IEnumerable<RunRecord> treatment, Func<RunRecord, double> value) =>
@@ -47,6 +65,7 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     {
         if (N == 0) return "–";
         if (N == 1) return $"{F(Mean * scale, decimals)}{unit} (n 1, no interval)";
+        if (NoSpread) return $"{F(Mean * scale, decimals)}{unit} (the same in each of n {N}: no spread, no interval)";
         var (low, high) = Within(range);
         return $"{F(Mean * scale, decimals)}{unit} (95 % CI {F(low * scale, decimals)} to {F(high * scale, decimals)}, n {N})";
     }
@@ -61,8 +80,10 @@ public sealed record Estimate(IReadOnlyList<double> Values)
     /// <summary>
     /// The words a comparison may use, from the interval: "lower by 3.27 points (95 % CI 1.92 to 4.62, n 3; 3 of 3 seeds)"
     /// or "no measurable difference (95 % CI −0.40 to 1.20, n 3)"; one seed gives its difference and no verdict ("+0.44
-    /// points in the one seed finished on both sides (n 1, no interval: no verdict)"). <paramref name="higher"/>/<paramref
-    /// name="lower"/> name the direction in the metric's terms (for an error, "higher" is worse).
+    /// points in the one seed finished on both sides (n 1, no interval: no verdict)"); the same difference in every seed
+    /// (<see cref="NoSpread"/>) has no interval, and the sign test decides ("+500 steps in each of the 5 seeds (no spread,
+    /// so no t interval; two-sided sign test p = 0.0625: no verdict)"). <paramref name="higher"/>/<paramref name="lower"/>
+    /// name the direction in the metric's terms (for an error, "higher" is worse).
     /// </summary>
     /// <remarks>
     /// A difference that cannot leave a range (of two rates: −1 to 1, <see cref="RateDifference"/>) gives it as
@@ -73,6 +94,18 @@ public sealed record Estimate(IReadOnlyList<double> Values)
         if (N == 0) return "not measured (no seed finished on both sides)";
         // one difference has no interval: it is shown, and no word about it — "no measurable difference" would read as a finding
         if (N == 1) return $"{Signed(Mean * scale, decimals)}{unit} in the one seed finished on both sides (n 1, no interval: no verdict)";
+        if (NoSpread)
+        {
+            // no interval to read a direction from: the sign test decides, and the text says which test spoke
+            var test = $"no spread, so no t interval; two-sided sign test p = {SignTestP.ToString("G3", CultureInfo.InvariantCulture)}";
+            return Direction switch
+            {
+                Direction.Higher => $"{higher} by {F(Mean * scale, decimals)}{unit} in each of the {N} seeds ({test})",
+                Direction.Lower => $"{lower} by {F(-Mean * scale, decimals)}{unit} in each of the {N} seeds ({test})",
+                _ when Mean == 0 => $"no measurable difference (0 in each of the {N} seeds: no spread, no interval)",
+                _ => $"{Signed(Mean * scale, decimals)}{unit} in each of the {N} seeds ({test}: no verdict)",
+            };
+        }
         var (low, high) = Within(range);
         string Interval(double from, double to) => $"95 % CI {F(from * scale, decimals)} to {F(to * scale, decimals)}, n {N}";
         return Direction switch

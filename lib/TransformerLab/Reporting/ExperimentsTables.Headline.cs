@@ -29,14 +29,14 @@ public static partial class ExperimentsTables
 
     /// <summary>
     /// Copy and reverse by configuration: dev at the best checkpoint, and test exact match per seed where
-    /// <c>research eval --checkpoint &lt;run&gt;/best.ckpt --split test</c> wrote its summary into the run folder.
+    /// <c>research eval --checkpoint &lt;run&gt;/best.ckpt --split test</c> wrote its summary into the run folder (<see cref="TestOf"/>: of that checkpoint, greedy, float32).
     /// </summary>
     static MarkdownTable SyntheticTaskTable(ReportSources s) =>
         new(["task, steps, peak lr", "dev exact match %", "dev symbol error %", "best step per seed", "test exact match %, seeds 1 / 2 / 3", "training time per run"],
             SyntheticTaskSweeps.SelectMany(sweep => Groups(s.Runs(sweep), "task").Select(g =>
             {
                 var settings = g.Runs[0].TrainingSettings();
-                var tests = g.Runs.Select(r => EvaluationSummary.Read(EvaluationSummary.GreedyFile(r.Folder, "test"))).ToList();
+                var tests = g.Runs.Select(r => r.State == RunState.Done ? TestOf(r) : null).ToList();
                 return (IReadOnlyList<string>)[$"{g.Values[0]}, {settings.Loop.MaxSteps:N0}, {settings.Optimiser.Lr:0.###}",
                     Cell.MeanSd(Done(g.Runs, r => 1 - Training(r).DevSequenceError), 2, 100), Cell.MeanSd(Done(g.Runs, r => Training(r).DevSymbolError), 3, 100),
                     Cell.PerSeed(Done(g.Runs, r => Training(r).BestStep), 0),

@@ -76,7 +76,7 @@ public static partial class ExperimentsTables
             if (arm.Runs.Count < arm.Settings)
                 rows.Add([arm.Label, "", "", "", "", "", "", "", $"{arm.Settings - arm.Runs.Count} of {arm.Settings} settings not finished yet: no choice"]);
         }
-        return new(["arm", "peak lr", "warm-up", "best dev sequence error %", "at step", "first step at ≥ 95 % dev exact match", "dev token accuracy % at best",
+        return new(["arm", "peak lr", "warm-up", "best dev sequence error %", "at step", "first evaluated step at ≥ 95 % dev exact match", "dev token accuracy % at best (teacher-forced, whole dev set)",
             "steps run", "state"], rows);
     }
 
@@ -169,7 +169,7 @@ public static partial class ExperimentsTables
         var tests = arms.SelectMany(a => Done(a.Runs)).Distinct().ToDictionary(r => r, TestOf); // each evaluation file read once, baselines included
         string Unevaluated(IEnumerable<RunRecord> runs) => string.Join(", ", runs.Where(r => tests[r] is null).OrderBy(r => r.Seed).Select(r => $"seed {r.Seed}"));
         return new(["arm", "seeds finished", "best dev sequence error % (95 % CI)", "minus full attention, paired by seed",
-                "steps to ≥ 95 % dev exact match (95 % CI; seeds that reached it)", "dev token accuracy % at best (95 % CI)",
+                "steps to ≥ 95 % dev exact match (its first evaluation there; 95 % CI; seeds that reached it)", "dev token accuracy % at best (teacher-forced, whole dev set; 95 % CI)",
                 "test sequence error % at the best dev checkpoint (95 % CI)", "test: minus full attention, paired by seed",
                 "best dev step (95 % CI); where the runs stopped"],
             [.. arms.Select(a =>
@@ -196,7 +196,7 @@ public static partial class ExperimentsTables
                     isBaseline ? BaselineCell(a.SourceEos)
                         : armUnevaluated.Length > 0 || baselineUnevaluated.Length > 0 ? "waits for every seed's test evaluation"
                         : Estimate.Paired(baselineDone, done, r => tests[r]!.SequenceError).Verdict(2, 100, range: Estimate.RateDifference, higher: "higher", lower: "lower"),
-                    $"{new Estimate([.. done.Select(r => Training(r).BestStep)]).Format(0, range: (0, done.Max(r => r.TrainingSettings().Loop.MaxSteps)))}; {Stopped(done)}"];
+                    $"{new Estimate([.. done.Select(r => Training(r).BestStep)]).Format(0, range: (0, done.Max(r => r.TrainingSettings().Loop.MaxSteps)))}; {Stopped(curves)}"];
             })]);
     }
 
@@ -204,22 +204,24 @@ public static partial class ExperimentsTables
     static string BaselineCell(bool sourceEos) => sourceEos ? "(the baseline of the source_eos rows)" : "(the baseline)";
 
     /// <summary>
-    /// Where finished runs stopped: how many by the patience rule (no lower dev error for that many evaluations) and how
-    /// many at the step cap — a run at the cap whose best step is near it was still improving.
+    /// Where finished runs stopped: how many by the patience rule — the evaluations after its best used up the patience
+    /// (<see cref="LoopSettings.OutOfPatience"/>, the trainer's own test), which can happen at the cap itself — and how many
+    /// at the step cap with patience left: a run at the cap whose best step is near it was still improving.
     /// </summary>
-    static string Stopped(IReadOnlyList<RunRecord> done)
+    static string Stopped(IReadOnlyList<(RunRecord Run, IReadOnlyList<TrainingCurvePoint> Curve)> done)
     {
-        var atCap = done.Count(r => Training(r).Steps >= r.TrainingSettings().Loop.MaxSteps);
-        var caps = string.Join(" / ", done.Select(r => r.TrainingSettings().Loop.MaxSteps).Distinct().Order().Select(c => c.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)));
+        var atCap = done.Count(d => !d.Run.TrainingSettings().Loop.OutOfPatience(d.Curve.Count(p => p.Step > (long)Training(d.Run).BestStep && !double.IsNaN(p.DevSequenceError))));
+        var caps = string.Join(" / ", done.Select(d => d.Run.TrainingSettings().Loop.MaxSteps).Distinct().Order().Select(c => c.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)));
         return $"{done.Count - atCap} of {done.Count} by the patience rule, {atCap} at the {caps}-step cap";
     }
 
     /// <summary>
-    /// A finished run's greedy test readings at its best dev checkpoint, as <c>research eval</c> wrote them into the run's
-    /// folder; null when there are none, or when they are of another step than the run's best (an evaluation of an
-    /// earlier best.ckpt, say, made while the run was still training) — never a number of another checkpoint.
+    /// A finished run's greedy float32 test readings at its best dev checkpoint, as <c>research eval</c> wrote them into the
+    /// run's folder; null when there are none, or when they are of another checkpoint than the run's best.ckpt at its best
+    /// step (an evaluation of an earlier best.ckpt, say, made while the run was still training, or of last.ckpt written
+    /// there with --output) or another precision — never a number of another checkpoint or decoder.
     /// </summary>
     public static Evaluation.EvaluationSummary? TestOf(RunRecord run) =>
         Evaluation.EvaluationSummary.Read(Evaluation.EvaluationSummary.GreedyFile(run.Folder, "test")) is { } e && e.Split == "test" && e.Beam == 1
-            && e.Step == (long)Training(run).BestStep ? e : null;
+            && e.LengthPenalty == 0 && e.Precision == "fp32" && Path.GetFileName(e.Checkpoint) == "best.ckpt" && e.Step == (long)Training(run).BestStep ? e : null;
 }

@@ -56,7 +56,7 @@ public static class Cell
         var e = new Estimate([.. differences.Select(d => d * scale)]);
         var core = $"{Signed(e.Mean, decimals)} ± {Number(e.StandardDeviation, decimals)}";
         var (low, high) = e.Within(range is { } r ? (scale * r.Low, scale * r.High) : null);
-        return e.N < 2 ? core : $"{core} (95 % CI {Signed(low, decimals)} to {Signed(high, decimals)})";
+        return e.N < 2 ? core : e.NoSpread ? $"{core} (the same in each seed: no interval)" : $"{core} (95 % CI {Signed(low, decimals)} to {Signed(high, decimals)})";
     }
 
     /// <summary>

@@ -75,7 +75,29 @@ public sealed class EvalMatchesTrainingTests : IDisposable
         Assert.Equal(best.SymbolError, json.RootElement.GetProperty("symbol_error").GetDouble());
         Assert.Equal(best.ExactMatch, json.RootElement.GetProperty("exact_match").GetDouble());
         Assert.Equal(EvaluationItem.Group(data.Dev).Count, json.RootElement.GetProperty("items").GetInt32());
+        Assert.Equal(settings.Precision == Precision.Bf16 ? "bf16" : "fp32", json.RootElement.GetProperty("precision").GetString());
         Assert.Equal(settings.Task, Checkpoint.Load(Path.Combine(run, "best.ckpt")).Settings.Task); // the data's settings (source_eos included) travel with the checkpoint
+    }
+
+    /// <summary>
+    /// A bfloat16 evaluation of a checkpoint writes its own files beside the float32 one's, which the reports read as the
+    /// run's test figure (<c>ExperimentsTables.TestOf</c>): it can never take that file's place.
+    /// </summary>
+    [Fact]
+    public void A_bf16_evaluation_never_replaces_the_float32_one()
+    {
+        if (MixedPrecision.Unsupported(Precision.Bf16, torch.CPU) is not null) return; // needs a CPU with native bfloat16
+        var settings = Settings("post-ln");
+        var run = Path.Combine(folder, "precisions");
+        new Trainer(settings, settings.LoadData(Workspace.Root(AppContext.BaseDirectory)), run).Run();
+        var checkpoint = Path.Combine(run, "best.ckpt");
+        Assert.Equal(ResearchCli.Ok, CliTests.Run("eval", "--checkpoint", checkpoint, "--split", "dev").Exit);
+        var fp32 = TransformerLab.Evaluation.EvaluationSummary.GreedyFile(run, "dev");
+        var before = File.ReadAllBytes(fp32);
+        Assert.Equal(ResearchCli.Ok, CliTests.Run("eval", "--checkpoint", checkpoint, "--split", "dev", "--precision", "bf16").Exit);
+        Assert.Equal(before, File.ReadAllBytes(fp32));
+        Assert.Equal("bf16", TransformerLab.Evaluation.EvaluationSummary.Read(Path.Combine(run, "predictions-best-dev-greedy-bf16.json"))!.Precision);
+        Assert.Equal("fp32", TransformerLab.Evaluation.EvaluationSummary.Read(fp32)!.Precision);
     }
 
     [Fact]

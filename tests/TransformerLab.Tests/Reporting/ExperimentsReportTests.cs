@@ -127,4 +127,25 @@ public sealed class ExperimentsReportTests : IDisposable
         Assert.Equal("0.0", Cell.Number(-0.01, 1));
         Assert.Equal("–", Cell.MeanSd([], 2));
     }
+
+    /// <summary>
+    /// Coarse readings tie: steps to a target come in units of the evaluation interval, an error on 500 items in steps of
+    /// 0.2 %. When every seed gives the same difference the t interval has zero width; it must not turn that into a verdict.
+    /// </summary>
+    [Fact]
+    public void The_same_difference_in_every_seed_has_no_interval_and_the_sign_test_decides()
+    {
+        var five = new TransformerLab.Experiments.Estimate([500.0, 500, 500, 500, 500]);
+        Assert.True(five.NoSpread);
+        Assert.Equal(TransformerLab.Experiments.Direction.None, five.Direction); // sign test: 2 · 0.5⁵ = 0.0625
+        Assert.Equal("+500 steps in each of the 5 seeds (no spread, so no t interval; two-sided sign test p = 0.0625: no verdict)", five.Verdict(0, unit: " steps"));
+        var six = new TransformerLab.Experiments.Estimate([-0.002, -0.002, -0.002, -0.002, -0.002, -0.002]);
+        Assert.Equal(TransformerLab.Experiments.Direction.Lower, six.Direction); // 2 · 0.5⁶ = 0.03125
+        Assert.Equal("lower by 0.20 points in each of the 6 seeds (no spread, so no t interval; two-sided sign test p = 0.0312)", six.Verdict(2, 100)); // 0.03125, G3
+        Assert.Equal("no measurable difference (0 in each of the 3 seeds: no spread, no interval)", new TransformerLab.Experiments.Estimate([0.0, 0, 0]).Verdict(2, 100));
+        Assert.Equal("0.00 (the same in each of n 5: no spread, no interval)", new TransformerLab.Experiments.Estimate([0.0, 0, 0, 0, 0]).Format(2, 100, range: TransformerLab.Experiments.Estimate.Rate));
+        Assert.Equal("+0.20 ± 0.00 (the same in each seed: no interval)", Cell.SignedMeanSd([0.002, 0.002, 0.002], 2, 100));
+        // one value apart is spread: the t interval speaks again
+        Assert.False(new TransformerLab.Experiments.Estimate([500.0, 500, 500, 500, 1000]).NoSpread);
+    }
 }
