@@ -62,9 +62,36 @@ public sealed class NotebookFreshnessTests : IDisposable
     public void A_volatile_cell_must_keep_its_kinds_of_output_and_nothing_else()
     {
         var committed = Doc("a", ("timing", [Display("text/plain", "12.3 ms")], true));
-        Assert.Null(NotebookFreshness.FirstDifference(committed, Doc("b", ("timing", [Display("text/plain", "15.9 ms")], true))));
+        var declared = new Dictionary<string, string> { ["a/timing"] = "a timing" };
+        Assert.Null(NotebookFreshness.FirstDifference(committed, Doc("b", ("timing", [Display("text/plain", "15.9 ms")], true)), declared));
         Assert.Contains("committed display_data[text/plain], now display_data[text/html]",
-            NotebookFreshness.FirstDifference(committed, Doc("c", ("timing", [Display("text/html", "<b>15.9 ms</b>")], true))));
+            NotebookFreshness.FirstDifference(committed, Doc("c", ("timing", [Display("text/html", "<b>15.9 ms</b>")], true)), declared));
+        // the tag alone silences nothing: a cell the list does not declare is reported, with what to do
+        Assert.Contains("tagged volatile-output, but a/timing is not in NotebookFreshness.DeclaredVolatile",
+            NotebookFreshness.FirstDifference(committed, Doc("d", ("timing", [Display("text/plain", "12.3 ms")], true)), new Dictionary<string, string>()));
+    }
+
+    /// <summary>The committed notebooks tag exactly the cells the list declares volatile: no undeclared tag, no stale entry.</summary>
+    [Fact]
+    public void The_committed_notebooks_tag_as_volatile_exactly_the_declared_cells()
+    {
+        var notebooks = Directory.GetFiles(Path.Combine(TransformerLab.Runtime.Workspace.Root(AppContext.BaseDirectory), "notebooks"), "*.ipynb").Select(NotebookDocument.Load);
+        var tagged = notebooks.SelectMany(n => n.Cells.OfType<JsonObject>().Where(NotebookFreshness.IsTaggedVolatile).Select(c => NotebookFreshness.CellName(n, c))).Order().ToList();
+        Assert.Equal(NotebookFreshness.DeclaredVolatile.Keys.Order(), tagged);
+    }
+
+    [Fact]
+    public void Another_number_or_type_of_outputs_or_a_missing_cell_is_a_difference()
+    {
+        var committed = Doc("a", ("cell", [Display("text/plain", "1")], false));
+        Assert.Contains("1 outputs committed, 2 now", NotebookFreshness.FirstDifference(committed, Doc("b", ("cell", [Display("text/plain", "1"), Display("text/plain", "2")], false))));
+        var result = Display("text/plain", "1");
+        result["output_type"] = "execute_result";
+        Assert.Contains("committed display_data[text/plain], now execute_result[text/plain]", NotebookFreshness.FirstDifference(committed, Doc("c", ("cell", [result], false))));
+        var stream = new JsonObject { ["output_type"] = "stream", ["name"] = "stdout", ["text"] = NotebookDocument.Lines("1") };
+        var stderr = new JsonObject { ["output_type"] = "stream", ["name"] = "stderr", ["text"] = NotebookDocument.Lines("1") };
+        Assert.Contains("committed stream[stdout], now stream[stderr]", NotebookFreshness.FirstDifference(Doc("d", ("cell", [stream], false)), Doc("e", ("cell", [stderr], false))));
+        Assert.Contains("not in the executed notebook", NotebookFreshness.FirstDifference(committed, Doc("f", ("other", [Display("text/plain", "1")], false))));
     }
 
     [Fact]
