@@ -79,13 +79,14 @@ public static class EvalCommand
         table.AddRow("time", $"{clock.Elapsed.TotalSeconds:F1} s ({metrics.Items / clock.Elapsed.TotalSeconds:N0} items/s)");
         ResearchCli.Terminal.Write(table);
 
+        var precisionName = precision.ToString().ToLowerInvariant(); // "fp32" or "bf16", as --precision spells it
         var tsv = Path.GetFullPath(output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!,
-            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}{(precision == Precision.Bf16 ? "-bf16" : "")}.tsv"));
+            $"predictions-{Path.GetFileNameWithoutExtension(checkpointPath)}-{split}-{decoder.FileTag}{(precision == Precision.Fp32 ? "" : "-" + precisionName)}.tsv"));
         Directory.CreateDirectory(Path.GetDirectoryName(tsv)!);
         PredictionsFile.Write(tsv, predictions);
         new EvaluationSummary(Path.GetFullPath(checkpointPath), checkpoint.Progress.Step, split, decodingName, beam, alpha, nat.LengthBeam, nat.Iterations,
             metrics.Items, metrics.SequenceErrorRate, metrics.SymbolErrorRate, metrics.ExactMatch, metrics.TokenAccuracy, bleu, clock.Elapsed.TotalSeconds,
-            precision == Precision.Bf16 ? "bf16" : "fp32")
+            precisionName)
             .Write(Path.ChangeExtension(tsv, ".json"));
         Console.WriteLine($"Predictions: {tsv}");
         return ResearchCli.Ok;
