@@ -75,11 +75,26 @@ public static partial class NotebookDisplay
     /// on a log axis over more than four decades one label per decade or fewer (at most about nine), otherwise labels at
     /// 1, 2 and 5 of each decade written out in full ("0.5", "20", "1,000": Plotly labels every digit, "7 8 9 10 2 3…", or
     /// with its D2 ticks a bare "5" that may be 0.5 or 50) — at 1 of each decade only on an x axis over more than two,
-    /// where the labels would collide. Lines with markers get a different open
+    /// where the labels would collide. On a log y axis a value of 0 or below (an error that reached 0, a band's lower edge
+    /// under it), which plotly would leave out, is drawn half a decade under the lowest tick and labelled 0. Lines with markers get a different open
     /// symbol each, so that a series lying on another stays visible. The legend sits in rows under the plot, so that a
     /// 600-pixel figure keeps its width for the data instead of giving ~40 % of it to a column of long names.
     /// </summary>
-    public const string LayoutDefaults = """
+    public static readonly string LayoutDefaults = Compact(LayoutDefaultsSource);
+
+    /// <summary>
+    /// A script as every chart output embeds it — one copy per chart in the committed notebooks: without its comments and
+    /// indentation, which the readable source keeps (no string or regular expression in it holds "// ").
+    /// </summary>
+    static string Compact(string script) => string.Concat(script.Split('\n')
+        .Select(line => InlineComment().Replace(line, "").Trim())
+        .Where(line => line.Length > 0 && !line.StartsWith("//", StringComparison.Ordinal))
+        .Select(line => line + "\n"));
+
+    [GeneratedRegex(@"\s+// .*$")]
+    private static partial Regex InlineComment();
+
+    const string LayoutDefaultsSource = """
         (function (layout, data) {
             function thousands(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
             for (var k of Object.keys(layout).concat(['xaxis', 'yaxis'])) {
@@ -92,10 +107,13 @@ public static partial class NotebookDisplay
                 }
                 if (axis.exponentformat === undefined) axis.exponentformat = 'power';
                 if (axis.dtick !== undefined || axis.tickvals !== undefined) continue;
-                var values = [];
+                var values = [], reachZero = new Set();
                 data.forEach(function (t) {
                     if ((t[letter + 'axis'] || letter) === id && Array.isArray(t[letter]))
-                        t[letter].forEach(function (v) { if (typeof v === 'number' && isFinite(v) && v > 0) values.push(v); });
+                        t[letter].forEach(function (v) {
+                            if (typeof v !== 'number' || !isFinite(v)) return;
+                            if (v > 0) values.push(v); else if (letter === 'y') reachZero.add(t);
+                        });
                 });
                 var distinct = Array.from(new Set(values)).sort(function (a, b) { return a - b; });
                 var decades = distinct.length > 1 ? Math.log10(distinct[distinct.length - 1] / distinct[0]) : 0;
@@ -104,7 +122,18 @@ public static partial class NotebookDisplay
                     axis.tickmode = 'array'; axis.tickvals = distinct;
                     axis.ticktext = distinct.map(function (v) { return Number.isInteger(v) ? thousands(String(v)) : String(v); });
                 }
-                else if (decades > 4) axis.dtick = Math.ceil(decades / 9);
+                else if (decades > 4) {
+                    axis.dtick = Math.ceil(decades / 9);
+                    if (reachZero.size > 0) {   // the zero label below needs the ticks as an array: the same decades, as powers of ten
+                        axis.tickmode = 'array'; axis.tickvals = []; axis.ticktext = [];
+                        for (var p = Math.floor(Math.log10(distinct[0])); p <= Math.ceil(Math.log10(distinct[distinct.length - 1])); p += axis.dtick) {
+                            axis.tickvals.push(Math.pow(10, p));
+                            axis.ticktext.push(p >= 0 && p <= 3 ? thousands('1' + '0'.repeat(p))
+                                : '10' + String(p).split('').map(function (c) { return '⁻⁰¹²³⁴⁵⁶⁷⁸⁹'['-0123456789'.indexOf(c)]; }).join(''));
+                        }
+                        delete axis.dtick;
+                    }
+                }
                 else {
                     // written out in full at 1, 2 and 5 of each decade (at 1 of each on an x axis over more than two, whose labels are wide)
                     var steps = letter === 'y' || decades <= 2 ? [1, 2, 5] : [1];
@@ -114,6 +143,18 @@ public static partial class NotebookDisplay
                             axis.tickvals.push(Number((m * Math.pow(10, e)).toPrecision(1)));
                             axis.ticktext.push(e >= 0 ? thousands(m + '0'.repeat(e)) : '0.' + '0'.repeat(-e - 1) + m);
                         });
+                }
+                if (reachZero.size > 0) {
+                    // a value of 0 (an error that reached 0, a band's lower edge below it) has no place on a log axis and would
+                    // vanish, taking the line's end with it: it is drawn half a decade under the lowest tick, labelled 0, and its
+                    // hover says 0
+                    var floor = Math.pow(10, Math.floor(Math.log10(distinct[0])) - 0.5);
+                    axis.tickvals.unshift(floor); axis.ticktext.unshift('0');
+                    reachZero.forEach(function (t) {
+                        t.hovertext = t.y.map(function (v) { return typeof v === 'number' && isFinite(v) ? String(v > 0 ? Number(v.toPrecision(4)) : 0) : ''; });
+                        t.hoverinfo = 'x+text+name';
+                        t.y = t.y.map(function (v) { return typeof v === 'number' && isFinite(v) && v <= 0 ? floor : v; });
+                    });
                 }
             }
             var symbols = ['circle-open', 'square-open', 'diamond-open', 'triangle-up-open', 'triangle-down-open', 'star-open', 'hexagon-open', 'cross-open'];

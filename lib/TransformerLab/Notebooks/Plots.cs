@@ -105,7 +105,8 @@ public static class Plots
 
     /// <summary>
     /// Training curves of named groups of runs given as such (e.g. each arm of a comparison and its seeds), one band per
-    /// group; <paramref name="logY"/> for a value that falls over decades (a point at 0 is then not drawn). Where runs stop
+    /// group; <paramref name="logY"/> for a value that falls over decades (0 is then drawn under the lowest tick, labelled 0:
+    /// <see cref="NotebookDisplay.LayoutDefaults"/>). Where runs stop
     /// at different steps (early stopping), a step's mean is over the runs that reached it.
     /// </summary>
     public static GenericChart CurvesWithBands(IReadOnlyList<(string Name, IReadOnlyList<RunRecord> Runs)> groups, Func<TrainingCurvePoint, double> value,

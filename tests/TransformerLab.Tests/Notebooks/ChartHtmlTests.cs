@@ -61,6 +61,31 @@ public sealed class ChartHtmlTests
     }
 
     [Fact]
+    public void On_a_log_y_axis_a_value_of_0_is_drawn_under_the_lowest_tick_labelled_0_and_its_hover_says_0()
+    {
+        // an error curve that reaches 0 and its band's lower edge (mean − sd) below it: plotly would drop both points
+        var e = Applied("""
+            var layout = { yaxis: { type: 'log' } };
+            var data = [{ x: [500, 1000, 1500], y: [60, 0.6, 0], mode: 'lines' }, { x: [500, 1000, 1500], y: [55, -0.2, NaN], mode: 'lines' }];
+            """);
+        double floor = Math.Pow(10, -1.5);   // lowest tick 0.1 (the decade of 0.6), half a decade under it
+        Assert.Equal(floor, double.Parse(Js(e, "layout.yaxis.tickvals[0]"), System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal("[\"0\",\"0.1\",\"0.2\",\"0.5\",\"1\"]", Js(e, "layout.yaxis.ticktext.slice(0, 5)"));
+        Assert.Equal("[60,0.6,true]", Js(e, $"[data[0].y[0], data[0].y[1], data[0].y[2] === layout.yaxis.tickvals[0]]"));
+        Assert.Equal("[\"60\",\"0.6\",\"0\"]", Js(e, "data[0].hovertext"));
+        Assert.Equal("[55,true,null]", Js(e, "[data[1].y[0], data[1].y[1] === layout.yaxis.tickvals[0], data[1].y[2]]")); // NaN stays a gap
+        Assert.Equal("\"0\"", Js(e, "data[1].hovertext[1]"));
+        // over more than four decades the ticks become an array of powers of ten, with 0 under them
+        var wide = Applied("var layout = { yaxis: { type: 'log' } }; var data = [{ x: [1, 2, 3], y: [1000, 1e-7, 0] }];");
+        Assert.Equal("[\"0\",\"10⁻⁷\",\"10⁻⁵\",\"10⁻³\",\"10⁻¹\",\"10\",\"1,000\"]", Js(wide, "layout.yaxis.ticktext")); // 10 decades: every 2nd
+        Assert.Equal("null", Js(wide, "layout.yaxis.dtick || null"));
+        // without a 0 nothing changes: no extra tick, no hover text
+        var positive = Applied("var layout = { yaxis: { type: 'log' } }; var data = [{ x: [1, 2], y: [50, 0.6] }];");
+        Assert.Equal("\"0.1\"", Js(positive, "layout.yaxis.ticktext[0]"));
+        Assert.Equal("null", Js(positive, "data[0].hovertext || null"));
+    }
+
+    [Fact]
     public void Linear_axes_write_their_numbers_out_with_thousands_separated()
     {
         var e = Applied("var layout = { yaxis: { type: 'linear' } }; var data = [{ x: [0, 6000, 12000], y: [0.00015, 0.00045, 0.0003] }];");
