@@ -78,7 +78,8 @@ public static partial class NotebookDisplay
     /// where the labels would collide. On a log y axis a value of 0 or below (an error that reached 0, a band's lower edge
     /// under it), which plotly would leave out, is drawn half a decade under the lowest tick and labelled 0. Lines with markers get a different open
     /// symbol each, so that a series lying on another stays visible. The legend sits in rows under the plot, so that a
-    /// 600-pixel figure keeps its width for the data instead of giving ~40 % of it to a column of long names.
+    /// 600-pixel figure keeps its width for the data instead of giving ~40 % of it to a column of long names, in the order the
+    /// series were given (plotly reverses it where a band fills to the next trace).
     /// </summary>
     public static readonly string LayoutDefaults = Compact(LayoutDefaultsSource);
 
@@ -163,7 +164,7 @@ public static partial class NotebookDisplay
                 t.marker = t.marker || {};
                 if (t.marker.symbol === undefined) { t.marker.symbol = symbols[i % symbols.length]; t.marker.size = t.marker.size || 8; }
             });
-            if (layout.legend === undefined) layout.legend = { orientation: 'h', x: 0, xanchor: 'left', y: -0.15, yanchor: 'top' };
+            if (layout.legend === undefined) layout.legend = { orientation: 'h', traceorder: 'normal', x: 0, xanchor: 'left', y: -0.15, yanchor: 'top' };
         })(layout, data);
 
         """;

@@ -104,6 +104,7 @@ public sealed class ChartHtmlTests
             """);
         Assert.Equal("[\"circle-open\",\"square-open\",null]", Js(e, "data.map(function (t) { return t.marker ? t.marker.symbol : null; })"));
         Assert.Equal("\"h\"", Js(e, "layout.legend.orientation"));
+        Assert.Equal("\"normal\"", Js(e, "layout.legend.traceorder")); // as given, not reversed as plotly does beside a filled band
         var one = Applied("var layout = {}; var data = [{ x: [1], y: [1], mode: 'markers' }];");
         Assert.Equal("null", Js(one, "data[0].marker || null")); // a single series keeps plotly's marker
     }
